@@ -1,0 +1,1 @@
+//! linli-ledger-client
