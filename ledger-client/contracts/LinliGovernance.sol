@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: AGPL-3.0-only
+pragma solidity >=0.8.11 <0.9.0;
+
+/// @title LinliGovernance: one deployment per community.
+/// @notice Owners' meetings with area- and headcount-weighted ballot sheets (Civil Code art. 278),
+/// maintenance-fund plans and disbursements, and anchoring of batch roots for the disclosure,
+/// work-order and audit streams. Every refusal is a custom error; every change emits an event.
+/// @dev Times are milliseconds: FISCO BCOS sets block.timestamp in ms. Areas are centi-m² (uint64),
+/// headcounts persons (uint32), money fen (uint128). Thresholds use exact integer cross-multiplication.
+contract LinliGovernance {
+    // ---------------------------------------------------------------- roles
+
+    /// Role numbers used by grantRole/roleOf. None (0) means "no role".
+    uint8 public constant ROLE_NONE = 0;
+    uint8 public constant ROLE_FORWARDER = 1;
+    uint8 public constant ROLE_COMMITTEE = 2;
+    uint8 public constant ROLE_PROPERTY = 3;
+    uint8 public constant ROLE_BANK = 4;
+    uint8 public constant ROLE_ANCHOR = 5;
+
+    uint8 public constant MAX_OPTIONS = 16;
+    uint8 public constant MAX_PROPOSALS = 32;
+    uint256 public constant MAX_STREAM_NAME_BYTES = 64;
+
+    address public admin;
+    mapping(address => uint8) public roleOf;
+
+    // ---------------------------------------------------------------- meetings
+
+    struct Meeting {
+        bool exists;
+        bool finalized;
+        uint8 proposalCount;
+        uint32 totalHeads;
+        uint32 partHeads;
+        uint64 totalAreaCm2;
+        uint64 partAreaCm2;
+        uint64 startMs;
+        uint64 endMs;
+        uint32 sheetCount;
+        bytes32 rollHash;
+    }
+
+    struct Proposal {
+        uint8 matter;
+        uint8 optionCount;
+        bool quorumMet;
+        bool passed;
+        bytes32 contentHash;
+    }
+
+    struct Tally {
+        uint64 areaCm2;
+        uint32 heads;
+    }
+
+    mapping(bytes32 => Meeting) private meetings;
+    mapping(bytes32 => mapping(uint8 => Proposal)) private proposals;
+    mapping(bytes32 => mapping(uint8 => mapping(uint8 => Tally))) private tallies;
+    mapping(bytes32 => mapping(bytes32 => bytes32)) private sheetHashOf;
+
+    // ---------------------------------------------------------------- funds
+
+    struct FundPlan {
+        bool exists;
+        uint8 proposalIndex;
+        bytes32 meetingId;
+        bytes32 planHash;
+        uint128 budgetFen;
+        uint128 approvedFen;
+        uint128 executedFen;
+    }
+
+    struct Disbursement {
+        bool exists;
+        bool executed;
+        bytes32 planId;
+        uint128 amountFen;
+        bytes32 payeeHash;
+        bytes32 evidenceHash;
+        bytes32 bankRefHash;
+    }
+
+    mapping(bytes32 => FundPlan) private plans;
+    mapping(bytes32 => mapping(uint8 => bytes32)) private planOfProposal;
+    mapping(bytes32 => Disbursement) private disbursements;
+
+    // ---------------------------------------------------------------- anchoring
+
+    struct Batch {
+        uint64 firstSeq;
+        uint64 lastSeq;
+        uint64 anchoredAtMs;
+        bytes32 root;
+    }
+
+    mapping(bytes32 => Batch[]) private batches;
+    mapping(bytes32 => uint64) private lastAnchoredSeq;
+
+    // ---------------------------------------------------------------- events
+
+    event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
+    event RoleGranted(address indexed account, uint8 role);
+    event RoleRevoked(address indexed account, uint8 role);
+    event MeetingOpened(
+        bytes32 indexed meetingId, bytes32 rollHash, uint64 totalAreaCm2, uint32 totalHeads, uint64 startMs, uint64 endMs
+    );
+    event ProposalAdded(
+        bytes32 indexed meetingId, uint8 indexed proposalIndex, uint8 matter, bytes32 contentHash, uint8 optionCount
+    );
+    event SheetCast(
+        bytes32 indexed meetingId, bytes32 indexed voter, uint64 areaCm2, uint32 heads, uint8[] choices, bytes32 sheetHash
+    );
+    event ProposalDecided(
+        bytes32 indexed meetingId,
+        uint8 indexed proposalIndex,
+        bool quorumMet,
+        bool passed,
+        uint64 yesAreaCm2,
+        uint32 yesHeads,
+        uint64 partAreaCm2,
+        uint32 partHeads
+    );
+    event MeetingFinalized(bytes32 indexed meetingId, uint64 partAreaCm2, uint32 partHeads, uint32 sheetCount);
+    event FundPlanRegistered(
+        bytes32 indexed planId, bytes32 indexed meetingId, uint8 proposalIndex, uint128 budgetFen, bytes32 planHash
+    );
+    event DisbursementApproved(
+        bytes32 indexed disbursementId, bytes32 indexed planId, uint128 amountFen, bytes32 payeeHash, bytes32 evidenceHash
+    );
+    event DisbursementExecuted(bytes32 indexed disbursementId, bytes32 indexed planId, uint128 amountFen, bytes32 bankRefHash);
+    event BatchAnchored(
+        bytes32 indexed streamId, string stream, uint64 firstSeq, uint64 lastSeq, bytes32 root, uint256 batchIndex
+    );
+
+    // ---------------------------------------------------------------- errors
+
+    error NotAdmin(address caller);
+    error MissingRole(address caller, uint8 requiredRole);
+    error InvalidRole(uint8 role);
+    error ZeroAddress();
+    error AccountAlreadyHasRole(address account, uint8 currentRole);
+    error AccountIsAdmin(address account);
+    error AccountHasNoRole(address account);
+
+    error MeetingExists(bytes32 meetingId);
+    error UnknownMeeting(bytes32 meetingId);
+    error InvalidTotals();
+    error InvalidWindow(uint64 startMs, uint64 endMs);
+    error ProposalsClosed(bytes32 meetingId);
+    error ProposalIndexMismatch(uint8 expected, uint8 given);
+    error TooManyProposals();
+    error InvalidMatter(uint8 matter);
+    error InvalidOptionCount(uint8 optionCount);
+    error UnknownProposal(bytes32 meetingId, uint8 proposalIndex);
+
+    error VotingNotOpen(uint64 nowMs, uint64 startMs, uint64 endMs);
+    error DuplicateVoter(bytes32 meetingId, bytes32 voter);
+    error ChoiceCountMismatch(uint256 expected, uint256 given);
+    error InvalidChoice(uint8 proposalIndex, uint8 choice);
+    error EmptyWeight();
+    error AreaExceedsRoll(uint256 wouldBe, uint64 totalAreaCm2);
+    error HeadsExceedRoll(uint256 wouldBe, uint32 totalHeads);
+    error ZeroSheetHash();
+    error NoProposals(bytes32 meetingId);
+
+    error VotingNotEnded(uint64 nowMs, uint64 endMs);
+    error AlreadyFinalized(bytes32 meetingId);
+    error NotFinalized(bytes32 meetingId);
+
+    error PlanExists(bytes32 planId);
+    error UnknownPlan(bytes32 planId);
+    error ProposalNotPassed(bytes32 meetingId, uint8 proposalIndex);
+    error MatterNotFundable(uint8 matter);
+    error ProposalAlreadyHasPlan(bytes32 meetingId, uint8 proposalIndex, bytes32 planId);
+    error ZeroAmount();
+    error DisbursementExists(bytes32 disbursementId);
+    error UnknownDisbursement(bytes32 disbursementId);
+    error OverBudget(uint128 requestedFen, uint128 remainingFen);
+    error AlreadyExecuted(bytes32 disbursementId);
+    error AmountMismatch(uint128 approvedFen, uint128 reportedFen);
+
+    error InvalidStreamName();
+    error InvalidRange(uint64 firstSeq, uint64 lastSeq);
+    error SequenceGap(uint64 expectedFirst, uint64 givenFirst);
+    error SequenceOverlap(uint64 expectedFirst, uint64 givenFirst);
+    error ZeroRoot();
+    error UnknownBatch(uint256 batchIndex);
+
+    // ---------------------------------------------------------------- access
+
+    modifier onlyAdmin() {
+        if (msg.sender != admin) revert NotAdmin(msg.sender);
+        _;
+    }
+
+    modifier onlyRole(uint8 role) {
+        if (roleOf[msg.sender] != role) revert MissingRole(msg.sender, role);
+        _;
+    }
+
+    constructor() {
+        admin = msg.sender;
+        emit AdminTransferred(address(0), msg.sender);
+    }
+
+    /// Hands the admin key over; the new admin must hold no other role (one key, one role).
+    function transferAdmin(address newAdmin) external onlyAdmin {
+        if (newAdmin == address(0)) revert ZeroAddress();
+        if (roleOf[newAdmin] != ROLE_NONE) revert AccountAlreadyHasRole(newAdmin, roleOf[newAdmin]);
+        emit AdminTransferred(admin, newAdmin);
+        admin = newAdmin;
+    }
+
+    /// Grants `role` to `account`. An account holds at most one role and never together with admin.
+    function grantRole(address account, uint8 role) external onlyAdmin {
+        if (role == ROLE_NONE || role > ROLE_ANCHOR) revert InvalidRole(role);
+        if (account == address(0)) revert ZeroAddress();
+        if (account == admin) revert AccountIsAdmin(account);
+        uint8 current = roleOf[account];
+        if (current != ROLE_NONE) revert AccountAlreadyHasRole(account, current);
+        roleOf[account] = role;
+        emit RoleGranted(account, role);
+    }
+
+    function revokeRole(address account) external onlyAdmin {
+        uint8 current = roleOf[account];
+        if (current == ROLE_NONE) revert AccountHasNoRole(account);
+        roleOf[account] = ROLE_NONE;
+        emit RoleRevoked(account, current);
+    }
+
+    // ---------------------------------------------------------------- meetings
+
+    /// Opens a meeting with the frozen roll's hash and totals; votes are accepted for
+    /// startMs <= block.timestamp < endMs. Proposals can be added until startMs.
+    function openMeeting(
+        bytes32 meetingId,
+        bytes32 rollHash,
+        uint64 totalAreaCm2,
+        uint32 totalHeads,
+        uint64 startMs,
+        uint64 endMs
+    ) external onlyRole(ROLE_COMMITTEE) {
+        if (meetings[meetingId].exists) revert MeetingExists(meetingId);
+        if (totalAreaCm2 == 0 || totalHeads == 0) revert InvalidTotals();
+        if (endMs <= startMs || startMs <= block.timestamp) revert InvalidWindow(startMs, endMs);
+        Meeting storage m = meetings[meetingId];
+        m.exists = true;
+        m.rollHash = rollHash;
+        m.totalAreaCm2 = totalAreaCm2;
+        m.totalHeads = totalHeads;
+        m.startMs = startMs;
+        m.endMs = endMs;
+        emit MeetingOpened(meetingId, rollHash, totalAreaCm2, totalHeads, startMs, endMs);
+    }
+
+    /// Adds proposal number `proposalIndex` (0, 1, ... in order, so a re-delivered call is refused).
+    /// Option 0 is "yes"; every other option (no, abstain, ...) counts as participation only.
+    function addProposal(bytes32 meetingId, uint8 proposalIndex, uint8 matter, bytes32 contentHash, uint8 optionCount)
+        external
+        onlyRole(ROLE_COMMITTEE)
+    {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (block.timestamp >= m.startMs) revert ProposalsClosed(meetingId);
+        if (proposalIndex != m.proposalCount) revert ProposalIndexMismatch(m.proposalCount, proposalIndex);
+        if (m.proposalCount >= MAX_PROPOSALS) revert TooManyProposals();
+        if (matter < 1 || matter > 9) revert InvalidMatter(matter);
+        if (optionCount < 2 || optionCount > MAX_OPTIONS) revert InvalidOptionCount(optionCount);
+        proposals[meetingId][proposalIndex] =
+            Proposal({matter: matter, optionCount: optionCount, quorumMet: false, passed: false, contentHash: contentHash});
+        m.proposalCount = proposalIndex + 1;
+        emit ProposalAdded(meetingId, proposalIndex, matter, contentHash, optionCount);
+    }
+
+    /// Records one owner's ballot sheet: one choice per proposal, weighted by area and headcount.
+    function castSheet(
+        bytes32 meetingId,
+        bytes32 voter,
+        uint64 areaCm2,
+        uint32 heads,
+        uint8[] calldata choices,
+        bytes32 sheetHash
+    ) external onlyRole(ROLE_FORWARDER) {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        uint64 nowMs = uint64(block.timestamp);
+        if (nowMs < m.startMs || nowMs >= m.endMs) revert VotingNotOpen(nowMs, m.startMs, m.endMs);
+        if (m.proposalCount == 0) revert NoProposals(meetingId);
+        if (sheetHashOf[meetingId][voter] != bytes32(0)) revert DuplicateVoter(meetingId, voter);
+        if (choices.length != m.proposalCount) revert ChoiceCountMismatch(m.proposalCount, choices.length);
+        if (areaCm2 == 0 && heads == 0) revert EmptyWeight();
+        if (sheetHash == bytes32(0)) revert ZeroSheetHash();
+        checkWeight(m, areaCm2, heads);
+        countChoices(meetingId, choices, areaCm2, heads);
+        // checkWeight proved both sums stay within the roll totals, so they fit their types.
+        m.partAreaCm2 += areaCm2;
+        m.partHeads += heads;
+        m.sheetCount += 1;
+        sheetHashOf[meetingId][voter] = sheetHash;
+        emit SheetCast(meetingId, voter, areaCm2, heads, choices, sheetHash);
+    }
+
+    function checkWeight(Meeting storage m, uint64 areaCm2, uint32 heads) private view {
+        // Summed in 256 bits so an absurd weight is refused with an error, never an overflow panic.
+        uint256 areaAfter = uint256(m.partAreaCm2) + areaCm2;
+        if (areaAfter > m.totalAreaCm2) revert AreaExceedsRoll(areaAfter, m.totalAreaCm2);
+        uint256 headsAfter = uint256(m.partHeads) + heads;
+        if (headsAfter > m.totalHeads) revert HeadsExceedRoll(headsAfter, m.totalHeads);
+    }
+
+    function countChoices(bytes32 meetingId, uint8[] calldata choices, uint64 areaCm2, uint32 heads) private {
+        for (uint8 i = 0; i < choices.length; i++) {
+            uint8 choice = choices[i];
+            if (choice >= proposals[meetingId][i].optionCount) revert InvalidChoice(i, choice);
+            Tally storage t = tallies[meetingId][i][choice];
+            t.areaCm2 += areaCm2;
+            t.heads += heads;
+        }
+    }
+
+    /// Decides every proposal once the window has closed. Anyone may call it: the outcome is
+    /// fully determined by the recorded sheets.
+    function finalize(bytes32 meetingId) external {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (m.finalized) revert AlreadyFinalized(meetingId);
+        if (block.timestamp < m.endMs) revert VotingNotEnded(uint64(block.timestamp), m.endMs);
+        m.finalized = true;
+        uint256 partArea = m.partAreaCm2;
+        uint256 partHeads = m.partHeads;
+        // Quorum: participants hold >= 2/3 of the area AND are >= 2/3 of the headcount.
+        bool quorum = 3 * partArea >= 2 * uint256(m.totalAreaCm2) && 3 * partHeads >= 2 * uint256(m.totalHeads);
+        for (uint8 i = 0; i < m.proposalCount; i++) {
+            decide(meetingId, i, quorum, m.partAreaCm2, m.partHeads);
+        }
+        emit MeetingFinalized(meetingId, m.partAreaCm2, m.partHeads, m.sheetCount);
+    }
+
+    function decide(bytes32 meetingId, uint8 proposalIndex, bool quorum, uint64 partAreaCm2, uint32 partHeads)
+        private
+    {
+        Proposal storage p = proposals[meetingId][proposalIndex];
+        Tally storage yes = tallies[meetingId][proposalIndex][0];
+        bool majority;
+        if (p.matter >= 6 && p.matter <= 8) {
+            // >= 3/4 of the participating area AND headcount.
+            majority = 4 * uint256(yes.areaCm2) >= 3 * uint256(partAreaCm2)
+                && 4 * uint256(yes.heads) >= 3 * uint256(partHeads);
+        } else {
+            // > 1/2 of the participating area AND headcount ("过半数" is strict).
+            majority = 2 * uint256(yes.areaCm2) > partAreaCm2 && 2 * uint256(yes.heads) > partHeads;
+        }
+        p.quorumMet = quorum;
+        p.passed = quorum && majority;
+        emit ProposalDecided(meetingId, proposalIndex, quorum, p.passed, yes.areaCm2, yes.heads, partAreaCm2, partHeads);
+    }
+
+    function getMeeting(bytes32 meetingId)
+        external
+        view
+        returns (
+            bool exists,
+            bool finalized,
+            bytes32 rollHash,
+            uint64 totalAreaCm2,
+            uint32 totalHeads,
+            uint64 startMs,
+            uint64 endMs,
+            uint8 proposalCount,
+            uint64 partAreaCm2,
+            uint32 partHeads,
+            uint32 sheetCount
+        )
+    {
+        Meeting storage m = meetings[meetingId];
+        return (
+            m.exists,
+            m.finalized,
+            m.rollHash,
+            m.totalAreaCm2,
+            m.totalHeads,
+            m.startMs,
+            m.endMs,
+            m.proposalCount,
+            m.partAreaCm2,
+            m.partHeads,
+            m.sheetCount
+        );
+    }
+
+    function getProposal(bytes32 meetingId, uint8 proposalIndex)
+        external
+        view
+        returns (uint8 matter, bytes32 contentHash, uint8 optionCount, bool quorumMet, bool passed)
+    {
+        if (proposalIndex >= meetings[meetingId].proposalCount) revert UnknownProposal(meetingId, proposalIndex);
+        Proposal storage p = proposals[meetingId][proposalIndex];
+        return (p.matter, p.contentHash, p.optionCount, p.quorumMet, p.passed);
+    }
+
+    /// Per-option sums of area and headcount for one proposal (option 0 = yes).
+    function getTally(bytes32 meetingId, uint8 proposalIndex)
+        external
+        view
+        returns (uint64[] memory areaCm2, uint32[] memory heads)
+    {
+        if (proposalIndex >= meetings[meetingId].proposalCount) revert UnknownProposal(meetingId, proposalIndex);
+        uint8 n = proposals[meetingId][proposalIndex].optionCount;
+        areaCm2 = new uint64[](n);
+        heads = new uint32[](n);
+        for (uint8 o = 0; o < n; o++) {
+            Tally storage t = tallies[meetingId][proposalIndex][o];
+            areaCm2[o] = t.areaCm2;
+            heads[o] = t.heads;
+        }
+    }
+
+    /// The sheet hash recorded for `voter`, or zero when the voter has not voted.
+    function sheetOf(bytes32 meetingId, bytes32 voter) external view returns (bytes32) {
+        return sheetHashOf[meetingId][voter];
+    }
+
+    // ---------------------------------------------------------------- funds
+
+    /// Registers the plan voted in a passed matter-5 (use) or matter-6 (raise) proposal, one plan per proposal.
+    function registerFundPlan(
+        bytes32 planId,
+        bytes32 meetingId,
+        uint8 proposalIndex,
+        uint128 budgetFen,
+        bytes32 planHash
+    ) external onlyRole(ROLE_PROPERTY) {
+        if (plans[planId].exists) revert PlanExists(planId);
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (proposalIndex >= m.proposalCount) revert UnknownProposal(meetingId, proposalIndex);
+        if (!m.finalized) revert NotFinalized(meetingId);
+        Proposal storage p = proposals[meetingId][proposalIndex];
+        if (p.matter != 5 && p.matter != 6) revert MatterNotFundable(p.matter);
+        if (!p.passed) revert ProposalNotPassed(meetingId, proposalIndex);
+        bytes32 existing = planOfProposal[meetingId][proposalIndex];
+        if (existing != bytes32(0)) revert ProposalAlreadyHasPlan(meetingId, proposalIndex, existing);
+        if (budgetFen == 0) revert ZeroAmount();
+        plans[planId] = FundPlan({
+            exists: true,
+            proposalIndex: proposalIndex,
+            meetingId: meetingId,
+            planHash: planHash,
+            budgetFen: budgetFen,
+            approvedFen: 0,
+            executedFen: 0
+        });
+        planOfProposal[meetingId][proposalIndex] = planId;
+        emit FundPlanRegistered(planId, meetingId, proposalIndex, budgetFen, planHash);
+    }
+
+    /// Committee approval of one disbursement against the plan's remaining budget.
+    function approveDisbursement(
+        bytes32 disbursementId,
+        bytes32 planId,
+        uint128 amountFen,
+        bytes32 payeeHash,
+        bytes32 evidenceHash
+    ) external onlyRole(ROLE_COMMITTEE) {
+        if (disbursements[disbursementId].exists) revert DisbursementExists(disbursementId);
+        FundPlan storage plan = plans[planId];
+        if (!plan.exists) revert UnknownPlan(planId);
+        if (amountFen == 0) revert ZeroAmount();
+        uint128 remaining = plan.budgetFen - plan.approvedFen;
+        if (amountFen > remaining) revert OverBudget(amountFen, remaining);
+        plan.approvedFen += amountFen;
+        disbursements[disbursementId] = Disbursement({
+            exists: true,
+            executed: false,
+            planId: planId,
+            amountFen: amountFen,
+            payeeHash: payeeHash,
+            evidenceHash: evidenceHash,
+            bankRefHash: bytes32(0)
+        });
+        emit DisbursementApproved(disbursementId, planId, amountFen, payeeHash, evidenceHash);
+    }
+
+    /// The bank reports the transfer of an approved disbursement; the amount must match the approval.
+    function recordDisbursementExecution(bytes32 disbursementId, uint128 amountFen, bytes32 bankRefHash)
+        external
+        onlyRole(ROLE_BANK)
+    {
+        Disbursement storage d = disbursements[disbursementId];
+        if (!d.exists) revert UnknownDisbursement(disbursementId);
+        if (d.executed) revert AlreadyExecuted(disbursementId);
+        if (amountFen != d.amountFen) revert AmountMismatch(d.amountFen, amountFen);
+        d.executed = true;
+        d.bankRefHash = bankRefHash;
+        plans[d.planId].executedFen += amountFen;
+        emit DisbursementExecuted(disbursementId, d.planId, amountFen, bankRefHash);
+    }
+
+    function getFundPlan(bytes32 planId)
+        external
+        view
+        returns (
+            bool exists,
+            bytes32 meetingId,
+            uint8 proposalIndex,
+            bytes32 planHash,
+            uint128 budgetFen,
+            uint128 approvedFen,
+            uint128 executedFen
+        )
+    {
+        FundPlan storage p = plans[planId];
+        return (p.exists, p.meetingId, p.proposalIndex, p.planHash, p.budgetFen, p.approvedFen, p.executedFen);
+    }
+
+    function getDisbursement(bytes32 disbursementId)
+        external
+        view
+        returns (bool exists, bool executed, bytes32 planId, uint128 amountFen, bytes32 payeeHash, bytes32 bankRefHash)
+    {
+        Disbursement storage d = disbursements[disbursementId];
+        return (d.exists, d.executed, d.planId, d.amountFen, d.payeeHash, d.bankRefHash);
+    }
+
+    // ---------------------------------------------------------------- anchoring
+
+    /// Anchors the Merkle root of items firstSeq..lastSeq (inclusive) of `stream`. Sequence numbers
+    /// start at 1 and batches must follow each other without gap or overlap.
+    function anchorBatch(string calldata stream, uint64 firstSeq, uint64 lastSeq, bytes32 root)
+        external
+        onlyRole(ROLE_ANCHOR)
+    {
+        uint256 len = bytes(stream).length;
+        if (len == 0 || len > MAX_STREAM_NAME_BYTES) revert InvalidStreamName();
+        if (lastSeq < firstSeq) revert InvalidRange(firstSeq, lastSeq);
+        if (root == bytes32(0)) revert ZeroRoot();
+        bytes32 streamId = keccak256(bytes(stream));
+        uint64 expected = lastAnchoredSeq[streamId] + 1;
+        if (firstSeq > expected) revert SequenceGap(expected, firstSeq);
+        if (firstSeq < expected) revert SequenceOverlap(expected, firstSeq);
+        lastAnchoredSeq[streamId] = lastSeq;
+        batches[streamId].push(
+            Batch({firstSeq: firstSeq, lastSeq: lastSeq, anchoredAtMs: uint64(block.timestamp), root: root})
+        );
+        emit BatchAnchored(streamId, stream, firstSeq, lastSeq, root, batches[streamId].length - 1);
+    }
+
+    /// The last sequence number anchored for `stream` (0 when none).
+    function lastSequence(string calldata stream) external view returns (uint64) {
+        return lastAnchoredSeq[keccak256(bytes(stream))];
+    }
+
+    function batchCount(string calldata stream) external view returns (uint256) {
+        return batches[keccak256(bytes(stream))].length;
+    }
+
+    function getBatch(string calldata stream, uint256 batchIndex)
+        external
+        view
+        returns (uint64 firstSeq, uint64 lastSeq, uint64 anchoredAtMs, bytes32 root)
+    {
+        Batch[] storage list = batches[keccak256(bytes(stream))];
+        if (batchIndex >= list.length) revert UnknownBatch(batchIndex);
+        Batch storage b = list[batchIndex];
+        return (b.firstSeq, b.lastSeq, b.anchoredAtMs, b.root);
+    }
+}
