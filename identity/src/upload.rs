@@ -1,0 +1,279 @@
+//! Image upload validation, reusable for selfies and later repair photos (DESIGN §4, §10).
+//!
+//! Order matters: byte cap → format sniffed from the magic bytes (never the file name or the declared type) →
+//! dimensions read from the header by our own small parser → pixel limits → decode with explicit `image::Limits`
+//! → optional downscale → re-encode (which drops EXIF, comments, ICC data and anything after the image) →
+//! output cap → SHA-256. A decompression bomb is refused at the header step, before any large allocation.
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use std::fmt;
+use std::io::Cursor;
+
+/// The two formats accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageKind {
+    Jpeg,
+    Png,
+}
+
+impl ImageKind {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    #[error("the upload is empty")]
+    Empty,
+    #[error("the upload is larger than {max} bytes")]
+    TooLarge { max: usize },
+    #[error("the upload is not a JPEG or PNG image")]
+    UnsupportedFormat,
+    #[error("the image header is malformed or truncated")]
+    MalformedHeader,
+    #[error("the image is {width}x{height}, beyond the allowed size")]
+    TooManyPixels { width: u32, height: u32 },
+    #[error("the image data is truncated or corrupt")]
+    Corrupt,
+    #[error("the normalised image is larger than {max} bytes")]
+    OutputTooLarge { max: usize },
+}
+
+impl UploadError {
+    /// Stable code for problem+json.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "image_empty",
+            Self::TooLarge { .. } => "image_too_large",
+            Self::UnsupportedFormat => "image_unsupported_format",
+            Self::MalformedHeader => "image_malformed_header",
+            Self::TooManyPixels { .. } => "image_too_many_pixels",
+            Self::Corrupt => "image_corrupt",
+            Self::OutputTooLarge { .. } => "image_output_too_large",
+        }
+    }
+}
+
+/// Limits for one kind of upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImagePolicy {
+    pub max_input_bytes: usize,
+    pub max_output_bytes: usize,
+    pub max_width: u32,
+    pub max_height: u32,
+    pub max_pixels: u64,
+    /// Passed to the decoder as `Limits::max_alloc` and checked against the decoded buffer size up front.
+    pub max_alloc_bytes: u64,
+    /// Larger images are scaled down (aspect kept) so the longest side is at most this.
+    pub max_output_side: u32,
+    pub jpeg_quality: u8,
+}
+
+impl ImagePolicy {
+    /// Selfies for the face factor: ≤ 10 MiB in, ≤ 3 MiB out (DESIGN §4), ≤ 8192 px a side, ≤ 40 Mpx,
+    /// ≤ 192 MiB decoder allocation, scaled to ≤ 1920 px (more than face comparison needs).
+    pub const SELFIE: ImagePolicy = ImagePolicy {
+        max_input_bytes: 10 * 1024 * 1024,
+        max_output_bytes: 3 * 1024 * 1024,
+        max_width: 8192,
+        max_height: 8192,
+        max_pixels: 40_000_000,
+        max_alloc_bytes: 192 * 1024 * 1024,
+        max_output_side: 1920,
+        jpeg_quality: 90,
+    };
+}
+
+impl Default for ImagePolicy {
+    fn default() -> Self {
+        Self::SELFIE
+    }
+}
+
+/// A validated, re-encoded image. Debug never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NormalizedImage {
+    pub kind: ImageKind,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes` (the normalised image: the one sent to the provider and the hash that is stored).
+    pub sha256: [u8; 32],
+}
+
+impl NormalizedImage {
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+impl fmt::Debug for NormalizedImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NormalizedImage")
+            .field("kind", &self.kind)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("len", &self.bytes.len())
+            .field("sha256", &self.sha256_hex())
+            .finish()
+    }
+}
+
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The format from the magic bytes alone.
+pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageKind::Jpeg)
+    } else if bytes.starts_with(PNG_MAGIC) {
+        Some(ImageKind::Png)
+    } else {
+        None
+    }
+}
+
+/// Width and height from the header, without decoding: PNG's IHDR, or the first JPEG SOFn segment.
+pub fn header_dimensions(kind: ImageKind, bytes: &[u8]) -> Result<(u32, u32), UploadError> {
+    let be16 = |i: usize| -> Option<u32> { Some(u32::from(u16::from_be_bytes([*bytes.get(i)?, *bytes.get(i + 1)?]))) };
+    match kind {
+        ImageKind::Png => {
+            // signature(8) | length(4) | "IHDR" | width(4) | height(4)
+            if bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
+                return Err(UploadError::MalformedHeader);
+            }
+            let w = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+            let h = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+            Ok((w, h))
+        }
+        ImageKind::Jpeg => {
+            let mut i = 2;
+            loop {
+                // Markers are 0xFF followed by a code; extra 0xFF bytes are fill.
+                if bytes.get(i) != Some(&0xFF) {
+                    return Err(UploadError::MalformedHeader);
+                }
+                while bytes.get(i) == Some(&0xFF) {
+                    i += 1;
+                }
+                let marker = *bytes.get(i).ok_or(UploadError::MalformedHeader)?;
+                i += 1;
+                match marker {
+                    0x01 | 0xD0..=0xD7 => continue,
+                    // SOS or EOI before any frame header: no dimensions.
+                    0xDA | 0xD9 => return Err(UploadError::MalformedHeader),
+                    _ => {}
+                }
+                let len = be16(i).ok_or(UploadError::MalformedHeader)? as usize;
+                if len < 2 {
+                    return Err(UploadError::MalformedHeader);
+                }
+                let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+                if is_sof {
+                    // length(2) | precision(1) | height(2) | width(2)
+                    let h = be16(i + 3).ok_or(UploadError::MalformedHeader)?;
+                    let w = be16(i + 5).ok_or(UploadError::MalformedHeader)?;
+                    return Ok((w, h));
+                }
+                i += len;
+            }
+        }
+    }
+}
+
+/// True when the JPEG has an end-of-image marker after its first start-of-scan: a cut-off upload has none,
+/// and some JPEG decoders would otherwise pad the missing rows with grey instead of failing.
+fn jpeg_has_eoi_after_sos(bytes: &[u8]) -> bool {
+    let sos = bytes.windows(2).position(|w| w == [0xFF, 0xDA]);
+    let eoi = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    matches!((sos, eoi), (Some(s), Some(e)) if e > s)
+}
+
+/// Validates and normalises an uploaded image. See the module documentation for the steps.
+pub fn normalize_image(bytes: &[u8], policy: &ImagePolicy) -> Result<NormalizedImage, UploadError> {
+    if bytes.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    if bytes.len() > policy.max_input_bytes {
+        return Err(UploadError::TooLarge { max: policy.max_input_bytes });
+    }
+    let kind = sniff(bytes).ok_or(UploadError::UnsupportedFormat)?;
+    let (width, height) = header_dimensions(kind, bytes)?;
+    if width == 0
+        || height == 0
+        || width > policy.max_width
+        || height > policy.max_height
+        || u64::from(width) * u64::from(height) > policy.max_pixels
+    {
+        return Err(UploadError::TooManyPixels { width, height });
+    }
+    if kind == ImageKind::Jpeg && !jpeg_has_eoi_after_sos(bytes) {
+        return Err(UploadError::Corrupt);
+    }
+
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(policy.max_width);
+    limits.max_image_height = Some(policy.max_height);
+    limits.max_alloc = Some(policy.max_alloc_bytes);
+    let format = match kind {
+        ImageKind::Jpeg => ImageFormat::Jpeg,
+        ImageKind::Png => ImageFormat::Png,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(map_decode_error)?;
+    let (dw, dh) = decoder.dimensions();
+    if (dw, dh) != (width, height) {
+        // Our header parser and the decoder disagree: treat as malformed rather than guess.
+        return Err(UploadError::MalformedHeader);
+    }
+    if decoder.total_bytes() > policy.max_alloc_bytes {
+        return Err(UploadError::TooManyPixels { width, height });
+    }
+    let orientation = decoder.orientation().ok();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(map_decode_error)?;
+    if let Some(o) = orientation {
+        // EXIF is dropped below, so bake its rotation into the pixels first.
+        image.apply_orientation(o);
+    }
+    if image.width().max(image.height()) > policy.max_output_side {
+        image = image.resize(policy.max_output_side, policy.max_output_side, image::imageops::FilterType::Triangle);
+    }
+
+    let mut out = Vec::new();
+    match kind {
+        ImageKind::Jpeg => {
+            let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, policy.jpeg_quality);
+            enc.encode_image(&rgb).map_err(|_| UploadError::Corrupt)?;
+        }
+        ImageKind::Png => {
+            let normalised = if image.color().has_alpha() {
+                DynamicImage::ImageRgba8(image.to_rgba8())
+            } else {
+                DynamicImage::ImageRgb8(image.to_rgb8())
+            };
+            normalised.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).map_err(|_| UploadError::Corrupt)?;
+        }
+    }
+    if out.len() > policy.max_output_bytes {
+        return Err(UploadError::OutputTooLarge { max: policy.max_output_bytes });
+    }
+    let sha256 = crate::sha256(&out);
+    Ok(NormalizedImage { kind, width: image.width(), height: image.height(), bytes: out, sha256 })
+}
+
+fn map_decode_error(e: image::ImageError) -> UploadError {
+    match e {
+        image::ImageError::Limits(_) => UploadError::TooManyPixels { width: 0, height: 0 },
+        image::ImageError::Unsupported(_) => UploadError::UnsupportedFormat,
+        _ => UploadError::Corrupt,
+    }
+}
+
+#[cfg(test)]
+mod tests;

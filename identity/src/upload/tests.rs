@@ -1,0 +1,224 @@
+use super::*;
+
+// ---- independent construction of test images ------------------------------------------------------------
+
+fn crc32(data: &[u8]) -> u32 {
+    // Bitwise CRC-32 (ISO-HDLC, reflected 0xEDB88320), as PNG specifies.
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
+}
+
+fn chunk(out: &mut Vec<u8>, ty: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut c = ty.to_vec();
+    c.extend_from_slice(data);
+    out.extend_from_slice(&c);
+    out.extend_from_slice(&crc32(&c).to_be_bytes());
+}
+
+/// A PNG written by hand (RGB 8-bit, zlib "stored" blocks), independent of the `image` crate.
+fn hand_png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0); // filter: none
+        for x in 0..width {
+            raw.extend_from_slice(&pixel(x, y));
+        }
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = b.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(b);
+    }
+    z.extend_from_slice(&adler32(&raw).to_be_bytes());
+    let mut png = PNG_MAGIC.to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn gradient(x: u32, y: u32) -> [u8; 3] {
+    [(x * 7 % 256) as u8, (y * 13 % 256) as u8, ((x + y) % 256) as u8]
+}
+
+/// A baseline JPEG from the `jpeg-encoder` backend (a different code base from the zune-jpeg decoder).
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb(gradient(x, y)));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+    out
+}
+
+/// Inserts an APP1 Exif segment after SOI: a little-endian TIFF IFD with Orientation and an ASCII tag
+/// (ImageDescription, 0x010E) holding `marker`.
+fn with_exif(jpeg: &[u8], orientation: u16, marker: &str) -> Vec<u8> {
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes()); // two entries
+    // Orientation: SHORT, count 1, value inline.
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+    tiff.extend_from_slice(&3u16.to_le_bytes());
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    // ImageDescription: ASCII, count n, offset after the IFD.
+    let text = format!("{marker}\0");
+    let text_offset = 8 + 2 + 2 * 12 + 4;
+    tiff.extend_from_slice(&0x010Eu16.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    tiff.extend_from_slice(&(text_offset as u32).to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    tiff.extend_from_slice(text.as_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+// ---- tests -----------------------------------------------------------------------------------------------
+
+#[test]
+fn a_valid_png_is_normalised_and_hashed() {
+    let png = hand_png(4, 3, gradient);
+    let out = normalize_image(&png, &ImagePolicy::SELFIE).unwrap();
+    assert_eq!((out.kind, out.width, out.height), (ImageKind::Png, 4, 3));
+    assert!(out.bytes.starts_with(PNG_MAGIC));
+    use sha2::Digest;
+    let expected: [u8; 32] = sha2::Sha256::digest(&out.bytes).into();
+    assert_eq!(out.sha256, expected);
+    // Pixels survive (PNG is lossless): decode the output and compare with the generator.
+    let back = image::load_from_memory(&out.bytes).unwrap().to_rgb8();
+    assert_eq!(back.get_pixel(3, 2).0, gradient(3, 2));
+    assert!(!format!("{out:?}").contains("bytes: ["));
+}
+
+#[test]
+fn html_renamed_to_jpg_is_refused() {
+    let html = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>";
+    assert_eq!(normalize_image(html, &ImagePolicy::SELFIE), Err(UploadError::UnsupportedFormat));
+    // Nor are other real image formats (GIF).
+    assert_eq!(normalize_image(b"GIF89a\x01\x00\x01\x00", &ImagePolicy::SELFIE), Err(UploadError::UnsupportedFormat));
+    assert_eq!(normalize_image(b"", &ImagePolicy::SELFIE), Err(UploadError::Empty));
+}
+
+#[test]
+fn oversized_upload_is_refused_by_size() {
+    let mut big = PNG_MAGIC.to_vec();
+    big.resize(ImagePolicy::SELFIE.max_input_bytes + 1, 0);
+    assert_eq!(
+        normalize_image(&big, &ImagePolicy::SELFIE),
+        Err(UploadError::TooLarge { max: 10 * 1024 * 1024 })
+    );
+}
+
+#[test]
+fn png_declaring_50000_by_50000_is_refused_fast() {
+    // A 64x64 image whose IHDR claims 50,000 x 50,000 (7.5 GB of RGB once decoded).
+    let mut png = hand_png(64, 64, gradient);
+    png[16..20].copy_from_slice(&50_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    let ihdr_crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&ihdr_crc.to_be_bytes());
+    let start = std::time::Instant::now();
+    assert_eq!(
+        normalize_image(&png, &ImagePolicy::SELFIE),
+        Err(UploadError::TooManyPixels { width: 50_000, height: 50_000 })
+    );
+    assert!(start.elapsed() < std::time::Duration::from_millis(100), "{:?}", start.elapsed());
+
+    // Even with our own pixel limits lifted, the decoder limits (max_alloc) refuse it before allocating.
+    let lax = ImagePolicy { max_width: 100_000, max_height: 100_000, max_pixels: u64::MAX, ..ImagePolicy::SELFIE };
+    let start = std::time::Instant::now();
+    assert!(matches!(normalize_image(&png, &lax), Err(UploadError::TooManyPixels { .. })));
+    assert!(start.elapsed() < std::time::Duration::from_millis(100), "{:?}", start.elapsed());
+}
+
+#[test]
+fn truncated_images_are_refused() {
+    let png = hand_png(64, 64, gradient);
+    let cut = &png[..png.len() / 2];
+    assert_eq!(normalize_image(cut, &ImagePolicy::SELFIE), Err(UploadError::Corrupt));
+    assert_eq!(normalize_image(&png[..20], &ImagePolicy::SELFIE), Err(UploadError::MalformedHeader));
+
+    let jpg = jpeg(64, 64);
+    assert!(normalize_image(&jpg, &ImagePolicy::SELFIE).is_ok());
+    let cut = &jpg[..jpg.len() * 2 / 3];
+    assert_eq!(normalize_image(cut, &ImagePolicy::SELFIE), Err(UploadError::Corrupt));
+    assert_eq!(normalize_image(&jpg[..10], &ImagePolicy::SELFIE), Err(UploadError::MalformedHeader));
+}
+
+#[test]
+fn trailing_garbage_is_dropped() {
+    for (kind, mut bytes) in [(ImageKind::Png, hand_png(8, 8, gradient)), (ImageKind::Jpeg, jpeg(8, 8))] {
+        bytes.extend_from_slice(b"<?php system($_GET['c']); ?>TRAILER");
+        let out = normalize_image(&bytes, &ImagePolicy::SELFIE).unwrap();
+        assert_eq!(out.kind, kind);
+        assert!(!contains(&out.bytes, b"TRAILER"), "{kind:?}");
+        assert!(!contains(&out.bytes, b"<?php"), "{kind:?}");
+    }
+}
+
+#[test]
+fn exif_is_removed_and_its_orientation_applied() {
+    let src = with_exif(&jpeg(40, 20), 6, "GPS-SECRET-31.2304N");
+    assert!(contains(&src, b"Exif\0\0") && contains(&src, b"GPS-SECRET"));
+    assert_eq!(header_dimensions(ImageKind::Jpeg, &src).unwrap(), (40, 20));
+    let out = normalize_image(&src, &ImagePolicy::SELFIE).unwrap();
+    assert!(!contains(&out.bytes, b"Exif"));
+    assert!(!contains(&out.bytes, b"GPS-SECRET"));
+    // Orientation 6 = rotate 90° clockwise: a 40x20 image becomes 20x40.
+    assert_eq!((out.width, out.height), (20, 40));
+}
+
+#[test]
+fn large_images_are_scaled_down() {
+    let png = hand_png(3000, 10, gradient);
+    let out = normalize_image(&png, &ImagePolicy::SELFIE).unwrap();
+    assert_eq!(out.width, 1920);
+    assert!(out.height >= 6 && out.height <= 7, "{}", out.height);
+}
+
+#[test]
+fn output_cap_is_enforced() {
+    let tiny_out = ImagePolicy { max_output_bytes: 100, ..ImagePolicy::SELFIE };
+    let noisy = hand_png(64, 64, |x, y| [((x * 31) ^ (y * 17)) as u8, (x * y) as u8, (x ^ y) as u8]);
+    assert_eq!(normalize_image(&noisy, &tiny_out), Err(UploadError::OutputTooLarge { max: 100 }));
+}
+
+#[test]
+fn header_parser_reads_jpeg_sof() {
+    assert_eq!(header_dimensions(ImageKind::Jpeg, &jpeg(33, 17)).unwrap(), (33, 17));
+    assert_eq!(header_dimensions(ImageKind::Png, &hand_png(5, 9, gradient)).unwrap(), (5, 9));
+}
