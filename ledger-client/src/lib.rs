@@ -6,6 +6,7 @@
 //! - [`tx`]: hashing, building and checking signed transactions.
 
 pub mod crypto;
+pub mod governance;
 pub mod keys;
 pub mod tars;
 pub mod tx;

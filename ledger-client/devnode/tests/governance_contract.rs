@@ -1,0 +1,722 @@
+//! LinliGovernance rules over revm, from the committed bytecode. Every expected value comes from the
+//! law as DESIGN §5 states it (quorum 2/3 of area AND headcount; matters 6–8 need 3/4 of the
+//! participating area AND headcount; others strictly more than 1/2) computed by hand here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alloy_primitives::{Address, B256, Bytes, FixedBytes, Log};
+use alloy_sol_types::{SolCall, SolEvent, SolInterface};
+use bcos_devnode::evm::{BlockContext, Executor, Outcome};
+use linli_ledger_client::governance::LinliGovernance::{self, LinliGovernanceErrors as E};
+use linli_ledger_client::governance::role;
+
+const T0: u64 = 1_700_000_000_000; // a block time in ms
+
+struct Chain {
+    exec: Executor,
+    contract: Address,
+    now_ms: u64,
+    block: u64,
+    admin: Address,
+    forwarder: Address,
+    committee: Address,
+    property: Address,
+    bank: Address,
+    anchor: Address,
+    outsider: Address,
+}
+
+fn addr(n: u8) -> Address {
+    Address::repeat_byte(n)
+}
+
+fn h(n: u8) -> B256 {
+    B256::repeat_byte(n)
+}
+
+impl Chain {
+    fn new() -> Self {
+        let mut exec = Executor::new();
+        let admin = addr(0xad);
+        let deployed = exec
+            .transact(
+                BlockContext { number: 1, timestamp_ms: T0 },
+                admin,
+                None,
+                LinliGovernance::BYTECODE.clone(),
+            )
+            .unwrap();
+        assert!(deployed.is_success(), "deploy failed: {deployed:?}");
+        let mut chain = Chain {
+            exec,
+            contract: deployed.contract_address.unwrap(),
+            now_ms: T0,
+            block: 1,
+            admin,
+            forwarder: addr(0x01),
+            committee: addr(0x02),
+            property: addr(0x03),
+            bank: addr(0x04),
+            anchor: addr(0x05),
+            outsider: addr(0x99),
+        };
+        for (account, r) in [
+            (chain.forwarder, role::FORWARDER),
+            (chain.committee, role::COMMITTEE),
+            (chain.property, role::PROPERTY),
+            (chain.bank, role::BANK),
+            (chain.anchor, role::ANCHOR),
+        ] {
+            chain.ok(admin, LinliGovernance::grantRoleCall { account, role: r });
+        }
+        chain
+    }
+
+    fn send<C: SolCall>(&mut self, from: Address, call: C) -> Outcome {
+        self.block += 1;
+        self.exec
+            .transact(
+                BlockContext { number: self.block, timestamp_ms: self.now_ms },
+                from,
+                Some(self.contract),
+                Bytes::from(call.abi_encode()),
+            )
+            .unwrap()
+    }
+
+    fn ok<C: SolCall>(&mut self, from: Address, call: C) -> Vec<Log> {
+        let out = self.send(from, call);
+        assert!(out.is_success(), "expected success, got {:?}", decode_err(&out));
+        out.logs
+    }
+
+    fn err<C: SolCall>(&mut self, from: Address, call: C) -> E {
+        let out = self.send(from, call);
+        assert_eq!(out.status, 16, "expected a revert (status 16), got {out:?}");
+        decode_err(&out).expect("custom error")
+    }
+
+    fn view<C: SolCall>(&mut self, call: C) -> C::Return {
+        let out = self
+            .exec
+            .call(
+                BlockContext { number: self.block, timestamp_ms: self.now_ms },
+                self.outsider,
+                self.contract,
+                Bytes::from(call.abi_encode()),
+            )
+            .unwrap();
+        assert!(out.is_success(), "view failed: {:?}", decode_err(&out));
+        C::abi_decode_returns(&out.output).unwrap()
+    }
+
+    /// Opens meeting `id` starting in one second and lasting one hour.
+    fn open(&mut self, id: B256, total_area: u64, total_heads: u32) -> (u64, u64) {
+        let (start, end) = (self.now_ms + 1_000, self.now_ms + 3_600_000);
+        self.ok(
+            self.committee,
+            LinliGovernance::openMeetingCall {
+                meetingId: id,
+                rollHash: h(0x77),
+                totalAreaCm2: total_area,
+                totalHeads: total_heads,
+                startMs: start,
+                endMs: end,
+            },
+        );
+        (start, end)
+    }
+
+    fn propose(&mut self, id: B256, index: u8, matter: u8, options: u8) {
+        self.ok(
+            self.committee,
+            LinliGovernance::addProposalCall {
+                meetingId: id,
+                proposalIndex: index,
+                matter,
+                contentHash: h(0x40 + index),
+                optionCount: options,
+            },
+        );
+    }
+
+    fn cast(&mut self, id: B256, voter: u8, area: u64, heads: u32, choices: Vec<u8>) -> Outcome {
+        let call = LinliGovernance::castSheetCall {
+            meetingId: id,
+            voter: h(voter),
+            areaCm2: area,
+            heads,
+            choices,
+            sheetHash: h(voter ^ 0x80),
+        };
+        self.send(self.forwarder, call)
+    }
+
+    fn proposal(&mut self, id: B256, index: u8) -> LinliGovernance::getProposalReturn {
+        self.view(LinliGovernance::getProposalCall { meetingId: id, proposalIndex: index })
+    }
+}
+
+fn decode_err(out: &Outcome) -> Option<E> {
+    E::abi_decode(&out.output).ok()
+}
+
+/// One meeting, one proposal of `matter` with options yes/no/abstain, the given sheets
+/// (area, heads, choice), finalized; returns (quorumMet, passed).
+fn decide(total_area: u64, total_heads: u32, matter: u8, sheets: &[(u64, u32, u8)]) -> (bool, bool) {
+    let mut c = Chain::new();
+    let id = h(0x10);
+    let (start, end) = c.open(id, total_area, total_heads);
+    c.propose(id, 0, matter, 3);
+    c.now_ms = start;
+    for (i, &(area, heads, choice)) in sheets.iter().enumerate() {
+        let out = c.cast(id, i as u8 + 1, area, heads, vec![choice]);
+        assert!(out.is_success(), "sheet {i} refused: {:?}", decode_err(&out));
+    }
+    c.now_ms = end;
+    c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    let p = c.proposal(id, 0);
+    (p.quorumMet, p.passed)
+}
+
+const YES: u8 = 0;
+const NO: u8 = 1;
+const ABSTAIN: u8 = 2;
+
+// ------------------------------------------------------------------ quorum (2/3 of area AND heads)
+
+#[test]
+fn quorum_needs_two_thirds_of_area_to_the_centi_square_metre() {
+    // Roll: 100.00 m² (10000 centi-m²), 10 persons. 2/3 of 10000 = 6666.67: 6667 reaches it, 6666 does not.
+    assert_eq!(decide(10_000, 10, 9, &[(6_666, 7, YES)]), (false, false));
+    assert_eq!(decide(10_000, 10, 9, &[(6_667, 7, YES)]), (true, true));
+}
+
+#[test]
+fn quorum_needs_two_thirds_of_headcount_to_the_person() {
+    // 2/3 of 10 persons = 6.67: 7 reach it, 6 do not (with ample area).
+    assert_eq!(decide(10_000, 10, 9, &[(9_000, 6, YES)]), (false, false));
+    assert_eq!(decide(10_000, 10, 9, &[(9_000, 7, YES)]), (true, true));
+}
+
+#[test]
+fn quorum_exactly_two_thirds_is_enough() {
+    // 30000 area, 30 persons: exactly 20000 and 20 are 2/3 ("以上" includes the bound).
+    assert_eq!(decide(30_000, 30, 9, &[(20_000, 20, YES)]), (true, true));
+    assert_eq!(decide(30_000, 30, 9, &[(19_999, 20, YES)]), (false, false));
+    assert_eq!(decide(30_000, 30, 9, &[(20_000, 19, YES)]), (false, false));
+}
+
+// ------------------------------------------------------------------ matters 6–8: >= 3/4
+
+#[test]
+fn matters_six_to_eight_pass_with_exactly_three_quarters() {
+    for matter in [6u8, 7, 8] {
+        // Participation 8000 area / 8 persons (quorum met: 8000 >= 6667, 8 >= 7).
+        // Yes exactly 6000/8000 and 6/8 = 3/4 -> passes.
+        assert_eq!(decide(10_000, 10, matter, &[(6_000, 6, YES), (2_000, 2, NO)]), (true, true), "matter {matter}");
+        // One centi-m² short of 3/4 of the area.
+        assert_eq!(decide(10_000, 10, matter, &[(5_999, 6, YES), (2_001, 2, NO)]), (true, false), "matter {matter}");
+        // One person short of 3/4 of the headcount.
+        assert_eq!(decide(10_000, 10, matter, &[(6_000, 5, YES), (2_000, 3, NO)]), (true, false), "matter {matter}");
+    }
+}
+
+#[test]
+fn the_same_votes_pass_matter_five_but_not_matter_six() {
+    // 70% yes by area and heads: a majority (> 1/2) but below 3/4.
+    let sheets = [(7_000, 7, YES), (3_000, 3, NO)];
+    assert_eq!(decide(10_000, 10, 5, &sheets), (true, true));
+    assert_eq!(decide(10_000, 10, 6, &sheets), (true, false));
+}
+
+// ------------------------------------------------------------------ other matters: > 1/2
+
+#[test]
+fn exactly_one_half_is_not_a_majority() {
+    for matter in [1u8, 2, 3, 4, 5, 9] {
+        // Area exactly half (4000 of 8000), heads 5 of 8.
+        assert_eq!(decide(10_000, 10, matter, &[(4_000, 5, YES), (4_000, 3, NO)]), (true, false), "matter {matter}");
+        // One centi-m² more than half.
+        assert_eq!(decide(10_000, 10, matter, &[(4_001, 5, YES), (3_999, 3, NO)]), (true, true), "matter {matter}");
+        // Area above half, heads exactly half (4 of 8).
+        assert_eq!(decide(10_000, 10, matter, &[(4_001, 4, YES), (3_999, 4, NO)]), (true, false), "matter {matter}");
+    }
+}
+
+#[test]
+fn abstention_counts_for_quorum_and_participation_never_as_yes() {
+    // Yes 5000/5, abstain 5000/5: yes is exactly half of the participation -> fails,
+    // although every non-abstaining sheet said yes.
+    assert_eq!(decide(10_000, 10, 9, &[(5_000, 5, YES), (5_000, 5, ABSTAIN)]), (true, false));
+    // Abstentions alone bring the quorum (2000+5000 = 7000 >= 6667, 2+5 = 7 >= 7).
+    assert_eq!(decide(10_000, 10, 9, &[(2_000, 2, YES), (5_000, 5, ABSTAIN)]), (true, false));
+    // Without the abstaining sheet there would be no quorum.
+    assert_eq!(decide(10_000, 10, 9, &[(2_000, 2, YES)]), (false, false));
+}
+
+#[test]
+fn no_sheets_means_no_quorum() {
+    assert_eq!(decide(10_000, 10, 9, &[]), (false, false));
+}
+
+#[test]
+fn several_proposals_are_decided_independently_and_tallies_are_readable() {
+    let mut c = Chain::new();
+    let id = h(0x11);
+    let (start, end) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 9, 3); // majority
+    c.propose(id, 1, 7, 3); // 3/4
+    c.now_ms = start;
+    assert!(c.cast(id, 1, 5_000, 5, vec![YES, YES]).is_success());
+    assert!(c.cast(id, 2, 2_000, 2, vec![YES, NO]).is_success());
+    assert!(c.cast(id, 3, 1_000, 1, vec![NO, ABSTAIN]).is_success());
+    c.now_ms = end;
+    let logs = c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    // Participation 8000 / 8. Proposal 0: yes 7000/7 > half -> pass. Proposal 1: yes 5000 < 6000 -> fail.
+    let p0 = c.proposal(id, 0);
+    let p1 = c.proposal(id, 1);
+    assert!(p0.quorumMet && p0.passed);
+    assert!(p1.quorumMet && !p1.passed);
+    let t1 = c.view(LinliGovernance::getTallyCall { meetingId: id, proposalIndex: 1 });
+    assert_eq!(t1.areaCm2, vec![5_000, 2_000, 1_000]);
+    assert_eq!(t1.heads, vec![5, 2, 1]);
+    let decided: Vec<_> = logs
+        .iter()
+        .filter_map(|l| LinliGovernance::ProposalDecided::decode_log(l).ok())
+        .map(|l| (l.data.proposalIndex, l.data.passed, l.data.yesAreaCm2, l.data.yesHeads, l.data.partAreaCm2))
+        .collect();
+    assert_eq!(decided, vec![(0, true, 7_000, 7, 8_000), (1, false, 5_000, 5, 8_000)]);
+    let finalized: Vec<_> =
+        logs.iter().filter_map(|l| LinliGovernance::MeetingFinalized::decode_log(l).ok()).collect();
+    assert_eq!(finalized.len(), 1);
+    assert_eq!((finalized[0].data.partAreaCm2, finalized[0].data.partHeads, finalized[0].data.sheetCount), (8_000, 8, 3));
+    let m = c.view(LinliGovernance::getMeetingCall { meetingId: id });
+    assert!(m.exists && m.finalized);
+    assert_eq!((m.proposalCount, m.sheetCount, m.rollHash), (2, 3, h(0x77)));
+    assert_eq!(c.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(2) }), h(2 ^ 0x80));
+    assert_eq!(c.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(9) }), B256::ZERO);
+}
+
+// ------------------------------------------------------------------ meeting refusals
+
+#[test]
+fn meeting_and_proposal_refusals() {
+    let mut c = Chain::new();
+    let id = h(0x12);
+    let now = c.now_ms;
+    let open = |id: B256, area: u64, heads: u32, start: u64, end: u64| LinliGovernance::openMeetingCall {
+        meetingId: id,
+        rollHash: h(1),
+        totalAreaCm2: area,
+        totalHeads: heads,
+        startMs: start,
+        endMs: end,
+    };
+    assert_eq!(c.err(c.committee, open(id, 0, 10, now + 10, now + 20)), E::InvalidTotals(LinliGovernance::InvalidTotals {}));
+    assert_eq!(c.err(c.committee, open(id, 10, 0, now + 10, now + 20)), E::InvalidTotals(LinliGovernance::InvalidTotals {}));
+    assert_eq!(
+        c.err(c.committee, open(id, 10, 1, now + 20, now + 20)),
+        E::InvalidWindow(LinliGovernance::InvalidWindow { startMs: now + 20, endMs: now + 20 })
+    );
+    assert_eq!(
+        c.err(c.committee, open(id, 10, 1, now, now + 20)),
+        E::InvalidWindow(LinliGovernance::InvalidWindow { startMs: now, endMs: now + 20 })
+    );
+    c.ok(c.committee, open(id, 10, 1, now + 10, now + 20));
+    assert_eq!(c.err(c.committee, open(id, 10, 1, now + 10, now + 20)), E::MeetingExists(LinliGovernance::MeetingExists { meetingId: id }));
+
+    let add = |index: u8, matter: u8, options: u8| LinliGovernance::addProposalCall {
+        meetingId: id,
+        proposalIndex: index,
+        matter,
+        contentHash: h(3),
+        optionCount: options,
+    };
+    assert_eq!(c.err(c.committee, add(0, 0, 3)), E::InvalidMatter(LinliGovernance::InvalidMatter { matter: 0 }));
+    assert_eq!(c.err(c.committee, add(0, 10, 3)), E::InvalidMatter(LinliGovernance::InvalidMatter { matter: 10 }));
+    assert_eq!(c.err(c.committee, add(0, 9, 1)), E::InvalidOptionCount(LinliGovernance::InvalidOptionCount { optionCount: 1 }));
+    assert_eq!(c.err(c.committee, add(0, 9, 17)), E::InvalidOptionCount(LinliGovernance::InvalidOptionCount { optionCount: 17 }));
+    assert_eq!(
+        c.err(c.committee, add(1, 9, 3)),
+        E::ProposalIndexMismatch(LinliGovernance::ProposalIndexMismatch { expected: 0, given: 1 })
+    );
+    c.ok(c.committee, add(0, 1, 2));
+    c.ok(c.committee, add(1, 9, 16));
+    // A re-delivered addProposal is refused, not duplicated.
+    assert_eq!(
+        c.err(c.committee, add(1, 9, 3)),
+        E::ProposalIndexMismatch(LinliGovernance::ProposalIndexMismatch { expected: 2, given: 1 })
+    );
+    assert_eq!(
+        c.err(c.committee, LinliGovernance::addProposalCall { meetingId: h(0xee), proposalIndex: 0, matter: 1, contentHash: h(1), optionCount: 2 }),
+        E::UnknownMeeting(LinliGovernance::UnknownMeeting { meetingId: h(0xee) })
+    );
+    c.now_ms = now + 10;
+    assert_eq!(c.err(c.committee, add(2, 9, 3)), E::ProposalsClosed(LinliGovernance::ProposalsClosed { meetingId: id }));
+}
+
+#[test]
+fn proposal_count_is_bounded() {
+    let mut c = Chain::new();
+    let id = h(0x13);
+    c.open(id, 100, 10);
+    for i in 0..32u8 {
+        c.propose(id, i, 9, 2);
+    }
+    let call = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: 32, matter: 9, contentHash: h(1), optionCount: 2 };
+    assert_eq!(c.err(c.committee, call), E::TooManyProposals(LinliGovernance::TooManyProposals {}));
+}
+
+#[test]
+fn ballot_sheet_refusals_and_window_edges() {
+    let mut c = Chain::new();
+    let id = h(0x14);
+    let (start, end) = c.open(id, 10_000, 10);
+    // No proposals yet: a sheet before the start is refused for the window first.
+    let err = decode_err(&c.cast(id, 1, 100, 1, vec![YES])).unwrap();
+    assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { nowMs: c.now_ms, startMs: start, endMs: end }));
+    c.propose(id, 0, 9, 3);
+    c.propose(id, 1, 6, 2);
+    // One millisecond before the window.
+    c.now_ms = start - 1;
+    let err = decode_err(&c.cast(id, 1, 100, 1, vec![YES, YES])).unwrap();
+    assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { nowMs: start - 1, startMs: start, endMs: end }));
+    // Exactly at the start: accepted.
+    c.now_ms = start;
+    assert!(c.cast(id, 1, 100, 1, vec![YES, YES]).is_success());
+    // Same voter again: refused, even with other choices.
+    assert_eq!(
+        decode_err(&c.cast(id, 1, 100, 1, vec![NO, NO])).unwrap(),
+        E::DuplicateVoter(LinliGovernance::DuplicateVoter { meetingId: id, voter: h(1) })
+    );
+    // Wrong option: proposal 1 has two options (0, 1).
+    assert_eq!(
+        decode_err(&c.cast(id, 2, 100, 1, vec![ABSTAIN, 2])).unwrap(),
+        E::InvalidChoice(LinliGovernance::InvalidChoice { proposalIndex: 1, choice: 2 })
+    );
+    assert_eq!(
+        decode_err(&c.cast(id, 2, 100, 1, vec![3, 0])).unwrap(),
+        E::InvalidChoice(LinliGovernance::InvalidChoice { proposalIndex: 0, choice: 3 })
+    );
+    // One choice per proposal.
+    assert_eq!(
+        decode_err(&c.cast(id, 2, 100, 1, vec![YES])).unwrap(),
+        E::ChoiceCountMismatch(LinliGovernance::ChoiceCountMismatch { expected: alloy_primitives::U256::from(2), given: alloy_primitives::U256::from(1) })
+    );
+    assert_eq!(decode_err(&c.cast(id, 2, 0, 0, vec![YES, YES])).unwrap(), E::EmptyWeight(LinliGovernance::EmptyWeight {}));
+    // Beyond the roll: 100 already counted, 9901 more makes 10001 > 10000.
+    assert_eq!(
+        decode_err(&c.cast(id, 2, 9_901, 1, vec![YES, YES])).unwrap(),
+        E::AreaExceedsRoll(LinliGovernance::AreaExceedsRoll { wouldBe: alloy_primitives::U256::from(10_001), totalAreaCm2: 10_000 })
+    );
+    assert_eq!(
+        decode_err(&c.cast(id, 2, 1, 10, vec![YES, YES])).unwrap(),
+        E::HeadsExceedRoll(LinliGovernance::HeadsExceedRoll { wouldBe: alloy_primitives::U256::from(11), totalHeads: 10 })
+    );
+    // A weight that would overflow uint64 is an error, not a panic.
+    assert_eq!(
+        decode_err(&c.cast(id, 2, u64::MAX, 1, vec![YES, YES])).unwrap(),
+        E::AreaExceedsRoll(LinliGovernance::AreaExceedsRoll {
+            wouldBe: alloy_primitives::U256::from(u64::MAX) + alloy_primitives::U256::from(100),
+            totalAreaCm2: 10_000
+        })
+    );
+    // Exactly the rest of the roll: accepted.
+    assert!(c.cast(id, 2, 9_900, 9, vec![NO, NO]).is_success());
+    let zero_hash = LinliGovernance::castSheetCall {
+        meetingId: id,
+        voter: h(3),
+        areaCm2: 0,
+        heads: 0,
+        choices: vec![YES, YES],
+        sheetHash: B256::ZERO,
+    };
+    assert_eq!(c.err(c.forwarder, zero_hash), E::EmptyWeight(LinliGovernance::EmptyWeight {}));
+    let zero_hash = LinliGovernance::castSheetCall {
+        meetingId: id,
+        voter: h(3),
+        areaCm2: 1,
+        heads: 0,
+        choices: vec![YES, YES],
+        sheetHash: B256::ZERO,
+    };
+    assert_eq!(c.err(c.forwarder, zero_hash), E::ZeroSheetHash(LinliGovernance::ZeroSheetHash {}));
+    // Finalize refused before the end, exactly at the end the window is closed.
+    c.now_ms = end - 1;
+    assert_eq!(
+        c.err(c.outsider, LinliGovernance::finalizeCall { meetingId: id }),
+        E::VotingNotEnded(LinliGovernance::VotingNotEnded { nowMs: end - 1, endMs: end })
+    );
+    c.now_ms = end;
+    assert_eq!(
+        decode_err(&c.cast(id, 4, 1, 0, vec![YES, YES])).unwrap(),
+        E::VotingNotOpen(LinliGovernance::VotingNotOpen { nowMs: end, startMs: start, endMs: end })
+    );
+    c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    assert_eq!(
+        c.err(c.outsider, LinliGovernance::finalizeCall { meetingId: id }),
+        E::AlreadyFinalized(LinliGovernance::AlreadyFinalized { meetingId: id })
+    );
+    assert_eq!(
+        c.err(c.outsider, LinliGovernance::finalizeCall { meetingId: h(0xee) }),
+        E::UnknownMeeting(LinliGovernance::UnknownMeeting { meetingId: h(0xee) })
+    );
+}
+
+#[test]
+fn sheet_cast_event_carries_the_sheet() {
+    let mut c = Chain::new();
+    let id = h(0x15);
+    let (start, _) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 9, 3);
+    c.now_ms = start;
+    let out = c.cast(id, 7, 1234, 1, vec![ABSTAIN]);
+    let ev = LinliGovernance::SheetCast::decode_log(&out.logs[0]).unwrap();
+    assert_eq!(ev.address, c.contract);
+    assert_eq!((ev.data.meetingId, ev.data.voter, ev.data.areaCm2, ev.data.heads), (id, h(7), 1234, 1));
+    assert_eq!((ev.data.choices.clone(), ev.data.sheetHash), (vec![ABSTAIN], h(7 ^ 0x80)));
+    // The first topic is the Keccak-256 of the event signature, as solc compiled it.
+    assert_eq!(
+        out.logs[0].topics()[0],
+        alloy_primitives::keccak256("SheetCast(bytes32,bytes32,uint64,uint32,uint8[],bytes32)")
+    );
+}
+
+// ------------------------------------------------------------------ roles
+
+#[test]
+fn every_function_is_refused_to_every_other_role() {
+    let mut c = Chain::new();
+    let all = [c.admin, c.forwarder, c.committee, c.property, c.bank, c.anchor, c.outsider];
+    let missing = |caller: Address, required: u8| E::MissingRole(LinliGovernance::MissingRole { caller, requiredRole: required });
+    let now = c.now_ms;
+    for who in all {
+        if who != c.committee {
+            let call = LinliGovernance::openMeetingCall {
+                meetingId: h(1),
+                rollHash: h(1),
+                totalAreaCm2: 1,
+                totalHeads: 1,
+                startMs: now + 1,
+                endMs: now + 2,
+            };
+            assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
+            let call = LinliGovernance::addProposalCall { meetingId: h(1), proposalIndex: 0, matter: 1, contentHash: h(1), optionCount: 2 };
+            assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
+            let call = LinliGovernance::approveDisbursementCall {
+                disbursementId: h(1),
+                planId: h(1),
+                amountFen: 1,
+                payeeHash: h(1),
+                evidenceHash: h(1),
+            };
+            assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
+        }
+        if who != c.forwarder {
+            let call = LinliGovernance::castSheetCall { meetingId: h(1), voter: h(1), areaCm2: 1, heads: 1, choices: vec![0], sheetHash: h(1) };
+            assert_eq!(c.err(who, call), missing(who, role::FORWARDER));
+        }
+        if who != c.property {
+            let call = LinliGovernance::registerFundPlanCall { planId: h(1), meetingId: h(1), proposalIndex: 0, budgetFen: 1, planHash: h(1) };
+            assert_eq!(c.err(who, call), missing(who, role::PROPERTY));
+        }
+        if who != c.bank {
+            let call = LinliGovernance::recordDisbursementExecutionCall { disbursementId: h(1), amountFen: 1, bankRefHash: h(1) };
+            assert_eq!(c.err(who, call), missing(who, role::BANK));
+        }
+        if who != c.anchor {
+            let call = LinliGovernance::anchorBatchCall { stream: "audit".into(), firstSeq: 1, lastSeq: 1, root: h(1) };
+            assert_eq!(c.err(who, call), missing(who, role::ANCHOR));
+        }
+        if who != c.admin {
+            let call = LinliGovernance::grantRoleCall { account: addr(0x55), role: role::BANK };
+            assert_eq!(c.err(who, call), E::NotAdmin(LinliGovernance::NotAdmin { caller: who }));
+            let call = LinliGovernance::revokeRoleCall { account: c.bank };
+            assert_eq!(c.err(who, call), E::NotAdmin(LinliGovernance::NotAdmin { caller: who }));
+            let call = LinliGovernance::transferAdminCall { newAdmin: who };
+            assert_eq!(c.err(who, call), E::NotAdmin(LinliGovernance::NotAdmin { caller: who }));
+        }
+    }
+}
+
+#[test]
+fn role_administration() {
+    let mut c = Chain::new();
+    assert_eq!(c.view(LinliGovernance::adminCall {}), c.admin);
+    assert_eq!(c.view(LinliGovernance::roleOfCall(c.bank)), role::BANK);
+    assert_eq!(c.view(LinliGovernance::roleOfCall(c.outsider)), 0);
+    let grant = |account: Address, r: u8| LinliGovernance::grantRoleCall { account, role: r };
+    // One key, one role.
+    assert_eq!(
+        c.err(c.admin, grant(c.bank, role::ANCHOR)),
+        E::AccountAlreadyHasRole(LinliGovernance::AccountAlreadyHasRole { account: c.bank, currentRole: role::BANK })
+    );
+    assert_eq!(c.err(c.admin, grant(c.admin, role::BANK)), E::AccountIsAdmin(LinliGovernance::AccountIsAdmin { account: c.admin }));
+    assert_eq!(c.err(c.admin, grant(c.outsider, 0)), E::InvalidRole(LinliGovernance::InvalidRole { role: 0 }));
+    assert_eq!(c.err(c.admin, grant(c.outsider, 6)), E::InvalidRole(LinliGovernance::InvalidRole { role: 6 }));
+    assert_eq!(c.err(c.admin, grant(Address::ZERO, role::BANK)), E::ZeroAddress(LinliGovernance::ZeroAddress {}));
+    // Several keys may hold the same role (e.g. two committee members).
+    let logs = c.ok(c.admin, grant(c.outsider, role::COMMITTEE));
+    let ev = LinliGovernance::RoleGranted::decode_log(&logs[0]).unwrap();
+    assert_eq!((ev.data.account, ev.data.role), (c.outsider, role::COMMITTEE));
+    let now = c.now_ms;
+    let open = LinliGovernance::openMeetingCall { meetingId: h(9), rollHash: h(1), totalAreaCm2: 1, totalHeads: 1, startMs: now + 5, endMs: now + 9 };
+    c.ok(c.outsider, open.clone());
+    // Revoked: refused from then on.
+    let logs = c.ok(c.admin, LinliGovernance::revokeRoleCall { account: c.outsider });
+    let ev = LinliGovernance::RoleRevoked::decode_log(&logs[0]).unwrap();
+    assert_eq!((ev.data.account, ev.data.role), (c.outsider, role::COMMITTEE));
+    let open2 = LinliGovernance::openMeetingCall { meetingId: h(8), ..open };
+    assert_eq!(
+        c.err(c.outsider, open2),
+        E::MissingRole(LinliGovernance::MissingRole { caller: c.outsider, requiredRole: role::COMMITTEE })
+    );
+    assert_eq!(
+        c.err(c.admin, LinliGovernance::revokeRoleCall { account: c.outsider }),
+        E::AccountHasNoRole(LinliGovernance::AccountHasNoRole { account: c.outsider })
+    );
+    // Admin hand-over: the new admin must hold no role; the old one loses its powers.
+    assert_eq!(
+        c.err(c.admin, LinliGovernance::transferAdminCall { newAdmin: c.bank }),
+        E::AccountAlreadyHasRole(LinliGovernance::AccountAlreadyHasRole { account: c.bank, currentRole: role::BANK })
+    );
+    assert_eq!(c.err(c.admin, LinliGovernance::transferAdminCall { newAdmin: Address::ZERO }), E::ZeroAddress(LinliGovernance::ZeroAddress {}));
+    let new_admin = addr(0xaa);
+    c.ok(c.admin, LinliGovernance::transferAdminCall { newAdmin: new_admin });
+    assert_eq!(c.view(LinliGovernance::adminCall {}), new_admin);
+    assert_eq!(c.err(c.admin, grant(addr(0x56), role::BANK)), E::NotAdmin(LinliGovernance::NotAdmin { caller: c.admin }));
+    c.ok(new_admin, grant(addr(0x56), role::BANK));
+}
+
+// ------------------------------------------------------------------ funds
+
+/// A finalized meeting with proposals: 0 = matter 5 passed, 1 = matter 6 passed, 2 = matter 5 failed,
+/// 3 = matter 9 passed.
+fn funded_meeting() -> (Chain, B256) {
+    let mut c = Chain::new();
+    let id = h(0x20);
+    let (start, end) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 5, 3);
+    c.propose(id, 1, 6, 3);
+    c.propose(id, 2, 5, 3);
+    c.propose(id, 3, 9, 3);
+    c.now_ms = start;
+    assert!(c.cast(id, 1, 8_000, 8, vec![YES, YES, NO, YES]).is_success());
+    assert!(c.cast(id, 2, 1_000, 1, vec![NO, YES, NO, YES]).is_success());
+    c.now_ms = end;
+    c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    (c, id)
+}
+
+fn plan(plan_id: B256, meeting: B256, index: u8, budget: u128) -> LinliGovernance::registerFundPlanCall {
+    LinliGovernance::registerFundPlanCall { planId: plan_id, meetingId: meeting, proposalIndex: index, budgetFen: budget, planHash: h(0x33) }
+}
+
+fn approve(id: B256, plan_id: B256, amount: u128) -> LinliGovernance::approveDisbursementCall {
+    LinliGovernance::approveDisbursementCall { disbursementId: id, planId: plan_id, amountFen: amount, payeeHash: h(0x34), evidenceHash: h(0x35) }
+}
+
+#[test]
+fn fund_plans_only_for_a_passed_matter_five_or_six() {
+    let (mut c, id) = funded_meeting();
+    assert_eq!(c.err(c.property, plan(h(1), id, 3, 100)), E::MatterNotFundable(LinliGovernance::MatterNotFundable { matter: 9 }));
+    assert_eq!(c.err(c.property, plan(h(1), id, 2, 100)), E::ProposalNotPassed(LinliGovernance::ProposalNotPassed { meetingId: id, proposalIndex: 2 }));
+    assert_eq!(c.err(c.property, plan(h(1), id, 4, 100)), E::UnknownProposal(LinliGovernance::UnknownProposal { meetingId: id, proposalIndex: 4 }));
+    assert_eq!(c.err(c.property, plan(h(1), h(0xee), 0, 100)), E::UnknownMeeting(LinliGovernance::UnknownMeeting { meetingId: h(0xee) }));
+    assert_eq!(c.err(c.property, plan(h(1), id, 0, 0)), E::ZeroAmount(LinliGovernance::ZeroAmount {}));
+    let logs = c.ok(c.property, plan(h(1), id, 0, 100_000));
+    let ev = LinliGovernance::FundPlanRegistered::decode_log(&logs[0]).unwrap();
+    assert_eq!((ev.data.planId, ev.data.meetingId, ev.data.proposalIndex, ev.data.budgetFen), (h(1), id, 0, 100_000));
+    c.ok(c.property, plan(h(2), id, 1, 5));
+    assert_eq!(c.err(c.property, plan(h(1), id, 1, 100)), E::PlanExists(LinliGovernance::PlanExists { planId: h(1) }));
+    assert_eq!(
+        c.err(c.property, plan(h(3), id, 0, 100)),
+        E::ProposalAlreadyHasPlan(LinliGovernance::ProposalAlreadyHasPlan { meetingId: id, proposalIndex: 0, planId: h(1) })
+    );
+}
+
+#[test]
+fn fund_plan_refused_before_the_meeting_is_finalized() {
+    let mut c = Chain::new();
+    let id = h(0x21);
+    let (start, _) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 5, 3);
+    c.now_ms = start;
+    assert!(c.cast(id, 1, 10_000, 10, vec![YES]).is_success());
+    assert_eq!(c.err(c.property, plan(h(1), id, 0, 100)), E::NotFinalized(LinliGovernance::NotFinalized { meetingId: id }));
+}
+
+#[test]
+fn disbursements_stay_within_the_budget_and_are_never_duplicated() {
+    let (mut c, id) = funded_meeting();
+    c.ok(c.property, plan(h(1), id, 0, 100_000));
+    assert_eq!(c.err(c.committee, approve(h(0xd1), h(9), 1)), E::UnknownPlan(LinliGovernance::UnknownPlan { planId: h(9) }));
+    assert_eq!(c.err(c.committee, approve(h(0xd1), h(1), 0)), E::ZeroAmount(LinliGovernance::ZeroAmount {}));
+    // 100000 fen budget: 100001 is over it.
+    assert_eq!(
+        c.err(c.committee, approve(h(0xd1), h(1), 100_001)),
+        E::OverBudget(LinliGovernance::OverBudget { requestedFen: 100_001, remainingFen: 100_000 })
+    );
+    c.ok(c.committee, approve(h(0xd1), h(1), 60_000));
+    assert_eq!(c.err(c.committee, approve(h(0xd1), h(1), 1)), E::DisbursementExists(LinliGovernance::DisbursementExists { disbursementId: h(0xd1) }));
+    assert_eq!(
+        c.err(c.committee, approve(h(0xd2), h(1), 40_001)),
+        E::OverBudget(LinliGovernance::OverBudget { requestedFen: 40_001, remainingFen: 40_000 })
+    );
+    // Exactly the remaining budget is allowed; then nothing more.
+    let logs = c.ok(c.committee, approve(h(0xd2), h(1), 40_000));
+    let ev = LinliGovernance::DisbursementApproved::decode_log(&logs[0]).unwrap();
+    assert_eq!((ev.data.disbursementId, ev.data.planId, ev.data.amountFen), (h(0xd2), h(1), 40_000));
+    assert_eq!(c.err(c.committee, approve(h(0xd3), h(1), 1)), E::OverBudget(LinliGovernance::OverBudget { requestedFen: 1, remainingFen: 0 }));
+
+    let exec = |d: B256, amount: u128| LinliGovernance::recordDisbursementExecutionCall { disbursementId: d, amountFen: amount, bankRefHash: h(0x66) };
+    assert_eq!(c.err(c.bank, exec(h(0xd9), 1)), E::UnknownDisbursement(LinliGovernance::UnknownDisbursement { disbursementId: h(0xd9) }));
+    assert_eq!(c.err(c.bank, exec(h(0xd1), 59_999)), E::AmountMismatch(LinliGovernance::AmountMismatch { approvedFen: 60_000, reportedFen: 59_999 }));
+    let logs = c.ok(c.bank, exec(h(0xd1), 60_000));
+    let ev = LinliGovernance::DisbursementExecuted::decode_log(&logs[0]).unwrap();
+    assert_eq!((ev.data.disbursementId, ev.data.planId, ev.data.amountFen, ev.data.bankRefHash), (h(0xd1), h(1), 60_000, h(0x66)));
+    assert_eq!(c.err(c.bank, exec(h(0xd1), 60_000)), E::AlreadyExecuted(LinliGovernance::AlreadyExecuted { disbursementId: h(0xd1) }));
+    let p = c.view(LinliGovernance::getFundPlanCall { planId: h(1) });
+    assert_eq!((p.budgetFen, p.approvedFen, p.executedFen), (100_000, 100_000, 60_000));
+    let d = c.view(LinliGovernance::getDisbursementCall { disbursementId: h(0xd1) });
+    assert!(d.exists && d.executed);
+    assert_eq!((d.planId, d.amountFen, d.bankRefHash), (h(1), 60_000, h(0x66)));
+}
+
+// ------------------------------------------------------------------ anchoring
+
+#[test]
+fn anchoring_refuses_gaps_and_overlaps_per_stream() {
+    let mut c = Chain::new();
+    let anchor = |stream: &str, first: u64, last: u64, root: B256| LinliGovernance::anchorBatchCall {
+        stream: stream.into(),
+        firstSeq: first,
+        lastSeq: last,
+        root,
+    };
+    // Sequences start at 1.
+    assert_eq!(c.err(c.anchor, anchor("disclosure", 2, 5, h(1))), E::SequenceGap(LinliGovernance::SequenceGap { expectedFirst: 1, givenFirst: 2 }));
+    assert_eq!(c.err(c.anchor, anchor("disclosure", 0, 5, h(1))), E::SequenceOverlap(LinliGovernance::SequenceOverlap { expectedFirst: 1, givenFirst: 0 }));
+    let logs = c.ok(c.anchor, anchor("disclosure", 1, 10, h(1)));
+    let ev = LinliGovernance::BatchAnchored::decode_log(&logs[0]).unwrap();
+    assert_eq!(ev.data.streamId, alloy_primitives::keccak256("disclosure"));
+    assert_eq!((ev.data.stream.as_str(), ev.data.firstSeq, ev.data.lastSeq, ev.data.root), ("disclosure", 1, 10, h(1)));
+    assert_eq!(c.err(c.anchor, anchor("disclosure", 12, 20, h(2))), E::SequenceGap(LinliGovernance::SequenceGap { expectedFirst: 11, givenFirst: 12 }));
+    assert_eq!(c.err(c.anchor, anchor("disclosure", 10, 20, h(2))), E::SequenceOverlap(LinliGovernance::SequenceOverlap { expectedFirst: 11, givenFirst: 10 }));
+    assert_eq!(c.err(c.anchor, anchor("disclosure", 11, 10, h(2))), E::InvalidRange(LinliGovernance::InvalidRange { firstSeq: 11, lastSeq: 10 }));
+    assert_eq!(c.err(c.anchor, anchor("disclosure", 11, 11, B256::ZERO)), E::ZeroRoot(LinliGovernance::ZeroRoot {}));
+    assert_eq!(c.err(c.anchor, anchor("", 1, 1, h(1))), E::InvalidStreamName(LinliGovernance::InvalidStreamName {}));
+    assert_eq!(c.err(c.anchor, anchor(&"x".repeat(65), 1, 1, h(1))), E::InvalidStreamName(LinliGovernance::InvalidStreamName {}));
+    c.ok(c.anchor, anchor(&"x".repeat(64), 1, 1, h(1)));
+    // A single-item batch directly after the previous one.
+    c.ok(c.anchor, anchor("disclosure", 11, 11, h(3)));
+    // Streams are independent.
+    c.ok(c.anchor, anchor("work-orders", 1, 3, h(4)));
+    assert_eq!(c.view(LinliGovernance::lastSequenceCall { stream: "disclosure".into() }), 11);
+    assert_eq!(c.view(LinliGovernance::lastSequenceCall { stream: "work-orders".into() }), 3);
+    assert_eq!(c.view(LinliGovernance::lastSequenceCall { stream: "audit".into() }), 0);
+    assert_eq!(c.view(LinliGovernance::batchCountCall { stream: "disclosure".into() }), alloy_primitives::U256::from(2));
+    let b = c.view(LinliGovernance::getBatchCall { stream: "disclosure".into(), batchIndex: alloy_primitives::U256::from(1) });
+    assert_eq!((b.firstSeq, b.lastSeq, b.root, b.anchoredAtMs), (11, 11, h(3), c.now_ms));
+    let _: FixedBytes<32> = b.root;
+}
