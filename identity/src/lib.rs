@@ -4,8 +4,9 @@
 //! pure rules (PIN policy, lockout, enrollment transitions, signature checks), persists what they return, and
 //! talks to the outside world through the client traits in [`faceid`], [`registry`] and [`wechat`].
 
-// pub mod ca;
-// pub mod csr;
+pub mod ca;
+pub mod csr;
+pub mod device_key;
 // pub mod enrollment;
 // pub mod faceid;
 pub mod id_number;
@@ -15,7 +16,7 @@ pub mod phone;
 pub mod pii;
 pub mod pin;
 // pub mod registry;
-// pub mod signed_request;
+pub mod signed_request;
 pub mod upload;
 // pub mod wechat;
 
