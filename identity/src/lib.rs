@@ -7,11 +7,11 @@
 pub mod ca;
 pub mod csr;
 pub mod device_key;
-// pub mod enrollment;
+pub mod enrollment;
 // pub mod faceid;
 pub mod id_number;
 pub mod lockout;
-// pub mod org_app;
+pub mod org_app;
 pub mod phone;
 pub mod pii;
 pub mod pin;

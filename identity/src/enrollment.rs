@@ -1,0 +1,370 @@
+//! The enrollment state machine (DESIGN §4, §11) as pure rules: the server loads an [`Enrollment`], calls
+//! [`Enrollment::apply`] with an event, stores the returned enrollment and appends the returned [`Transition`].
+//!
+//! Rules: consent (current version) is given when the enrollment starts; the face factor needs its own consent
+//! first; the factors face, registry and device may pass in any order; the PIN comes last and completes the
+//! enrollment; 3 face attempts per person per day (Asia/Shanghai calendar day); an enrollment incomplete for
+//! 7 days expires; a manual registry review needs two different staff members.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const EXPIRY: Duration = Duration::days(7);
+pub const FACE_ATTEMPTS_PER_DAY: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentState {
+    Open,
+    Completed,
+    Expired,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorStatus {
+    Pending,
+    /// Registry only: waiting for the two-person manual review.
+    UnderReview,
+    Failed,
+    Passed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    Face,
+    Registry,
+    Device,
+    Pin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub version: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub state: EnrollmentState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub consent: Consent,
+    pub face_consent: Option<Consent>,
+    pub face: FactorStatus,
+    pub registry: FactorStatus,
+    pub device: FactorStatus,
+    pub pin: FactorStatus,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Everything that can happen to an enrollment. Stored with each transition (no personal data inside).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EnrollmentEvent {
+    FaceConsentGiven { version: String },
+    /// A face comparison ran; `passed` is the provider result at the configured threshold.
+    FaceChecked { passed: bool, score: f64, request_id: String, image_sha256: String },
+    RegistryConfirmed { registered_area_centi_m2: Option<i64> },
+    RegistryRejected,
+    RegistryReviewRequested { filed_by: Uuid },
+    RegistryReviewDecided { approved: bool, filed_by: Uuid, decided_by: Uuid },
+    DeviceBound { cert_serial: String },
+    PinSet,
+    /// A support reset revoked the device binding: device and face must be passed again.
+    DeviceReset,
+    Expire,
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub at: DateTime<Utc>,
+    pub from: EnrollmentState,
+    pub to: EnrollmentState,
+    pub event: EnrollmentEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrollmentError {
+    #[error("the consent version is not the current one ({current})")]
+    ConsentVersion { current: String },
+    #[error("the enrollment is {0:?}, not open")]
+    NotOpen(EnrollmentState),
+    #[error("the enrollment has expired")]
+    Expired,
+    #[error("the face factor needs its own consent first")]
+    FaceConsentMissing,
+    #[error("no face attempts left today")]
+    FaceAttemptsExhausted,
+    #[error("the PIN is set last, after face, registry and device")]
+    PinNotLast,
+    #[error("the {0:?} factor has already passed")]
+    AlreadyPassed(Factor),
+    #[error("no manual registry review is pending")]
+    NoReviewPending,
+    #[error("the review must be decided by a different staff member than the one who filed it")]
+    SameReviewer,
+    #[error("the enrollment has not been open for 7 days yet")]
+    NotYetExpired,
+}
+
+impl EnrollmentError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ConsentVersion { .. } => "enrollment_consent_version",
+            Self::NotOpen(_) => "enrollment_not_open",
+            Self::Expired => "enrollment_expired",
+            Self::FaceConsentMissing => "enrollment_face_consent_missing",
+            Self::FaceAttemptsExhausted => "enrollment_face_attempts_exhausted",
+            Self::PinNotLast => "enrollment_pin_not_last",
+            Self::AlreadyPassed(_) => "enrollment_factor_already_passed",
+            Self::NoReviewPending => "enrollment_no_review_pending",
+            Self::SameReviewer => "enrollment_same_reviewer",
+            Self::NotYetExpired => "enrollment_not_yet_expired",
+        }
+    }
+}
+
+/// The calendar day (Asia/Shanghai, UTC+8, no DST) an attempt counts against.
+pub fn attempt_day(now: DateTime<Utc>) -> NaiveDate {
+    // A fixed +8 h shift: China has no daylight saving time.
+    (now + Duration::hours(8)).date_naive()
+}
+
+/// Before calling the provider: `attempts_today` = face attempts already made by this person on
+/// [`attempt_day`]`(now)` (counted by the server across all of the person's enrollments).
+pub fn check_face_attempts(attempts_today: u32) -> Result<(), EnrollmentError> {
+    if attempts_today < FACE_ATTEMPTS_PER_DAY { Ok(()) } else { Err(EnrollmentError::FaceAttemptsExhausted) }
+}
+
+impl Enrollment {
+    /// Starts an enrollment; `consent_version` must equal the version currently shown to users.
+    pub fn start(consent_version: &str, current_consent_version: &str, now: DateTime<Utc>) -> Result<Self, EnrollmentError> {
+        if consent_version != current_consent_version {
+            return Err(EnrollmentError::ConsentVersion { current: current_consent_version.to_owned() });
+        }
+        Ok(Self {
+            state: EnrollmentState::Open,
+            created_at: now,
+            updated_at: now,
+            consent: Consent { version: consent_version.to_owned(), at: now },
+            face_consent: None,
+            face: FactorStatus::Pending,
+            registry: FactorStatus::Pending,
+            device: FactorStatus::Pending,
+            pin: FactorStatus::Pending,
+            completed_at: None,
+        })
+    }
+
+    /// True when the enrollment is open and 7 days old: the server's expiry job applies [`EnrollmentEvent::Expire`].
+    pub fn is_due_to_expire(&self, now: DateTime<Utc>) -> bool {
+        self.state == EnrollmentState::Open && now - self.created_at >= EXPIRY
+    }
+
+    pub fn status(&self, factor: Factor) -> FactorStatus {
+        match factor {
+            Factor::Face => self.face,
+            Factor::Registry => self.registry,
+            Factor::Device => self.device,
+            Factor::Pin => self.pin,
+        }
+    }
+
+    /// Applies an event, returning the new enrollment and the transition to record. Nothing changes on error.
+    pub fn apply(&self, event: EnrollmentEvent, now: DateTime<Utc>) -> Result<(Enrollment, Transition), EnrollmentError> {
+        if self.state != EnrollmentState::Open {
+            return Err(EnrollmentError::NotOpen(self.state));
+        }
+        let mut next = self.clone();
+        next.updated_at = now;
+        let expired = self.is_due_to_expire(now);
+        match &event {
+            EnrollmentEvent::Expire => {
+                if !expired {
+                    return Err(EnrollmentError::NotYetExpired);
+                }
+                next.state = EnrollmentState::Expired;
+            }
+            EnrollmentEvent::Cancel => next.state = EnrollmentState::Cancelled,
+            _ if expired => return Err(EnrollmentError::Expired),
+            EnrollmentEvent::FaceConsentGiven { version } => {
+                next.face_consent = Some(Consent { version: version.clone(), at: now });
+            }
+            EnrollmentEvent::FaceChecked { passed, .. } => {
+                if self.face_consent.is_none() {
+                    return Err(EnrollmentError::FaceConsentMissing);
+                }
+                if self.face == FactorStatus::Passed {
+                    return Err(EnrollmentError::AlreadyPassed(Factor::Face));
+                }
+                next.face = if *passed { FactorStatus::Passed } else { FactorStatus::Failed };
+            }
+            EnrollmentEvent::RegistryConfirmed { .. } | EnrollmentEvent::RegistryRejected | EnrollmentEvent::RegistryReviewRequested { .. } => {
+                if self.registry == FactorStatus::Passed {
+                    return Err(EnrollmentError::AlreadyPassed(Factor::Registry));
+                }
+                next.registry = match event {
+                    EnrollmentEvent::RegistryConfirmed { .. } => FactorStatus::Passed,
+                    EnrollmentEvent::RegistryRejected => FactorStatus::Failed,
+                    _ => FactorStatus::UnderReview,
+                };
+            }
+            EnrollmentEvent::RegistryReviewDecided { approved, filed_by, decided_by } => {
+                if self.registry != FactorStatus::UnderReview {
+                    return Err(EnrollmentError::NoReviewPending);
+                }
+                if filed_by == decided_by {
+                    return Err(EnrollmentError::SameReviewer);
+                }
+                next.registry = if *approved { FactorStatus::Passed } else { FactorStatus::Failed };
+            }
+            EnrollmentEvent::DeviceBound { .. } => {
+                if self.device == FactorStatus::Passed {
+                    return Err(EnrollmentError::AlreadyPassed(Factor::Device));
+                }
+                next.device = FactorStatus::Passed;
+            }
+            EnrollmentEvent::PinSet => {
+                let others = [self.face, self.registry, self.device];
+                if others.iter().any(|s| *s != FactorStatus::Passed) {
+                    return Err(EnrollmentError::PinNotLast);
+                }
+                next.pin = FactorStatus::Passed;
+                next.state = EnrollmentState::Completed;
+                next.completed_at = Some(now);
+            }
+            EnrollmentEvent::DeviceReset => {
+                next.device = FactorStatus::Pending;
+                next.face = FactorStatus::Pending;
+            }
+        }
+        let transition = Transition { at: now, from: self.state, to: next.state, event };
+        Ok((next, transition))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::hours(h)
+    }
+
+    fn face(passed: bool) -> EnrollmentEvent {
+        EnrollmentEvent::FaceChecked { passed, score: if passed { 92.5 } else { 12.0 }, request_id: "r".into(), image_sha256: "h".into() }
+    }
+
+    fn run(e: &Enrollment, events: Vec<EnrollmentEvent>) -> Result<Enrollment, EnrollmentError> {
+        let mut cur = e.clone();
+        for (i, ev) in events.into_iter().enumerate() {
+            cur = cur.apply(ev, t(i as i64 + 1))?.0;
+        }
+        Ok(cur)
+    }
+
+    fn started() -> Enrollment {
+        Enrollment::start("2026-01", "2026-01", t(0)).unwrap()
+    }
+
+    #[test]
+    fn consent_version_must_be_current() {
+        assert_eq!(
+            Enrollment::start("2025-12", "2026-01", t(0)),
+            Err(EnrollmentError::ConsentVersion { current: "2026-01".into() })
+        );
+    }
+
+    #[test]
+    fn factors_in_any_order_then_pin_completes() {
+        let orders = [
+            vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true), EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) }, EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }],
+            vec![EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }, EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true)],
+        ];
+        for events in orders {
+            let e = run(&started(), events).unwrap();
+            assert_eq!(e.state, EnrollmentState::Open);
+            let (done, tr) = e.apply(EnrollmentEvent::PinSet, t(10)).unwrap();
+            assert_eq!(done.state, EnrollmentState::Completed);
+            assert_eq!(done.completed_at, Some(t(10)));
+            assert_eq!((tr.from, tr.to), (EnrollmentState::Open, EnrollmentState::Completed));
+            assert_eq!(done.apply(EnrollmentEvent::Cancel, t(11)), Err(EnrollmentError::NotOpen(EnrollmentState::Completed)));
+        }
+    }
+
+    #[test]
+    fn pin_before_the_other_factors_is_refused() {
+        let e = run(&started(), vec![EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }]).unwrap();
+        assert_eq!(e.apply(EnrollmentEvent::PinSet, t(5)), Err(EnrollmentError::PinNotLast));
+    }
+
+    #[test]
+    fn face_needs_its_own_consent() {
+        assert_eq!(started().apply(face(true), t(1)), Err(EnrollmentError::FaceConsentMissing));
+        let e = run(&started(), vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(false)]).unwrap();
+        assert_eq!(e.face, FactorStatus::Failed);
+        let e = e.apply(face(true), t(5)).unwrap().0;
+        assert_eq!(e.face, FactorStatus::Passed);
+        assert_eq!(e.apply(face(true), t(6)), Err(EnrollmentError::AlreadyPassed(Factor::Face)));
+    }
+
+    #[test]
+    fn three_face_attempts_per_shanghai_day() {
+        assert!(check_face_attempts(0).is_ok());
+        assert!(check_face_attempts(2).is_ok());
+        assert_eq!(check_face_attempts(3), Err(EnrollmentError::FaceAttemptsExhausted));
+        // 2026-03-01 15:59 UTC is 23:59 in Shanghai; 16:00 UTC is the next Shanghai day.
+        assert_eq!(attempt_day(t(15) + Duration::minutes(59)), NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+        assert_eq!(attempt_day(t(16)), NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+    }
+
+    #[test]
+    fn expiry_after_seven_days() {
+        let e = started();
+        assert_eq!(e.apply(EnrollmentEvent::Expire, t(24 * 7 - 1)), Err(EnrollmentError::NotYetExpired));
+        assert!(!e.is_due_to_expire(t(24 * 7 - 1)));
+        assert!(e.is_due_to_expire(t(24 * 7)));
+        assert_eq!(e.apply(EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, t(24 * 7)), Err(EnrollmentError::Expired));
+        let (x, tr) = e.apply(EnrollmentEvent::Expire, t(24 * 7)).unwrap();
+        assert_eq!(x.state, EnrollmentState::Expired);
+        assert_eq!(tr.to, EnrollmentState::Expired);
+    }
+
+    #[test]
+    fn manual_registry_review_needs_two_people() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        let e = run(&started(), vec![EnrollmentEvent::RegistryReviewRequested { filed_by: a }]).unwrap();
+        assert_eq!(e.registry, FactorStatus::UnderReview);
+        assert_eq!(
+            e.apply(EnrollmentEvent::RegistryReviewDecided { approved: true, filed_by: a, decided_by: a }, t(5)),
+            Err(EnrollmentError::SameReviewer)
+        );
+        let e2 = e.apply(EnrollmentEvent::RegistryReviewDecided { approved: true, filed_by: a, decided_by: b }, t(5)).unwrap().0;
+        assert_eq!(e2.registry, FactorStatus::Passed);
+        assert_eq!(
+            started().apply(EnrollmentEvent::RegistryReviewDecided { approved: true, filed_by: a, decided_by: b }, t(1)),
+            Err(EnrollmentError::NoReviewPending)
+        );
+    }
+
+    #[test]
+    fn device_reset_sends_device_and_face_back() {
+        let e = run(&started(), vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true), EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, EnrollmentEvent::DeviceReset]).unwrap();
+        assert_eq!((e.face, e.device), (FactorStatus::Pending, FactorStatus::Pending));
+    }
+
+    #[test]
+    fn transitions_serialise_for_the_audit_trail() {
+        let (_, tr) = started().apply(EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, t(1)).unwrap();
+        let j = serde_json::to_value(&tr).unwrap();
+        assert_eq!(j["event"]["event"], "device_bound");
+        assert_eq!(j["from"], "open");
+    }
+}
