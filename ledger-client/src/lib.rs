@@ -4,13 +4,23 @@
 //! - [`crypto`]: the Keccak/secp256k1 and SM3/SM2 suites, signing, sender recovery, addresses.
 //! - [`keys`]: private keys from hex or PEM.
 //! - [`tx`]: hashing, building and checking signed transactions.
+//! - [`abi`]: selectors and event topics of both suites, revert and event decoding.
+//! - [`rpc`]: the JSON-RPC client (HTTP or mutual TLS) and tolerant result types.
+//! - [`client`]: one client per chain target; prepare → persist → send, with a clear outcome.
+//! - [`registry`]: the community → chain target configuration file.
 
+pub mod abi;
+pub mod client;
 pub mod crypto;
 pub mod governance;
 pub mod keys;
+pub mod registry;
+pub mod rpc;
 pub mod tars;
 pub mod tx;
 
 pub use crypto::{Address, CryptoSuite, Signer, recover_sender, verify};
+pub use client::{ChainClient, PreparedTx, TxOutcome};
+pub use registry::{ChainRegistry, ChainTarget};
 pub use tars::{Transaction, TransactionData};
 pub use tx::{SignedTx, TxRequest, build_signed, data_hash, decode_and_check};
