@@ -54,6 +54,8 @@ pub enum TarsError {
     StrayStructEnd,
     #[error("missing transaction data (field 1)")]
     MissingData,
+    #[error("missing required field {0}")]
+    MissingField(u8),
     #[error("unsupported transaction version {0}")]
     UnsupportedVersion(i32),
 }
@@ -207,10 +209,21 @@ impl TransactionData {
 
     fn read_fields(r: &mut Reader<'_>, in_struct: bool) -> Result<Self, TarsError> {
         let mut d = TransactionData::default();
+        // chainID, groupID, blockLimit and nonce are never default in a real transaction (the v0 schema
+        // marks them `require`); `version` and `input` may be left out by all-optional encoders.
+        let mut seen = 0u32;
         loop {
             let Some((tag, ty)) = r.next_head(in_struct)? else {
+                for required in [2u8, 3, 4, 5] {
+                    if seen & (1 << required) == 0 {
+                        return Err(TarsError::MissingField(required));
+                    }
+                }
                 return Ok(d);
             };
+            if tag < 32 {
+                seen |= 1 << tag;
+            }
             match tag {
                 1 => d.version = r.int32(tag, ty)?,
                 2 => d.chain_id = r.string(tag, ty)?,

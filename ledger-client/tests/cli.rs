@@ -1,0 +1,180 @@
+//! The `bcos` binary, run as a process. Expected values come from the official vectors in fixtures/fisco.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+fn bcos(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bcos")).args(args).output().unwrap()
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let out = bcos(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "one JSON object on one line");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn fails_with_one_line(args: &[&str]) -> String {
+    let out = bcos(args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../fixtures/fisco/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn go(name: &str) -> Value {
+    fixture("go-sdk-tx-vectors.json")["go_sdk_vectors"][name].clone()
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap()
+}
+
+#[test]
+fn key_address_from_hex() {
+    let v = go("HELLOWORLD_SET_TX");
+    let out = ok_json(&["key", "address", "--key", s(&v, "signer_private_key")]);
+    assert_eq!(out["address"], v["signer_address"]);
+    let j = fixture("java-sdk-vectors.json");
+    let c = &j["private_key_to_public_key"][0];
+    let out = ok_json(&["key", "address", "--key", &format!("0x{}", s(c, "private_key"))]);
+    assert_eq!(out["public_key"], c["public_key"]);
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n")
+}
+
+#[test]
+fn key_address_from_pem_files_sec1_and_pkcs8() {
+    let v = go("HELLOWORLD_SET_TX");
+    let key = hex::decode(s(&v, "signer_private_key")).unwrap();
+    // RFC 5915 ECPrivateKey { 1, key, [0] secp256k1 } and its RFC 5208 PKCS#8 wrapping, built by hand.
+    let mut sec1 = hex::decode("302e0201010420").unwrap();
+    sec1.extend_from_slice(&key);
+    sec1.extend_from_slice(&hex::decode("a00706052b8104000a").unwrap());
+    let mut pkcs8 = hex::decode("303e020100301006072a8648ce3d020106052b8104000a042730250201010420").unwrap();
+    pkcs8.extend_from_slice(&key);
+    let dir = tempfile::tempdir().unwrap();
+    let p1 = dir.path().join("k1.pem");
+    std::fs::write(&p1, format!("-----BEGIN EC PARAMETERS-----\nBgUrgQQACg==\n-----END EC PARAMETERS-----\n{}", pem("EC PRIVATE KEY", &sec1))).unwrap();
+    let p2 = dir.path().join("k2.pem");
+    std::fs::write(&p2, pem("PRIVATE KEY", &pkcs8)).unwrap();
+    for p in [&p1, &p2] {
+        let out = ok_json(&["key", "address", "--key", p.to_str().unwrap()]);
+        assert_eq!(out["address"], v["signer_address"], "{}", p.display());
+    }
+    // A secp256k1 key file used for an SM chain is refused, not silently misread.
+    fails_with_one_line(&["key", "address", "--sm", "--key", p1.to_str().unwrap()]);
+}
+
+#[test]
+fn tx_build_reproduces_go_sdk_bytes() {
+    for name in ["HELLOWORLD_SET_TX", "DEPLOY_HELLOWORLD_TX"] {
+        let v = go(name);
+        let f = &v["fields"];
+        let block_limit = f["blockLimit"].as_i64().unwrap().to_string();
+        let out = ok_json(&[
+            "tx", "build", "--chain-id", s(f, "chainID"), "--group-id", s(f, "groupID"), "--block-limit",
+            &block_limit, "--nonce", s(f, "nonce"), "--to", s(f, "to"), "--input", s(f, "input_hex"), "--abi",
+            s(f, "abi"), "--key", s(&v, "signer_private_key"),
+        ]);
+        assert_eq!(out["data_hash"], v["dataHash"], "{name}");
+        assert_eq!(out["signature"], v["signature"], "{name}");
+        assert_eq!(out["signed_tx"], v["signed_tx_tars_hex"], "{name}");
+        assert_eq!(out["sender"], v["signer_address"], "{name}");
+    }
+}
+
+#[test]
+fn tx_decode_of_the_documented_sm_transaction() {
+    let doc = fixture("rpc-doc-examples.json");
+    let tx = doc["sendTransaction"][0]["request"]["params"][2].as_str().unwrap().to_owned();
+    let out = ok_json(&["tx", "decode", &tx, "--sm"]);
+    assert_eq!(out["version"], 0);
+    assert_eq!(out["chain_id"], "chain0");
+    assert_eq!(out["group_id"], "group0");
+    assert_eq!(out["to"], "");
+    assert_eq!(out["hash_valid"], true);
+    assert_eq!(out["signature_valid"], true);
+    assert_eq!(out["sender"], doc["getTransactionReceipt"][0]["response"]["result"]["from"]);
+    assert_eq!(out["signature"].as_str().unwrap().len(), 256);
+    // The same bytes checked with the wrong suite are not valid.
+    let wrong = ok_json(&["tx", "decode", &tx]);
+    assert_eq!((wrong["hash_valid"].clone(), wrong["signature_valid"].clone()), (false.into(), false.into()));
+}
+
+#[test]
+fn tx_decode_of_go_sdk_sm_transaction() {
+    let v = go("HELLOWORLD_SET_TX_GM");
+    let out = ok_json(&["tx", "decode", s(&v, "signed_tx_tars_hex"), "--sm"]);
+    assert_eq!(out["sender"], v["signer_address"]);
+    assert_eq!(out["data_hash"], v["dataHash"]);
+    assert_eq!(out["to"], v["fields"]["to"]);
+    assert_eq!(out["nonce"], v["fields"]["nonce"]);
+    assert_eq!(out["block_limit"], v["fields"]["blockLimit"]);
+}
+
+#[test]
+fn abi_selector_both_suites() {
+    let j = fixture("java-sdk-vectors.json");
+    for c in j["selectors"].as_array().unwrap() {
+        let mut args = vec!["abi", "selector", s(c, "signature")];
+        if s(c, "suite") == "sm" {
+            args.push("--sm");
+        }
+        assert_eq!(ok_json(&args)["selector"], c["selector"]);
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_non_zero() {
+    fails_with_one_line(&["tx", "decode", "abc"]);
+    fails_with_one_line(&["tx", "decode", "zz"]);
+    fails_with_one_line(&["tx", "decode", "1a0b"]);
+    fails_with_one_line(&["key", "address", "--key", "0011"]);
+    fails_with_one_line(&["key", "address", "--key", "00", "--frobnicate"]);
+    fails_with_one_line(&["abi", "selector"]);
+    let e = fails_with_one_line(&[
+        "tx", "build", "--chain-id", "c", "--group-id", "g", "--block-limit", "1", "--input", "abc", "--key",
+        "0101010101010101010101010101010101010101010101010101010101010101",
+    ]);
+    assert!(e.contains("odd"), "{e}");
+}
+
+#[test]
+fn rpc_prints_the_raw_result() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Read headers and the (small) body.
+        while !String::from_utf8_lossy(&buf).contains("getBlockNumber") {
+            let n = sock.read(&mut chunk).unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let req = String::from_utf8_lossy(&buf).to_string();
+        let body = r#"{"id":1,"jsonrpc":"2.0","result":8}"#;
+        write!(sock, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), body).unwrap();
+        req
+    });
+    let out = ok_json(&["rpc", "--url", &url, "getBlockNumber", r#"["group0",""]"#]);
+    assert_eq!(out, 8);
+    let req = server.join().unwrap();
+    assert!(req.contains(r#""params":["group0",""]"#), "{req}");
+}
