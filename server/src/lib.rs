@@ -1,1 +1,19 @@
-//! linli-server
+//! Linli server: the HTTP API (actix-web), background jobs and the operator CLI (`linli`).
+//!
+//! Error policy: see [`error`]. Layout: one module per business area (DESIGN §2); business rules are plain
+//! functions over plain data (e.g. [`community::headcount`]), handlers parse, call the rule, persist.
+
+pub mod audit;
+pub mod auth;
+pub mod cache;
+pub mod cli;
+pub mod community;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod pii;
+pub mod schema;
+pub mod telemetry;
+pub mod testing;

@@ -1,0 +1,10 @@
+DROP TABLE audit_log;
+DROP TABLE role_grants;
+DROP TABLE account_persons;
+DROP TABLE accounts;
+DROP TABLE register_imports;
+DROP TABLE ownerships;
+DROP TABLE persons;
+DROP TABLE units;
+DROP TABLE buildings;
+DROP TABLE communities;

@@ -1,0 +1,275 @@
+//! Register types parsed at the edge: nothing inward handles a raw area string or an unchecked ID number.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An area in integer centi-square-metres (0.01 m²). Never a float (DESIGN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct AreaCentiM2(i64);
+
+/// Largest single area we accept: 1,000,000 m² — far above any exclusive part, far below overflow when summed.
+const MAX_AREA_CENTI_M2: i64 = 100_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AreaError {
+    #[error("area is empty")]
+    Empty,
+    #[error("area must be a decimal number of square metres with at most two decimals, like 89.35")]
+    Malformed,
+    #[error("area must be greater than zero")]
+    NotPositive,
+    #[error("area is implausibly large")]
+    TooLarge,
+}
+
+impl AreaCentiM2 {
+    pub fn new(centi: i64) -> Result<Self, AreaError> {
+        if centi <= 0 {
+            Err(AreaError::NotPositive)
+        } else if centi > MAX_AREA_CENTI_M2 {
+            Err(AreaError::TooLarge)
+        } else {
+            Ok(Self(centi))
+        }
+    }
+
+    /// Parses square metres written as `89`, `89.3` or `89.35` (no sign, no exponent, no more than two decimals).
+    pub fn parse_m2(text: &str) -> Result<Self, AreaError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AreaError::Empty);
+        }
+        if text.starts_with('-') {
+            return Err(AreaError::NotPositive);
+        }
+        let (whole, frac) = match text.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (text, ""),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || (text.contains('.') && !digits(frac)) || frac.len() > 2 || whole.len() > 9 {
+            return Err(AreaError::Malformed);
+        }
+        let whole: i64 = whole.parse().map_err(|_| AreaError::Malformed)?;
+        let frac: i64 = match frac.len() {
+            0 => 0,
+            1 => frac.parse::<i64>().map_err(|_| AreaError::Malformed)? * 10,
+            _ => frac.parse().map_err(|_| AreaError::Malformed)?,
+        };
+        Self::new(whole * 100 + frac)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for AreaCentiM2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What an exclusive part is. `Parking` is a parking space registered as an exclusive part.
+    UnitKind { Residence = "residence", Commercial = "commercial", Parking = "parking" }
+);
+text_enum!(
+    /// Where the exclusive area comes from, in order of preference (DESIGN §3).
+    AreaSource { Register = "register", Surveyed = "surveyed", Contract = "contract" }
+);
+text_enum!(
+    /// Why a unit is still the developer's (SPC 法释〔2009〕7号 art. 9: together these count as one person).
+    DeveloperHolding { Unsold = "unsold", Undelivered = "undelivered" }
+);
+
+/// An 18-character resident identity number (GB 11643-1999) whose check digit and birth date hold.
+/// Debug never prints it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResidentId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdNumberError {
+    #[error("an ID number has 18 characters: 17 digits and a check digit or X")]
+    Format,
+    #[error("the birth date inside the ID number is not a date")]
+    BirthDate,
+    #[error("the check digit of the ID number is wrong")]
+    CheckDigit,
+}
+
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK: &[u8; 11] = b"10X98765432";
+
+impl ResidentId {
+    pub fn parse(text: &str) -> Result<Self, IdNumberError> {
+        let upper = text.trim().to_ascii_uppercase();
+        let bytes = upper.as_bytes();
+        if bytes.len() != 18
+            || !bytes[..17].iter().all(u8::is_ascii_digit)
+            || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
+            || bytes[0] == b'0'
+        {
+            return Err(IdNumberError::Format);
+        }
+        let num = |r: std::ops::Range<usize>| upper[r].parse::<u32>().unwrap_or(0);
+        let (year, month, day) = (num(6..10), num(10..12), num(12..14));
+        if chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_none() || !(1900..=2100).contains(&year) {
+            return Err(IdNumberError::BirthDate);
+        }
+        let sum: u32 = bytes[..17].iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        if ID_CHECK[(sum % 11) as usize] != bytes[17] {
+            return Err(IdNumberError::CheckDigit);
+        }
+        Ok(Self(upper))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ResidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResidentId({})", crate::pii::mask_id_number(&self.0))
+    }
+}
+
+/// An 18-character unified social credit code (GB 32100-2015) of an organisation, check character verified.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct CreditCode(String);
+
+const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreditCodeError {
+    #[error("a unified social credit code has 18 characters from 0-9 and A-Y without I, O, S, V, Z")]
+    Format,
+    #[error("the check character of the unified social credit code is wrong")]
+    CheckCharacter,
+}
+
+impl CreditCode {
+    pub fn parse(text: &str) -> Result<Self, CreditCodeError> {
+        let upper = text.trim().to_ascii_uppercase();
+        let values: Option<Vec<u32>> = upper
+            .bytes()
+            .map(|b| USCC_CHARS.iter().position(|c| *c == b).map(|p| p as u32))
+            .collect();
+        let values = values.ok_or(CreditCodeError::Format)?;
+        if values.len() != 18 {
+            return Err(CreditCodeError::Format);
+        }
+        let sum: u32 = values[..17].iter().zip(USCC_WEIGHTS).map(|(v, w)| v * w).sum();
+        if (31 - sum % 31) % 31 != values[17] {
+            return Err(CreditCodeError::CheckCharacter);
+        }
+        Ok(Self(upper))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A mainland mobile number: 11 digits starting with 1. Debug never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let ok = t.len() == 11 && t.starts_with('1') && t.bytes().all(|b| b.is_ascii_digit()) && t.as_bytes()[1] >= b'3';
+        ok.then(|| Self(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", crate::pii::mask_phone(&self.0))
+    }
+}
+
+/// A community code as used in files and URLs of operators: `[A-Z0-9-]{3,32}`.
+pub fn valid_community_code(code: &str) -> bool {
+    (3..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_parse_exactly() {
+        assert_eq!(AreaCentiM2::parse_m2("89.35").unwrap().get(), 8935);
+        assert_eq!(AreaCentiM2::parse_m2("89.3").unwrap().get(), 8930);
+        assert_eq!(AreaCentiM2::parse_m2("89").unwrap().get(), 8900);
+        assert_eq!(AreaCentiM2::parse_m2("0.01").unwrap().get(), 1);
+        assert_eq!(AreaCentiM2::parse_m2("0"), Err(AreaError::NotPositive));
+        assert_eq!(AreaCentiM2::parse_m2("0.00"), Err(AreaError::NotPositive));
+        assert_eq!(AreaCentiM2::parse_m2("-5.00"), Err(AreaError::NotPositive));
+        assert_eq!(AreaCentiM2::parse_m2("89.355"), Err(AreaError::Malformed));
+        assert_eq!(AreaCentiM2::parse_m2("1e3"), Err(AreaError::Malformed));
+        assert_eq!(AreaCentiM2::parse_m2("89."), Err(AreaError::Malformed));
+        assert_eq!(AreaCentiM2::parse_m2(".5"), Err(AreaError::Malformed));
+        assert_eq!(AreaCentiM2::parse_m2("+5"), Err(AreaError::Malformed));
+        assert_eq!(AreaCentiM2::parse_m2(""), Err(AreaError::Empty));
+        assert_eq!(AreaCentiM2::parse_m2("2000000"), Err(AreaError::TooLarge));
+        assert_eq!(AreaCentiM2::parse_m2("89.05").unwrap().to_string(), "89.05");
+    }
+
+    #[test]
+    fn resident_ids() {
+        // The GB 11643-1999 standard's own example.
+        assert!(ResidentId::parse("11010519491231002X").is_ok());
+        assert!(ResidentId::parse("11010519491231002x").is_ok());
+        assert_eq!(ResidentId::parse("110105194912310021"), Err(IdNumberError::CheckDigit));
+        assert_eq!(ResidentId::parse("110105194913310029"), Err(IdNumberError::BirthDate));
+        assert_eq!(ResidentId::parse("11010519491231002"), Err(IdNumberError::Format));
+        assert_eq!(ResidentId::parse("A1010519491231002X"), Err(IdNumberError::Format));
+        let id = ResidentId::parse("11010519491231002X").unwrap();
+        assert!(!format!("{id:?}").contains("19491231"));
+    }
+
+    #[test]
+    fn credit_codes() {
+        // A published code: Tencent Technology (Shenzhen) Co., Ltd.
+        assert!(CreditCode::parse("9144030071526726XG").is_ok());
+        assert_eq!(CreditCode::parse("9144030071526726XA"), Err(CreditCodeError::CheckCharacter));
+        assert_eq!(CreditCode::parse("9144030071526726XI"), Err(CreditCodeError::Format));
+    }
+
+    #[test]
+    fn phones() {
+        assert!(PhoneNumber::parse("13800138000").is_some());
+        assert!(PhoneNumber::parse("12800138000").is_none());
+        assert!(PhoneNumber::parse("1380013800").is_none());
+        assert!(!format!("{:?}", PhoneNumber::parse("13800138000").unwrap()).contains("0013"));
+    }
+}

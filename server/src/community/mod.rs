@@ -1,0 +1,7 @@
+//! The community register: communities, buildings, units, owners, and the headcount rules (DESIGN §3, §5).
+
+pub mod domain;
+pub mod headcount;
+pub mod register_file;
+pub mod routes;
+pub mod store;

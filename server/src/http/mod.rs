@@ -1,0 +1,101 @@
+//! The HTTP application: state, route registration (which is also the OpenAPI document), and the server.
+
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use secrecy::ExposeSecret;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::cache::{self, Redis};
+use crate::config::Config;
+use crate::db::{self, DbPool};
+use crate::error::{ApiError, extractors};
+use crate::metrics::Metrics;
+use crate::pii::PiiCipher;
+use crate::auth::SessionStore;
+
+/// Everything a handler may need, built once at start-up and shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DbPool,
+    pub redis: Redis,
+    pub sessions: SessionStore,
+    pub pii: Arc<PiiCipher>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let db = db::pool(config.database.url.expose_secret(), config.database.pool_size)
+            .context("building the PostgreSQL pool")?;
+        let redis = cache::connect(config.redis.url.expose_secret()).await.context("connecting to Redis")?;
+        let pii = Arc::new(PiiCipher::from_config(&config.pii).context("loading the personal-data keys")?);
+        let metrics = Metrics::new().context("registering metrics")?;
+        let sessions = SessionStore::new(redis.clone(), Duration::from_secs(7 * 24 * 3600));
+        Ok(Self { db, redis, sessions, pii, metrics })
+    }
+}
+
+/// Registers every API route. The OpenAPI document is derived from exactly these registrations.
+fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    health::configure(cfg);
+    crate::community::routes::configure(cfg);
+}
+
+/// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_app, doc) = App::new().into_utoipa_app().openapi(openapi::base()).configure(api).split_for_parts();
+    doc
+}
+
+/// Builds the actix application around a state. Used by `serve` and by in-process tests.
+pub fn app(
+    state: AppState,
+    json_limit: usize,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = state.metrics.clone();
+    let (app, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::base())
+        .app_data(web::Data::new(state))
+        .app_data(extractors::json_config(json_limit))
+        .app_data(extractors::path_config())
+        .app_data(extractors::query_config())
+        .configure(api)
+        .split_for_parts();
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found()) }))
+        .wrap(actix_web::middleware::from_fn(middleware::request_context))
+        .app_data(web::Data::new(metrics))
+}
+
+/// Runs the API until SIGTERM/SIGINT, then lets in-flight requests finish (graceful shutdown).
+pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
+    let json_limit = config.http.json_limit_bytes;
+    let mut server = HttpServer::new(move || app(state.clone(), json_limit))
+        .shutdown_timeout(config.http.shutdown_timeout_secs)
+        .bind(config.http.listen)?;
+    if config.http.workers > 0 {
+        server = server.workers(config.http.workers);
+    }
+    tracing::info!(listen = %config.http.listen, "serving");
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

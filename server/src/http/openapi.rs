@@ -1,0 +1,43 @@
+//! The fixed parts of the OpenAPI document; the paths come from the route registrations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Linli API",
+        description = "Residential community services, owners' meetings and their public record. \
+                       Errors are RFC 9457 application/problem+json with a stable `code`.",
+    ),
+    modifiers(&Security),
+    components(schemas(crate::error::Problem)),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "register", description = "The community register"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Session token from POST /v1/auth/wechat/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn base() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}

@@ -1,0 +1,174 @@
+//! `linli import-register`, run as the real binary: all or nothing, idempotent, and no personal data in its log.
+
+use std::process::{Command, Output};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use linli_server::testing::{TestDb, redis_url};
+
+use crate::common::demo_register;
+
+fn linli(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_linli"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LINLI_DATABASE__URL", db.url())
+        .env("LINLI_REDIS__URL", redis_url())
+        .env("LINLI_PII__ACTIVE_KEY_ID", "test1")
+        .env("LINLI_PII__ENCRYPTION_KEY", "0f".repeat(32))
+        .env("LINLI_PII__BLIND_INDEX_KEY", "1e".repeat(32))
+        .env("LINLI_LOG__FORMAT", "json")
+        // Everything we log, at the most verbose level, is searched below.
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Digest {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    digest: Option<String>,
+}
+
+/// A digest of every row of every register table (including timestamps), to prove "nothing changed".
+async fn snapshot(url: &str) -> Vec<Option<String>> {
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    let mut out = Vec::new();
+    for table in ["communities", "buildings", "units", "persons", "ownerships", "register_imports", "audit_log"] {
+        let d: Digest =
+            diesel::sql_query(format!("SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) AS digest FROM {table} t"))
+                .get_result(&mut conn)
+                .await
+                .unwrap();
+        out.push(d.digest);
+    }
+    out
+}
+
+fn id_numbers_in(path: &std::path::Path) -> Vec<String> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    let mut ids: Vec<String> = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[0] == "owner")
+        .flat_map(|r| [r[10].to_owned(), r[11].to_owned()])
+        .filter(|s| !s.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[tokio::test]
+async fn demo_import_is_idempotent_and_logs_no_personal_data() {
+    let db = TestDb::new().await.unwrap();
+    let file = demo_register();
+    let out = linli(&db, &["import-register", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["units"], 1200);
+    assert_eq!(report["buildings"], 12);
+    assert!(report["changed_rows"].as_u64().unwrap() > 2400);
+
+    // No ID number or phone number in anything the command printed or logged.
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(printed.contains("register imported"), "the log was captured: {printed}");
+    let secrets = id_numbers_in(&file);
+    assert!(secrets.len() > 1000);
+    for s in &secrets {
+        assert!(!printed.contains(s.as_str()), "personal data in the log");
+    }
+    // Nor in clear in the database.
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let dump: Digest = diesel::sql_query(
+        "SELECT string_agg(encode(name_enc, 'escape') || encode(id_number_enc, 'escape') || \
+         coalesce(encode(phone_enc, 'escape'), ''), '|') AS digest FROM persons",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    let dump = dump.digest.unwrap();
+    for s in secrets.iter().take(200) {
+        assert!(!dump.contains(s.as_str()));
+    }
+
+    // The same file again changes nothing at all.
+    let before = snapshot(db.url()).await;
+    let out = linli(&db, &["import-register", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["changed_rows"], 0);
+    assert_eq!(snapshot(db.url()).await, before);
+}
+
+fn write_variant(dir: &tempfile::TempDir, name: &str, edit: impl Fn(&mut Vec<String>)) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(demo_register()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    edit(&mut lines);
+    let path = dir.path().join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_bad_row_imports_nothing_and_names_its_line() {
+    let db = TestDb::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Line numbers are 1-based with the header as line 1: index 99 is line 100, a unit line.
+    let bad = write_variant(&dir, "zero-area.csv", |lines| {
+        let fields: Vec<&str> = lines[99].split(',').collect();
+        assert_eq!(fields[0], "unit");
+        let mut fields: Vec<String> = fields.into_iter().map(str::to_owned).collect();
+        fields[6] = "0.00".to_owned();
+        lines[99] = fields.join(",");
+    });
+    let before = snapshot(db.url()).await;
+    let out = linli(&db, &["import-register", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 100: exclusive_area_m2: area must be greater than zero"), "{stderr}");
+    assert_eq!(snapshot(db.url()).await, before, "nothing imported");
+}
+
+#[tokio::test]
+async fn a_duplicate_unit_imports_nothing_even_over_an_existing_register() {
+    let db = TestDb::new().await.unwrap();
+    let good = demo_register();
+    assert!(linli(&db, &["import-register", good.to_str().unwrap()]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let dup = write_variant(&dir, "dup.csv", |lines| {
+        // Duplicate the first unit line and change an area elsewhere: neither may land.
+        let first_unit = lines.iter().position(|l| l.starts_with("unit,")).unwrap();
+        let copy = lines[first_unit].clone();
+        lines.insert(first_unit + 1, copy);
+        let other = first_unit + 5;
+        let mut fields: Vec<String> = lines[other].split(',').map(str::to_owned).collect();
+        fields[6] = "99.99".to_owned();
+        fields[8] = "120.00".to_owned();
+        lines[other] = fields.join(",");
+    });
+    let before = snapshot(db.url()).await;
+    let out = linli(&db, &["import-register", dup.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 16: unit B01-0101 is declared twice (first on line 15)"), "{stderr}");
+    assert_eq!(snapshot(db.url()).await, before);
+}
+
+#[tokio::test]
+async fn a_changed_register_updates_only_what_changed() {
+    let db = TestDb::new().await.unwrap();
+    let good = demo_register();
+    assert!(linli(&db, &["import-register", good.to_str().unwrap()]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let changed = write_variant(&dir, "changed.csv", |lines| {
+        let i = lines.iter().position(|l| l.starts_with("unit,")).unwrap();
+        let mut fields: Vec<String> = lines[i].split(',').map(str::to_owned).collect();
+        fields[6] = "45.01".to_owned();
+        lines[i] = fields.join(",");
+    });
+    let out = linli(&db, &["import-register", changed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["changed_rows"], 1);
+}

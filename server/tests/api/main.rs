@@ -1,0 +1,10 @@
+//! Integration tests of linli-server against a real PostgreSQL (a fresh database per test) and a real Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod errors;
+mod import;
+mod migrations;
+mod openapi;
+mod register;
