@@ -5,3 +5,6 @@
 //! real bytecode in revm with millisecond timestamps and keeps its chain in an fsynced log.
 
 pub mod evm;
+pub mod node;
+pub mod server;
+pub mod store;
