@@ -102,7 +102,7 @@ pub fn load_signer(suite: CryptoSuite, arg: &str) -> Result<Signer, KeyError> {
 }
 
 fn pem_block(pem: &str) -> Result<Vec<u8>, KeyError> {
-    for label in ["PRIVATE KEY", "EC PRIVATE KEY"] {
+    for label in ["PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY"] {
         let begin = format!("-----BEGIN {label}-----");
         let end = format!("-----END {label}-----");
         if let Some(start) = pem.find(&begin) {

@@ -55,3 +55,18 @@ fn selectors_match_java_sdk_both_suites() {
         assert_eq!(hex::encode(sel), c["selector"].as_str().unwrap(), "{c}");
     }
 }
+
+#[test]
+fn legacy_receipt_forms_decode_and_revert_message_is_read() {
+    use linli_ledger_client::abi::{RevertReason, decode_revert};
+    use linli_ledger_client::rpc::types::Receipt;
+    use linli_ledger_client::rpc::{decode_response, decode_result};
+    let v = vectors();
+    let case = &v["receipt_with_legacy_forms"];
+    let r: Receipt = decode_result(decode_response(case["response"].to_string().as_bytes()).unwrap()).unwrap();
+    let e = &case["expected"];
+    assert_eq!(r.status, e["status"].as_i64().unwrap());
+    assert_eq!(r.block_number, e["block_number"].as_i64().unwrap());
+    assert_eq!(r.to.unwrap().to_string(), e["to"].as_str().unwrap());
+    assert_eq!(decode_revert(&r.output.0), RevertReason::Message(e["revert_message"].as_str().unwrap().into()));
+}
