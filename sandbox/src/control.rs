@@ -1,0 +1,72 @@
+//! Control endpoints for tests and demos (DESIGN §11); the server never calls these.
+//!
+//! - `POST /sandbox/wechat/login-code {openid, unionid?, errcode?}` → `{code}`: a `wx.login` code as the phone
+//!   would get it (single use, five minutes). With `errcode`, exchanging the code yields that WeChat error.
+//! - `GET /sandbox/wechat/messages?openid=…` → the subscribe messages sent to that user.
+//! - `GET /sandbox/persons` → the demo persons with reference faces: name, id_number, units, face image path.
+//! - `GET /sandbox/health` → `{status: "ok"}`.
+
+use crate::AppState;
+use crate::wechat::{CODE_TTL, IssuedCode};
+use actix_web::{HttpResponse, web};
+use std::collections::HashMap;
+use std::time::Instant;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sandbox/wechat/login-code", web::post().to(login_code))
+        .route("/sandbox/wechat/messages", web::get().to(messages))
+        .route("/sandbox/persons", web::get().to(persons))
+        .route("/sandbox/health", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }));
+}
+
+#[derive(serde::Deserialize)]
+struct LoginCodeRequest {
+    openid: String,
+    unionid: Option<String>,
+    errcode: Option<i64>,
+}
+
+async fn login_code(body: web::Json<LoginCodeRequest>, state: web::Data<AppState>) -> HttpResponse {
+    let b = body.into_inner();
+    if b.openid.is_empty() || b.openid.len() > 128 {
+        return HttpResponse::BadRequest().json(serde_json::json!({"error": "openid must be 1-128 characters"}));
+    }
+    let code = hex::encode(rand::random::<[u8; 16]>());
+    let Ok(mut wx) = state.wechat.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let now = Instant::now();
+    wx.codes.retain(|_, c| c.expires > now);
+    wx.codes.insert(
+        code.clone(),
+        IssuedCode { openid: b.openid, unionid: b.unionid, errcode: b.errcode, expires: now + CODE_TTL, used: false },
+    );
+    HttpResponse::Ok().json(serde_json::json!({ "code": code }))
+}
+
+async fn messages(q: web::Query<HashMap<String, String>>, state: web::Data<AppState>) -> HttpResponse {
+    let Ok(wx) = state.wechat.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let openid = q.get("openid");
+    let list: Vec<_> = wx.messages.iter().filter(|m| openid.is_none_or(|o| &m.touser == o)).collect();
+    HttpResponse::Ok().json(serde_json::json!({ "messages": list }))
+}
+
+async fn persons(state: web::Data<AppState>) -> HttpResponse {
+    let list: Vec<_> = state
+        .data
+        .face_persons
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name,
+                "id_number": p.id_number,
+                "units": state.data.units_of(&p.id_number),
+                "face_image": p.face_image,
+                "face_image_path": p.face_image_path,
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "persons": list }))
+}
