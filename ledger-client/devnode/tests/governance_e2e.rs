@@ -1,0 +1,236 @@
+//! End to end through `linli-ledger-client` against the real devnode: deploy with role grants, open a
+//! meeting, cast sheets, finalize, read the results and compare them with a tally computed here in
+//! plain Rust from the same inputs; then a fund plan, disbursements and an anchored batch.
+//! Runs on a secp256k1 chain and on an SM chain (same Keccak-dispatch bytecode on both).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alloy_primitives::B256;
+use alloy_sol_types::SolCall;
+use common::Devnode;
+use linli_ledger_client::abi::RevertReason;
+use linli_ledger_client::client::{ChainClient, TxOutcome};
+use linli_ledger_client::crypto::{Address, CryptoSuite, Signer};
+use linli_ledger_client::governance::{LinliGovernance as G, RoleGrant, decode_error, deploy_governance, role};
+use linli_ledger_client::rpc::RpcConfig;
+use serde_json::json;
+
+struct Unit {
+    area: u64,
+    heads: u32,
+}
+
+/// The roll: 20 units of 80.00 m² + 1.37 m² steps; one of them (the developer's unsold units
+/// together) counts as one person with 3 units' area.
+fn roll() -> Vec<Unit> {
+    (0..20u64)
+        .map(|i| Unit { area: if i == 19 { 3 * 8_000 } else { 8_000 + 137 * i }, heads: 1 })
+        .collect()
+}
+
+/// Who voted what: voters 0..=16 of the roll; one choice per proposal (0 yes, 1 no, 2 abstain).
+fn choices(voter: usize) -> Vec<u8> {
+    vec![
+        if voter.is_multiple_of(3) { 1 } else { 0 },// matter 5
+        if voter.is_multiple_of(4) { 2 } else { 0 },// matter 7 (3/4 needed)
+        if voter < 8 { 0 } else if voter < 12 { 2 } else { 1 }, // matter 9
+    ]
+}
+
+const MATTERS: [u8; 3] = [5, 7, 9];
+const VOTERS: usize = 17;
+
+/// The law as DESIGN §5 states it, computed independently of the contract.
+fn expected(matter: u8, proposal: usize) -> (bool, bool, u64, u32) {
+    let units = roll();
+    let total_area: u64 = units.iter().map(|u| u.area).sum();
+    let total_heads: u32 = units.iter().map(|u| u.heads).sum();
+    let (mut part_area, mut part_heads, mut yes_area, mut yes_heads) = (0u128, 0u128, 0u128, 0u128);
+    for (v, unit) in units.iter().enumerate().take(VOTERS) {
+        part_area += u128::from(unit.area);
+        part_heads += u128::from(unit.heads);
+        if choices(v)[proposal] == 0 {
+            yes_area += u128::from(unit.area);
+            yes_heads += u128::from(unit.heads);
+        }
+    }
+    let quorum = part_area * 3 >= u128::from(total_area) * 2 && part_heads * 3 >= u128::from(total_heads) * 2;
+    let majority = if (6..=8).contains(&matter) {
+        yes_area * 4 >= part_area * 3 && yes_heads * 4 >= part_heads * 3
+    } else {
+        yes_area * 2 > part_area && yes_heads * 2 > part_heads
+    };
+    (quorum, quorum && majority, yes_area as u64, yes_heads as u32)
+}
+
+fn evm(a: Address) -> alloy_primitives::Address {
+    alloy_primitives::Address::from(a.0)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+struct Ctx {
+    client: ChainClient,
+    contract: Address,
+}
+
+impl Ctx {
+    async fn send<C: SolCall>(&self, from: &Signer, call: C) -> TxOutcome {
+        let tx = self.client.prepare(from, Some(self.contract), call.abi_encode()).await.unwrap();
+        let outcome = self.client.send_prepared_with(&tx, &decode_error).await.unwrap();
+        // Delivering the same bytes again has no second effect: the node answers 10005 and the client
+        // reports the committed receipt.
+        let again = self.client.send_prepared_with(&tx, &decode_error).await.unwrap();
+        assert_eq!(again.receipt().map(|r| r.transaction_hash.clone()), outcome.receipt().map(|r| r.transaction_hash.clone()));
+        outcome
+    }
+
+    async fn ok<C: SolCall>(&self, from: &Signer, call: C) {
+        let outcome = self.send(from, call).await;
+        assert!(outcome.is_committed_ok(), "{outcome:?}");
+    }
+
+    async fn view<C: SolCall>(&self, call: C) -> C::Return {
+        let out = self.client.call(&self.contract, &call.abi_encode()).await.unwrap().unwrap();
+        C::abi_decode_returns(&out).unwrap()
+    }
+}
+
+async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Devnode::start(dir.path(), flags);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = ChainClient::new("chain0", "group0", suite, RpcConfig::plain(node.url.clone(), "group0")).unwrap();
+    let [admin, forwarder, committee, property, bank, anchor] = std::array::from_fn(|_| Signer::random(suite));
+    let grants = [
+        RoleGrant { account: forwarder.address(), role: role::FORWARDER },
+        RoleGrant { account: committee.address(), role: role::COMMITTEE },
+        RoleGrant { account: property.address(), role: role::PROPERTY },
+        RoleGrant { account: bank.address(), role: role::BANK },
+        RoleGrant { account: anchor.address(), role: role::ANCHOR },
+    ];
+    let contract = deploy_governance(&client, &admin, &grants).await.unwrap();
+    let ctx = Ctx { client, contract };
+    for g in &grants {
+        assert_eq!(ctx.view(G::roleOfCall(evm(g.account))).await, g.role);
+    }
+    assert_eq!(ctx.view(G::adminCall {}).await, evm(admin.address()));
+
+    // Meeting: opens in one minute, lasts a day.
+    let units = roll();
+    let total_area: u64 = units.iter().map(|u| u.area).sum();
+    let total_heads: u32 = units.iter().map(|u| u.heads).sum();
+    let meeting = B256::repeat_byte(0x4d);
+    let start = now_ms() + 60_000;
+    let end = start + 86_400_000;
+    ctx.ok(&committee, G::openMeetingCall {
+        meetingId: meeting,
+        rollHash: B256::repeat_byte(0x11),
+        totalAreaCm2: total_area,
+        totalHeads: total_heads,
+        startMs: start,
+        endMs: end,
+    })
+    .await;
+    for (i, matter) in MATTERS.iter().enumerate() {
+        ctx.ok(&committee, G::addProposalCall {
+            meetingId: meeting,
+            proposalIndex: i as u8,
+            matter: *matter,
+            contentHash: B256::repeat_byte(0x20 + i as u8),
+            optionCount: 3,
+        })
+        .await;
+    }
+    // Too early to vote.
+    let early = G::castSheetCall {
+        meetingId: meeting,
+        voter: B256::repeat_byte(0xee),
+        areaCm2: 1,
+        heads: 1,
+        choices: vec![0, 0, 0],
+        sheetHash: B256::repeat_byte(1),
+    };
+    match ctx.send(&forwarder, early).await {
+        TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("VotingNotOpen"), "{name}"),
+        other => panic!("expected VotingNotOpen, got {other:?}"),
+    }
+    ctx.client.rpc().request("devnode_advanceTime", vec![json!(61_000)]).await.unwrap();
+
+    for (v, unit) in units.iter().enumerate().take(VOTERS) {
+        ctx.ok(&forwarder, G::castSheetCall {
+            meetingId: meeting,
+            voter: B256::left_padding_from(&[v as u8 + 1]),
+            areaCm2: unit.area,
+            heads: unit.heads,
+            choices: choices(v),
+            sheetHash: B256::repeat_byte(v as u8 + 0x80),
+        })
+        .await;
+    }
+    // A second sheet for voter 1 (new transaction, other choices) is refused by the contract.
+    let dup = G::castSheetCall {
+        meetingId: meeting,
+        voter: B256::left_padding_from(&[1]),
+        areaCm2: units[0].area,
+        heads: 1,
+        choices: vec![1, 1, 1],
+        sheetHash: B256::repeat_byte(0x7f),
+    };
+    match ctx.send(&forwarder, dup).await {
+        TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("DuplicateVoter"), "{name}"),
+        other => panic!("expected DuplicateVoter, got {other:?}"),
+    }
+
+    ctx.client.rpc().request("devnode_advanceTime", vec![json!(86_400_000)]).await.unwrap();
+    ctx.ok(&forwarder, G::finalizeCall { meetingId: meeting }).await;
+
+    for (i, matter) in MATTERS.iter().enumerate() {
+        let p = ctx.view(G::getProposalCall { meetingId: meeting, proposalIndex: i as u8 }).await;
+        let (quorum, passed, yes_area, yes_heads) = expected(*matter, i);
+        assert_eq!((p.quorumMet, p.passed), (quorum, passed), "proposal {i} (matter {matter})");
+        let t = ctx.view(G::getTallyCall { meetingId: meeting, proposalIndex: i as u8 }).await;
+        assert_eq!((t.areaCm2[0], t.heads[0]), (yes_area, yes_heads), "proposal {i}");
+    }
+    // The chosen inputs exercise both outcomes: matter 5 passes, matter 7 and matter 9 fail.
+    assert_eq!(MATTERS.iter().enumerate().map(|(i, m)| expected(*m, i).1).collect::<Vec<_>>(), vec![true, false, false]);
+
+    // Funds: plan for the passed matter-5 proposal, a disbursement, its execution, an over-budget one.
+    let plan = B256::repeat_byte(0x50);
+    ctx.ok(&property, G::registerFundPlanCall { planId: plan, meetingId: meeting, proposalIndex: 0, budgetFen: 1_000_000, planHash: B256::repeat_byte(0x51) }).await;
+    let d1 = B256::repeat_byte(0xd1);
+    ctx.ok(&committee, G::approveDisbursementCall { disbursementId: d1, planId: plan, amountFen: 600_000, payeeHash: B256::repeat_byte(2), evidenceHash: B256::repeat_byte(3) }).await;
+    ctx.ok(&bank, G::recordDisbursementExecutionCall { disbursementId: d1, amountFen: 600_000, bankRefHash: B256::repeat_byte(4) }).await;
+    let over = G::approveDisbursementCall { disbursementId: B256::repeat_byte(0xd2), planId: plan, amountFen: 400_001, payeeHash: B256::repeat_byte(2), evidenceHash: B256::repeat_byte(3) };
+    match ctx.send(&committee, over).await {
+        TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("OverBudget"), "{name}"),
+        other => panic!("expected OverBudget, got {other:?}"),
+    }
+    let p = ctx.view(G::getFundPlanCall { planId: plan }).await;
+    assert_eq!((p.budgetFen, p.approvedFen, p.executedFen), (1_000_000, 600_000, 600_000));
+
+    // Anchoring, and its event in the receipt.
+    let outcome = ctx
+        .send(&anchor, G::anchorBatchCall { stream: "disclosure".into(), firstSeq: 1, lastSeq: 42, root: B256::repeat_byte(0xab) })
+        .await;
+    let receipt = outcome.receipt().unwrap();
+    assert_eq!(receipt.log_entries.len(), 1);
+    assert_eq!(receipt.log_entries[0].address, Some(contract));
+    assert_eq!(receipt.log_entries[0].topics[0].0, alloy_primitives::keccak256("BatchAnchored(bytes32,string,uint64,uint64,bytes32,uint256)").to_vec());
+    assert_eq!(ctx.view(G::lastSequenceCall { stream: "disclosure".into() }).await, 42);
+}
+
+#[tokio::test]
+async fn full_cycle_on_a_secp256k1_chain() {
+    full_cycle(CryptoSuite::Ecdsa, &[]).await;
+}
+
+#[tokio::test]
+async fn full_cycle_on_an_sm_chain() {
+    full_cycle(CryptoSuite::Sm, &["--sm"]).await;
+}
