@@ -8,6 +8,7 @@ pub mod ca;
 pub mod csr;
 pub mod device_key;
 pub mod enrollment;
+pub mod factors;
 pub mod faceid;
 pub mod http_util;
 pub mod id_number;

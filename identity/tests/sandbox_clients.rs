@@ -299,3 +299,61 @@ async fn persons_control_endpoint() {
     assert_eq!(std::fs::read(path).unwrap(), face_bytes("face-01.png"));
     sb.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_four_factors_complete_an_enrollment() {
+    use linli_identity::enrollment::{Enrollment, EnrollmentEvent, EnrollmentState};
+    use linli_identity::factors::{self, FactorError};
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox(dir.path()).await;
+    let creds = Credentials::default();
+    let faceid = face_client(&sb, &creds.faceid_secret_id, &creds.faceid_secret_key);
+    let registry = registry_client(&sb);
+    let alice = IdNumber::parse(ALICE).unwrap();
+    let now = chrono::Utc::now();
+
+    let mut e = Enrollment::start("consent-v1", "consent-v1", now).unwrap();
+    let step = |e: &mut Enrollment, ev: EnrollmentEvent| {
+        *e = e.apply(ev, now).unwrap().0;
+    };
+    step(&mut e, EnrollmentEvent::FaceConsentGiven { version: "face-v1".into() });
+
+    // Face: an HTML upload costs no attempt and changes nothing; the fourth attempt of the day is refused.
+    let err = factors::face(&faceid, &alice, "张三", b"<html></html>", 0).await.unwrap_err();
+    assert_eq!(err.code(), "image_unsupported_format");
+    let err = factors::face(&faceid, &alice, "张三", &face_bytes("face-01.png"), 3).await.unwrap_err();
+    assert_eq!(err.code(), "enrollment_face_attempts_exhausted");
+    let (ev, attempt) = factors::face(&faceid, &alice, "张三", &face_bytes("face-01.png"), 2).await.unwrap();
+    assert!(attempt.outcome.passed && attempt.image_sha256.len() == 64);
+    step(&mut e, ev);
+
+    // Registry.
+    let q = OwnershipQuery { id_number: &alice, name: "张三", community: "T-0001", building: "B01", unit: "0101" };
+    let (ev, answer) = factors::registry(&registry, q).await.unwrap();
+    assert_eq!(ev, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) });
+    assert_eq!(answer.area_source.as_deref(), Some("register"));
+    step(&mut e, ev);
+
+    // PIN before the device is refused by the rules.
+    let hasher = linli_identity::PinHasher::with_params(linli_identity::SecretKey::from_bytes([1; 32]), 256, 1).unwrap();
+    let (ev, _) = factors::pin(&hasher, "385172", &alice).unwrap();
+    assert_eq!(e.apply(ev, now).unwrap_err().code(), "enrollment_pin_not_last");
+
+    // Device.
+    let ca = linli_identity::ca::DeviceCa::generate("test", now).unwrap();
+    let key = linli_identity::device_key::DeviceKey::generate().unwrap();
+    let openid_key = linli_identity::SecretKey::from_bytes([9; 32]);
+    let account = uuid::Uuid::now_v7();
+    let (ev, issued) = factors::device(&ca, &key.csr_pem("x").unwrap(), "install-1", account, "o-alice", &openid_key, now).unwrap();
+    assert_eq!(issued.wx_uri, linli_identity::ca::wx_uri(&openid_key, "o-alice"));
+    step(&mut e, ev);
+
+    // PIN: trivial ones refused, then set; the enrollment is complete.
+    assert_eq!(factors::pin(&hasher, "123456", &alice).unwrap_err().code(), "pin_sequence");
+    assert!(matches!(factors::pin(&hasher, "491231", &alice), Err(FactorError::Pin(_))));
+    let (ev, phc) = factors::pin(&hasher, "385172", &alice).unwrap();
+    assert!(hasher.verify(&linli_identity::Pin::parse("385172").unwrap(), &phc).unwrap());
+    step(&mut e, ev);
+    assert_eq!(e.state, EnrollmentState::Completed);
+    sb.stop().await;
+}
