@@ -251,6 +251,59 @@ impl WeChatClient {
     }
 }
 
+#[derive(Deserialize)]
+struct SoterReply {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    is_ok: Option<bool>,
+}
+
+impl WeChatClient {
+    /// `POST /cgi-bin/soter/verify_signature?access_token=… {openid, json_string, json_signature}`: WeChat checks
+    /// the SOTER signature (`resultJSON`/`resultJSONSignature` of `wx.startSoterAuthentication`). True = valid.
+    pub async fn soter_verify_signature(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        json_string: &str,
+        json_signature: &str,
+    ) -> Result<bool, WeChatError> {
+        let resp = self
+            .http
+            .post(self.url("/cgi-bin/soter/verify_signature"))
+            .query(&[("access_token", access_token.token.expose_secret())])
+            .json(&serde_json::json!({ "openid": openid, "json_string": json_string, "json_signature": json_signature }))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| WeChatError::Transport(e.without_url().to_string()))?;
+        let body = read_capped(resp, MAX_RESPONSE_BYTES).await.map_err(WeChatError::Transport)?;
+        let r: SoterReply = serde_json::from_slice(&body).map_err(|_| WeChatError::Malformed)?;
+        if r.errcode != 0 {
+            return Err(WeChatError::Api { code: WeChatErrorCode::from_errcode(r.errcode), errmsg: r.errmsg });
+        }
+        r.is_ok.ok_or(WeChatError::Malformed)
+    }
+}
+
+/// The device fingerprint carried by a verified SOTER `resultJSON`: `soter:<cpu_id>:<uid>` (the TEE's machine id
+/// and the app uid). None when either field is missing or the JSON is not an object. Only use it after
+/// [`WeChatClient::soter_verify_signature`] returned true.
+pub fn soter_device_fingerprint(json_string: &str) -> Option<String> {
+    if json_string.len() > 8192 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(json_string).ok()?;
+    let field = |k: &str| match v.get(k)? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    Some(format!("soter:{}:{}", field("cpu_id")?, field("uid")?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +321,15 @@ mod tests {
         for c in [-1, 40029, 45011, 40163, 40226] {
             assert_eq!(WeChatErrorCode::from_errcode(c).errcode(), c);
         }
+    }
+
+    #[test]
+    fn soter_fingerprint_from_result_json() {
+        // Field names from the wx.startSoterAuthentication documentation's resultJSON example.
+        let j = r#"{"raw":"msg","fid":"2","counter":123,"tee_n":"TEE Name","tee_v":"TEE Version","fp_n":"F","fp_v":"V","cpu_id":"CPU Id","uid":"21"}"#;
+        assert_eq!(soter_device_fingerprint(j).as_deref(), Some("soter:CPU Id:21"));
+        assert_eq!(soter_device_fingerprint(r#"{"uid":"21"}"#), None);
+        assert_eq!(soter_device_fingerprint("not json"), None);
     }
 
     #[test]

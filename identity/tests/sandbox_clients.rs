@@ -357,3 +357,41 @@ async fn all_four_factors_complete_an_enrollment() {
     assert_eq!(e.state, EnrollmentState::Completed);
     sb.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soter_signature_made_by_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox(dir.path()).await;
+    let wx = wechat(&sb, &Credentials::default().wechat_secret);
+    let token = wx.stable_token(false).await.unwrap();
+    let k = tempfile::tempdir().unwrap();
+    let d = k.path();
+    let run = |args: &[&str]| assert!(std::process::Command::new("openssl").args(args).current_dir(d).status().unwrap().success());
+    run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "soter.key"]);
+    run(&["pkey", "-in", "soter.key", "-pubout", "-out", "soter.pub"]);
+    let pem = std::fs::read_to_string(d.join("soter.pub")).unwrap();
+    let r = http()
+        .post(format!("{}/sandbox/wechat/soter-keys", sb.base_url()))
+        .json(&serde_json::json!({"openid": "o-alice", "public_key_pem": pem}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let json = r#"{"raw":"enroll-42","fid":"2","counter":7,"tee_n":"T","tee_v":"1","fp_n":"F","fp_v":"1","cpu_id":"cpu-0001","uid":"10086"}"#;
+    std::fs::write(d.join("json.txt"), json).unwrap();
+    let sign = |salt: &str, out: &str| {
+        let saltopt = format!("rsa_pss_saltlen:{salt}");
+        run(&["dgst", "-sha256", "-sign", "soter.key", "-sigopt", "rsa_padding_mode:pss", "-sigopt", &saltopt, "-out", out, "json.txt"]);
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(d.join(out)).unwrap())
+    };
+    let sig20 = sign("20", "s20.bin");
+    assert!(wx.soter_verify_signature(&token, "o-alice", json, &sig20).await.unwrap());
+    assert_eq!(linli_identity::wechat::soter_device_fingerprint(json).as_deref(), Some("soter:cpu-0001:10086"));
+    // Altered JSON, another user, the wrong salt length: refused.
+    assert!(!wx.soter_verify_signature(&token, "o-alice", &json.replace("10086", "10087"), &sig20).await.unwrap());
+    assert!(!wx.soter_verify_signature(&token, "o-bob", json, &sig20).await.unwrap());
+    let sig32 = sign("32", "s32.bin");
+    assert!(!wx.soter_verify_signature(&token, "o-alice", json, &sig32).await.unwrap());
+    sb.stop().await;
+}

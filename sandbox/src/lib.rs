@@ -1,6 +1,7 @@
 //! linli-sandbox: stand-ins for the outside world with their real protocols (DESIGN §2, §11).
 //!
-//! - WeChat: `GET /sns/jscode2session`, `POST /cgi-bin/stable_token`, `POST /cgi-bin/message/subscribe/send`.
+//! - WeChat: `GET /sns/jscode2session`, `POST /cgi-bin/stable_token`, `POST /cgi-bin/message/subscribe/send`,
+//!   `POST /cgi-bin/soter/verify_signature`.
 //! - Tencent Cloud FaceID: `POST /` with action `ImageRecognitionV2`, TC3-HMAC-SHA256 checked as Tencent does.
 //! - Housing registry: `POST /v1/ownership-checks`, JSON over HTTPS with mutual TLS (on `--tls-listen` only).
 //! - Control endpoints for tests and demos under `/sandbox/…`.
@@ -12,6 +13,7 @@ pub mod control;
 pub mod data;
 pub mod faceid;
 pub mod registry;
+pub mod soter;
 pub mod wechat;
 
 use actix_web::{App, HttpServer, web};
@@ -91,6 +93,7 @@ pub struct AppState {
     pub data: data::Fixtures,
     pub credentials: Credentials,
     pub wechat: std::sync::Mutex<wechat::WeChatState>,
+    pub soter: std::sync::Mutex<soter::SoterState>,
 }
 
 /// Loads the fixtures and starts the servers on the configured addresses (port 0 = any free port).
@@ -102,6 +105,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         data,
         credentials: config.credentials.clone(),
         wechat: std::sync::Mutex::new(wechat::WeChatState::default()),
+        soter: std::sync::Mutex::new(soter::SoterState::default()),
     });
 
     let mut handles = vec![];
@@ -116,6 +120,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
             .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
             .app_data(web::JsonConfig::default().limit(1024 * 1024))
             .configure(wechat::routes)
+            .configure(soter::routes)
             .configure(faceid::routes)
             .configure(control::routes)
     })
