@@ -75,9 +75,11 @@ pub struct Tc3Signature {
 
 /// TC3-HMAC-SHA256 for a POST with an empty query and the signed headers `content-type;host`, exactly as
 /// Tencent Cloud API 3.0 documents it:
-/// CanonicalRequest = "POST\n/\n\ncontent-type:<ct>\nhost:<host>\n\ncontent-type;host\n" + hex(sha256(payload));
-/// StringToSign = "TC3-HMAC-SHA256\n" + ts + "\n" + date/service/tc3_request + "\n" + hex(sha256(CanonicalRequest));
-/// key = HMAC(HMAC(HMAC("TC3" + SecretKey, date), service), "tc3_request"); signature = hex(HMAC(key, StringToSign)).
+/// ```text
+/// CanonicalRequest = "POST\n/\n\ncontent-type:<ct>\nhost:<host>\n\ncontent-type;host\n" + hex(sha256(payload))
+/// StringToSign = "TC3-HMAC-SHA256\n" + ts + "\n" + date/service/tc3_request + "\n" + hex(sha256(CanonicalRequest))
+/// key = HMAC(HMAC(HMAC("TC3" + SecretKey, date), service), "tc3_request"); signature = hex(HMAC(key, StringToSign))
+/// ```
 /// `date` is the UTC date of the timestamp.
 pub fn tc3_sign(
     secret_id: &str,

@@ -3,6 +3,19 @@
 //! No database and no HTTP server live here. The server parses input into these types at the edge, calls the
 //! pure rules (PIN policy, lockout, enrollment transitions, signature checks), persists what they return, and
 //! talks to the outside world through the client traits in [`faceid`], [`registry`] and [`wechat`].
+//!
+//! Map for the server:
+//! - edge types: [`IdNumber`], [`PhoneNumber`], [`Pin`] (masked Display/Debug, serde `Deserialize` validates);
+//! - enrollment: [`enrollment::Enrollment::start`] / [`enrollment::Enrollment::apply`] → `(Enrollment, Transition)`;
+//!   one call per factor in [`factors`] (`face`, `registry`, `device`, `pin`) returns the event to apply;
+//! - PIN use: [`lockout::PinLockState::check`] → [`PinHasher::verify`] (blocking thread) →
+//!   `after_failure` / `after_success`, state persisted in PostgreSQL;
+//! - device CA: [`ca::DeviceCa::generate`] + `write_pem_files` (`linli ca init`), [`ca::DeviceCa::load`];
+//! - signed requests: [`signed_request::SignedRequestHeaders::parse`], [`signed_request::check_timestamp`],
+//!   certificate look-up by `cert_serial`, [`signed_request::verify_signature`], then the nonce (`replay_key`);
+//! - organisation apps: [`org_app::parse_authorization`], [`org_app::unseal_secret`], [`org_app::verify`];
+//! - personal data: [`pii::FieldCipher`], [`pii::BlindIndex`];
+//! - uploads: [`upload::normalize_image`] with [`upload::ImagePolicy::SELFIE`] (or a policy for repair photos).
 
 pub mod ca;
 pub mod csr;

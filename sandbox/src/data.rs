@@ -116,3 +116,21 @@ impl Fixtures {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed face index must match the committed demo register (rerun `fixtures/faces/gen_faces.py`
+    /// after changing the register).
+    #[test]
+    fn committed_faces_belong_to_register_owners() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let f = Fixtures::load(&fixtures.join("demo-register.csv"), &fixtures).unwrap();
+        assert_eq!(f.face_persons.len(), 20);
+        for p in &f.face_persons {
+            assert_eq!(f.persons.get(&p.id_number), Some(&p.name), "{}", p.face_image);
+            assert!(!f.units_of(&p.id_number).is_empty(), "{}", p.face_image);
+        }
+    }
+}
