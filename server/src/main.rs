@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use linli_server::cli::import_register::{self, ImportError};
 use linli_server::config::Config;
 use linli_server::http::{self, AppState};
-use linli_server::pii::PiiCipher;
+use linli_server::pii::Pii;
 use linli_server::{db, telemetry};
 
 #[derive(Parser)]
@@ -98,8 +98,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::ImportRegister { file } => {
             let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;
-            let cipher = PiiCipher::from_config(&config.pii).context("loading the personal-data keys")?;
-            match import_register::run(&pool, &cipher, &file).await {
+            let pii = Pii::from_config(&config.pii).context("loading the personal-data keys")?;
+            match import_register::run(&pool, &pii, &file).await {
                 Ok(report) => {
                     println!(
                         "{}",

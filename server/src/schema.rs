@@ -37,11 +37,11 @@ diesel::table! {
     persons (id) {
         id -> Uuid,
         kind -> Text,
-        name_enc -> Bytea,
-        id_number_enc -> Bytea,
-        id_number_bidx -> Bytea,
-        phone_enc -> Nullable<Bytea>,
-        phone_bidx -> Nullable<Bytea>,
+        name_enc -> Text,
+        id_number_enc -> Text,
+        id_number_bidx -> Text,
+        phone_enc -> Nullable<Text>,
+        phone_bidx -> Nullable<Text>,
         created_at -> Timestamptz,
     }
 }

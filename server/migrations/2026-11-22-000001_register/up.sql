@@ -36,12 +36,13 @@ CREATE INDEX units_community ON units (community_id);
 CREATE TABLE persons (
     id               uuid PRIMARY KEY,
     kind             text NOT NULL CHECK (kind IN ('natural', 'developer')),
-    -- "<key id>:" || nonce || ciphertext, see server/src/pii.rs
-    name_enc         bytea NOT NULL,
-    id_number_enc    bytea NOT NULL,
-    id_number_bidx   bytea NOT NULL UNIQUE,
-    phone_enc        bytea,
-    phone_bidx       bytea,
+    -- "<key id>:<base64(nonce || ciphertext || tag)>", the column name bound as associated data (server/src/pii.rs)
+    name_enc         text NOT NULL,
+    id_number_enc    text NOT NULL,
+    -- hex HMAC-SHA256 blind indexes
+    id_number_bidx   text NOT NULL UNIQUE,
+    phone_enc        text,
+    phone_bidx       text,
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX persons_phone_bidx ON persons (phone_bidx);

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::community::register_file::{LineError, parse_register};
 use crate::community::store::{ImportReport, apply_register};
 use crate::db::DbPool;
-use crate::pii::PiiCipher;
+use crate::pii::Pii;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -20,7 +20,7 @@ pub enum ImportError {
     Other(#[from] anyhow::Error),
 }
 
-pub async fn run(pool: &DbPool, cipher: &PiiCipher, file: &Path) -> Result<ImportReport, ImportError> {
+pub async fn run(pool: &DbPool, pii: &Pii, file: &Path) -> Result<ImportReport, ImportError> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let register = parse_register(&bytes).map_err(ImportError::Invalid)?;
     let digest = Sha256::digest(&bytes);
@@ -36,7 +36,7 @@ pub async fn run(pool: &DbPool, cipher: &PiiCipher, file: &Path) -> Result<Impor
     );
     bar.set_message(format!("importing {}", register.community_code));
     let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
-    let report = apply_register(&mut conn, cipher, &register, &digest, &|n| bar.set_position(n))
+    let report = apply_register(&mut conn, pii, &register, &digest, &|n| bar.set_position(n))
         .await
         .context("writing the register")?;
     bar.finish_and_clear();

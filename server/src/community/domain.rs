@@ -104,58 +104,6 @@ text_enum!(
     DeveloperHolding { Unsold = "unsold", Undelivered = "undelivered" }
 );
 
-/// An 18-character resident identity number (GB 11643-1999) whose check digit and birth date hold.
-/// Debug never prints it.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResidentId(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdNumberError {
-    #[error("an ID number has 18 characters: 17 digits and a check digit or X")]
-    Format,
-    #[error("the birth date inside the ID number is not a date")]
-    BirthDate,
-    #[error("the check digit of the ID number is wrong")]
-    CheckDigit,
-}
-
-const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK: &[u8; 11] = b"10X98765432";
-
-impl ResidentId {
-    pub fn parse(text: &str) -> Result<Self, IdNumberError> {
-        let upper = text.trim().to_ascii_uppercase();
-        let bytes = upper.as_bytes();
-        if bytes.len() != 18
-            || !bytes[..17].iter().all(u8::is_ascii_digit)
-            || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
-            || bytes[0] == b'0'
-        {
-            return Err(IdNumberError::Format);
-        }
-        let num = |r: std::ops::Range<usize>| upper[r].parse::<u32>().unwrap_or(0);
-        let (year, month, day) = (num(6..10), num(10..12), num(12..14));
-        if chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_none() || !(1900..=2100).contains(&year) {
-            return Err(IdNumberError::BirthDate);
-        }
-        let sum: u32 = bytes[..17].iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
-        if ID_CHECK[(sum % 11) as usize] != bytes[17] {
-            return Err(IdNumberError::CheckDigit);
-        }
-        Ok(Self(upper))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ResidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ResidentId({})", crate::pii::mask_id_number(&self.0))
-    }
-}
-
 /// An 18-character unified social credit code (GB 32100-2015) of an organisation, check character verified.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct CreditCode(String);
@@ -194,28 +142,6 @@ impl CreditCode {
     }
 }
 
-/// A mainland mobile number: 11 digits starting with 1. Debug never prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PhoneNumber(String);
-
-impl PhoneNumber {
-    pub fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
-        let ok = t.len() == 11 && t.starts_with('1') && t.bytes().all(|b| b.is_ascii_digit()) && t.as_bytes()[1] >= b'3';
-        ok.then(|| Self(t.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PhoneNumber({})", crate::pii::mask_phone(&self.0))
-    }
-}
-
 /// A community code as used in files and URLs of operators: `[A-Z0-9-]{3,32}`.
 pub fn valid_community_code(code: &str) -> bool {
     (3..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
@@ -245,19 +171,6 @@ mod tests {
     }
 
     #[test]
-    fn resident_ids() {
-        // The GB 11643-1999 standard's own example.
-        assert!(ResidentId::parse("11010519491231002X").is_ok());
-        assert!(ResidentId::parse("11010519491231002x").is_ok());
-        assert_eq!(ResidentId::parse("110105194912310021"), Err(IdNumberError::CheckDigit));
-        assert_eq!(ResidentId::parse("110105194913310029"), Err(IdNumberError::BirthDate));
-        assert_eq!(ResidentId::parse("11010519491231002"), Err(IdNumberError::Format));
-        assert_eq!(ResidentId::parse("A1010519491231002X"), Err(IdNumberError::Format));
-        let id = ResidentId::parse("11010519491231002X").unwrap();
-        assert!(!format!("{id:?}").contains("19491231"));
-    }
-
-    #[test]
     fn credit_codes() {
         // A published code: Tencent Technology (Shenzhen) Co., Ltd.
         assert!(CreditCode::parse("9144030071526726XG").is_ok());
@@ -265,11 +178,4 @@ mod tests {
         assert_eq!(CreditCode::parse("9144030071526726XI"), Err(CreditCodeError::Format));
     }
 
-    #[test]
-    fn phones() {
-        assert!(PhoneNumber::parse("13800138000").is_some());
-        assert!(PhoneNumber::parse("12800138000").is_none());
-        assert!(PhoneNumber::parse("1380013800").is_none());
-        assert!(!format!("{:?}", PhoneNumber::parse("13800138000").unwrap()).contains("0013"));
-    }
 }

@@ -10,7 +10,8 @@ use super::domain::{AreaCentiM2, AreaSource, DeveloperHolding, UnitKind};
 use super::headcount::{CountingRules, Holder, UnitHolding};
 use super::register_file::{OwnerIdentity, Register};
 use crate::audit;
-use crate::pii::{Field, PiiCipher, PiiError};
+use crate::pii::{Column, Field, Pii};
+use linli_identity::pii::PiiError;
 use crate::schema::{account_persons, buildings, communities, ownerships, persons, register_imports, units};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +38,7 @@ pub struct ImportReport {
 const CHUNK: usize = 1000;
 
 /// id, kind, id_number_bidx, name_enc, phone_enc
-type PersonRow = (Uuid, String, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+type PersonRow = (Uuid, String, String, String, Option<String>);
 
 /// Makes the database hold exactly the file's register for its community, in one transaction.
 ///
@@ -46,17 +47,17 @@ type PersonRow = (Uuid, String, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 /// of units and owners handled so far.
 pub async fn apply_register(
     conn: &mut AsyncPgConnection,
-    cipher: &PiiCipher,
+    pii: &Pii,
     register: &Register,
     file_sha256: &[u8],
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, StoreError> {
-    conn.transaction(async |conn| apply_in_transaction(conn, cipher, register, file_sha256, progress).await).await
+    conn.transaction(async |conn| apply_in_transaction(conn, pii, register, file_sha256, progress).await).await
 }
 
 async fn apply_in_transaction(
     conn: &mut AsyncPgConnection,
-    cipher: &PiiCipher,
+    pii: &Pii,
     register: &Register,
     file_sha256: &[u8],
     progress: &(dyn Fn(u64) + Sync),
@@ -205,20 +206,19 @@ async fn apply_in_transaction(
     // Persons, found by blind index; compared after decryption so unchanged ones are not rewritten.
     let mut people: BTreeMap<&str, (&OwnerIdentity, &str, Option<&str>)> = BTreeMap::new();
     for o in &register.owners {
-        people.entry(o.identity.key()).or_insert((&o.identity, o.name.as_str(), o.phone.as_ref().map(|p| p.as_str())));
+        people.entry(o.identity.key()).or_insert((&o.identity, o.name.as_str(), o.phone.as_ref().map(|p| p.expose())));
     }
-    let indexes: Vec<(Vec<u8>, &str)> =
-        people.keys().map(|k| (cipher.blind_index(Field::IdNumber, k), *k)).collect();
+    let indexes: Vec<(String, &str)> = people.keys().map(|k| (pii.index(Field::IdNumber, k), *k)).collect();
     let mut person_ids: HashMap<&str, Uuid> = HashMap::new();
     let mut new_persons = Vec::new();
     for chunk in indexes.chunks(CHUNK) {
-        let wanted: Vec<&Vec<u8>> = chunk.iter().map(|(b, _)| b).collect();
+        let wanted: Vec<&String> = chunk.iter().map(|(b, _)| b).collect();
         let found: Vec<PersonRow> = persons::table
             .filter(persons::id_number_bidx.eq_any(wanted))
             .select((persons::id, persons::kind, persons::id_number_bidx, persons::name_enc, persons::phone_enc))
             .load(conn)
             .await?;
-        let found: HashMap<Vec<u8>, PersonRow> = found.into_iter().map(|row| (row.2.clone(), row)).collect();
+        let found: HashMap<String, PersonRow> = found.into_iter().map(|row| (row.2.clone(), row)).collect();
         for (bidx, key) in chunk {
             let Some((identity, name, phone)) = people.get(key) else { continue };
             let kind = match identity {
@@ -227,15 +227,15 @@ async fn apply_in_transaction(
             };
             match found.get(bidx) {
                 Some((id, known_kind, _, name_enc, phone_enc)) => {
-                    let known_name = cipher.decrypt(name_enc)?;
-                    let known_phone = phone_enc.as_deref().map(|p| cipher.decrypt(p)).transpose()?;
+                    let known_name = pii.decrypt(Column::PersonName, name_enc)?;
+                    let known_phone = phone_enc.as_deref().map(|p| pii.decrypt(Column::PersonPhone, p)).transpose()?;
                     if known_name != *name || known_phone.as_deref() != *phone || known_kind != kind {
                         changed += diesel::update(persons::table.find(*id))
                             .set((
                                 persons::kind.eq(kind),
-                                persons::name_enc.eq(cipher.encrypt(name)),
-                                persons::phone_enc.eq(phone.map(|p| cipher.encrypt(p))),
-                                persons::phone_bidx.eq(phone.map(|p| cipher.blind_index(Field::Phone, p))),
+                                persons::name_enc.eq(pii.encrypt(Column::PersonName, name)?),
+                                persons::phone_enc.eq(phone.map(|p| pii.encrypt(Column::PersonPhone, p)).transpose()?),
+                                persons::phone_bidx.eq(phone.map(|p| pii.index(Field::Phone, p))),
                             ))
                             .execute(conn)
                             .await?;
@@ -248,11 +248,11 @@ async fn apply_in_transaction(
                     new_persons.push((
                         persons::id.eq(id),
                         persons::kind.eq(kind),
-                        persons::name_enc.eq(cipher.encrypt(name)),
-                        persons::id_number_enc.eq(cipher.encrypt(key)),
+                        persons::name_enc.eq(pii.encrypt(Column::PersonName, name)?),
+                        persons::id_number_enc.eq(pii.encrypt(Column::PersonIdNumber, key)?),
                         persons::id_number_bidx.eq(bidx.clone()),
-                        persons::phone_enc.eq(phone.map(|p| cipher.encrypt(p))),
-                        persons::phone_bidx.eq(phone.map(|p| cipher.blind_index(Field::Phone, p))),
+                        persons::phone_enc.eq(phone.map(|p| pii.encrypt(Column::PersonPhone, p)).transpose()?),
+                        persons::phone_bidx.eq(phone.map(|p| pii.index(Field::Phone, p))),
                     ));
                 }
             }

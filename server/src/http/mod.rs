@@ -4,7 +4,6 @@ pub mod health;
 pub mod middleware;
 pub mod openapi;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
@@ -17,7 +16,7 @@ use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, extractors};
 use crate::metrics::Metrics;
-use crate::pii::PiiCipher;
+use crate::pii::Pii;
 use crate::auth::SessionStore;
 
 /// Everything a handler may need, built once at start-up and shared by all workers.
@@ -26,7 +25,7 @@ pub struct AppState {
     pub db: DbPool,
     pub redis: Redis,
     pub sessions: SessionStore,
-    pub pii: Arc<PiiCipher>,
+    pub pii: Pii,
     pub metrics: Metrics,
 }
 
@@ -36,7 +35,7 @@ impl AppState {
         let db = db::pool(config.database.url.expose_secret(), config.database.pool_size)
             .context("building the PostgreSQL pool")?;
         let redis = cache::connect(config.redis.url.expose_secret()).await.context("connecting to Redis")?;
-        let pii = Arc::new(PiiCipher::from_config(&config.pii).context("loading the personal-data keys")?);
+        let pii = Pii::from_config(&config.pii).context("loading the personal-data keys")?;
         let metrics = Metrics::new().context("registering metrics")?;
         let sessions = SessionStore::new(redis.clone(), Duration::from_secs(7 * 24 * 3600));
         Ok(Self { db, redis, sessions, pii, metrics })

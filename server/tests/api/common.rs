@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServiceResponse;
@@ -10,7 +9,7 @@ use linli_server::auth::SessionStore;
 use linli_server::auth::roles::{Role, grant};
 use linli_server::http::AppState;
 use linli_server::metrics::Metrics;
-use linli_server::pii::PiiCipher;
+use linli_server::pii::Pii;
 use linli_server::schema::{account_persons, accounts};
 use linli_server::testing::{TestDb, redis_url, test_pii_config};
 use uuid::Uuid;
@@ -47,7 +46,7 @@ impl TestApp {
             db: pool,
             redis: redis.clone(),
             sessions: SessionStore::new(redis, Duration::from_secs(600)),
-            pii: Arc::new(PiiCipher::from_config(&test_pii_config()).unwrap()),
+            pii: Pii::from_config(&test_pii_config()).unwrap(),
             metrics: Metrics::new().unwrap(),
         };
         Self { db, state }
@@ -85,7 +84,7 @@ impl TestApp {
     /// Links an account to the register person holding `id_number` (what a verified enrollment does).
     pub async fn link_person(&self, account: Uuid, community: Uuid, id_number: &str) -> Uuid {
         use linli_server::schema::persons;
-        let bidx = self.state.pii.blind_index(linli_server::pii::Field::IdNumber, id_number);
+        let bidx = self.state.pii.index(linli_server::pii::Field::IdNumber, id_number);
         let mut conn = self.conn().await;
         let person: Uuid =
             persons::table.filter(persons::id_number_bidx.eq(bidx)).select(persons::id).first(&mut conn).await.unwrap();
