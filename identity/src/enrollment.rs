@@ -4,7 +4,9 @@
 //! Rules: consent (current version) is given when the enrollment starts; the face factor needs its own consent
 //! first; the factors face, registry and device may pass in any order; the PIN comes last and completes the
 //! enrollment; 3 face attempts per person per day (Asia/Shanghai calendar day); an enrollment incomplete for
-//! 7 days expires; a manual registry review needs two different staff members.
+//! 7 days expires; a manual registry review needs two different staff members. A support reset
+//! ([`EnrollmentEvent::DeviceReset`]) reopens even a completed enrollment: face and device must pass again (the PIN
+//! stays), and passing the last of them completes it again.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,8 @@ pub struct Consent {
 pub struct Enrollment {
     pub state: EnrollmentState,
     pub created_at: DateTime<Utc>,
+    /// Start of the current open period (creation, or the last support reset); expiry counts from here.
+    pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub consent: Consent,
     pub face_consent: Option<Consent>,
@@ -150,6 +154,7 @@ impl Enrollment {
         Ok(Self {
             state: EnrollmentState::Open,
             created_at: now,
+            opened_at: now,
             updated_at: now,
             consent: Consent { version: consent_version.to_owned(), at: now },
             face_consent: None,
@@ -163,7 +168,7 @@ impl Enrollment {
 
     /// True when the enrollment is open and 7 days old: the server's expiry job applies [`EnrollmentEvent::Expire`].
     pub fn is_due_to_expire(&self, now: DateTime<Utc>) -> bool {
-        self.state == EnrollmentState::Open && now - self.created_at >= EXPIRY
+        self.state == EnrollmentState::Open && now - self.opened_at >= EXPIRY
     }
 
     pub fn status(&self, factor: Factor) -> FactorStatus {
@@ -177,7 +182,8 @@ impl Enrollment {
 
     /// Applies an event, returning the new enrollment and the transition to record. Nothing changes on error.
     pub fn apply(&self, event: EnrollmentEvent, now: DateTime<Utc>) -> Result<(Enrollment, Transition), EnrollmentError> {
-        if self.state != EnrollmentState::Open {
+        let reset_of_completed = self.state == EnrollmentState::Completed && matches!(event, EnrollmentEvent::DeviceReset);
+        if self.state != EnrollmentState::Open && !reset_of_completed {
             return Err(EnrollmentError::NotOpen(self.state));
         }
         let mut next = self.clone();
@@ -191,6 +197,13 @@ impl Enrollment {
                 next.state = EnrollmentState::Expired;
             }
             EnrollmentEvent::Cancel => next.state = EnrollmentState::Cancelled,
+            EnrollmentEvent::DeviceReset => {
+                next.device = FactorStatus::Pending;
+                next.face = FactorStatus::Pending;
+                next.state = EnrollmentState::Open;
+                next.completed_at = None;
+                next.opened_at = now;
+            }
             _ if expired => return Err(EnrollmentError::Expired),
             EnrollmentEvent::FaceConsentGiven { version } => {
                 next.face_consent = Some(Consent { version: version.clone(), at: now });
@@ -230,18 +243,20 @@ impl Enrollment {
                 next.device = FactorStatus::Passed;
             }
             EnrollmentEvent::PinSet => {
+                if self.pin == FactorStatus::Passed {
+                    return Err(EnrollmentError::AlreadyPassed(Factor::Pin));
+                }
                 let others = [self.face, self.registry, self.device];
                 if others.iter().any(|s| *s != FactorStatus::Passed) {
                     return Err(EnrollmentError::PinNotLast);
                 }
                 next.pin = FactorStatus::Passed;
-                next.state = EnrollmentState::Completed;
-                next.completed_at = Some(now);
             }
-            EnrollmentEvent::DeviceReset => {
-                next.device = FactorStatus::Pending;
-                next.face = FactorStatus::Pending;
-            }
+        }
+        let all_passed = [next.face, next.registry, next.device, next.pin].iter().all(|s| *s == FactorStatus::Passed);
+        if next.state == EnrollmentState::Open && all_passed {
+            next.state = EnrollmentState::Completed;
+            next.completed_at = Some(now);
         }
         let transition = Transition { at: now, from: self.state, to: next.state, event };
         Ok((next, transition))
@@ -358,6 +373,38 @@ mod tests {
     fn device_reset_sends_device_and_face_back() {
         let e = run(&started(), vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true), EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, EnrollmentEvent::DeviceReset]).unwrap();
         assert_eq!((e.face, e.device), (FactorStatus::Pending, FactorStatus::Pending));
+    }
+
+    #[test]
+    fn support_reset_reopens_a_completed_enrollment_until_face_and_device_pass_again() {
+        let done = run(
+            &started(),
+            vec![
+                EnrollmentEvent::FaceConsentGiven { version: "f1".into() },
+                face(true),
+                EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None },
+                EnrollmentEvent::DeviceBound { cert_serial: "4a".into() },
+                EnrollmentEvent::PinSet,
+            ],
+        )
+        .unwrap();
+        assert_eq!(done.state, EnrollmentState::Completed);
+        // A second device while completed: refused until a reset.
+        assert_eq!(
+            done.apply(EnrollmentEvent::DeviceBound { cert_serial: "5b".into() }, t(30 * 24)),
+            Err(EnrollmentError::NotOpen(EnrollmentState::Completed))
+        );
+        let reset_at = t(30 * 24);
+        let (e, tr) = done.apply(EnrollmentEvent::DeviceReset, reset_at).unwrap();
+        assert_eq!((tr.from, tr.to), (EnrollmentState::Completed, EnrollmentState::Open));
+        assert_eq!((e.face, e.device, e.registry, e.pin), (FactorStatus::Pending, FactorStatus::Pending, FactorStatus::Passed, FactorStatus::Passed));
+        // The new device alone does not complete it; the new face match does. Expiry counts from the reset.
+        let e = e.apply(EnrollmentEvent::DeviceBound { cert_serial: "5b".into() }, reset_at + Duration::hours(1)).unwrap().0;
+        assert_eq!(e.state, EnrollmentState::Open);
+        let (e, tr) = e.apply(face(true), reset_at + Duration::hours(2)).unwrap();
+        assert_eq!(tr.to, EnrollmentState::Completed);
+        assert_eq!(e.completed_at, Some(reset_at + Duration::hours(2)));
+        assert_eq!(e.apply(EnrollmentEvent::PinSet, reset_at + Duration::hours(3)), Err(EnrollmentError::NotOpen(EnrollmentState::Completed)));
     }
 
     #[test]
