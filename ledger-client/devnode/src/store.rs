@@ -99,9 +99,13 @@ impl BlockLog {
             reason: e.to_string(),
         })?;
         line.push(b'\n');
-        let io = |source| StoreError::Io { path: self.path.clone(), source };
-        self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
+        let before = self.file.metadata().map_err(|source| StoreError::Io { path: self.path.clone(), source })?.len();
+        let written = self.file.write_all(&line).and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            // Leave no partial line behind: the next append must start on a line boundary.
+            let _ = self.file.set_len(before);
+            return Err(StoreError::Io { path: self.path.clone(), source });
+        }
         Ok(())
     }
 }
