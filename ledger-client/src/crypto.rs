@@ -183,8 +183,16 @@ impl<'de> serde::Deserialize<'de> for Address {
 }
 
 /// A private key of either suite, able to sign 32-byte hashes the way FISCO BCOS nodes verify them.
+/// The public key and address are computed once, so signing costs only the signature.
 #[derive(Clone)]
-pub enum Signer {
+pub struct Signer {
+    key: SignerKey,
+    public_key: [u8; 64],
+    address: Address,
+}
+
+#[derive(Clone)]
+enum SignerKey {
     Ecdsa(K256SigningKey),
     Sm(Sm2SigningKey),
 }
@@ -192,7 +200,7 @@ pub enum Signer {
 impl fmt::Debug for Signer {
     // Never print the secret: the address identifies the key well enough.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signer({}, {})", self.suite(), self.address())
+        write!(f, "Signer({}, {})", self.suite(), self.address)
     }
 }
 
@@ -202,14 +210,24 @@ impl Signer {
         if secret.len() != 32 {
             return Err(CryptoError::KeyLength(secret.len()));
         }
-        Ok(match suite {
+        let key = match suite {
             CryptoSuite::Ecdsa => {
-                Signer::Ecdsa(K256SigningKey::from_slice(secret).map_err(|_| CryptoError::InvalidKey)?)
+                SignerKey::Ecdsa(K256SigningKey::from_slice(secret).map_err(|_| CryptoError::InvalidKey)?)
             }
             CryptoSuite::Sm => {
-                Signer::Sm(Sm2SigningKey::from_slice(SM2_ID, secret).map_err(|_| CryptoError::InvalidKey)?)
+                SignerKey::Sm(Sm2SigningKey::from_slice(SM2_ID, secret).map_err(|_| CryptoError::InvalidKey)?)
             }
-        })
+        };
+        let sec1: Box<[u8]> = match &key {
+            SignerKey::Ecdsa(k) => k.verifying_key().to_sec1_point(false).as_bytes().into(),
+            SignerKey::Sm(k) => k.verifying_key().to_sec1_bytes(),
+        };
+        // Both encodings are 0x04 ‖ X ‖ Y for an uncompressed point.
+        let xy = sec1.get(1..65).ok_or(CryptoError::InvalidKey)?;
+        let mut public_key = [0u8; 64];
+        public_key.copy_from_slice(xy);
+        let address = Address::from_public_key(suite, &public_key);
+        Ok(Signer { key, public_key, address })
     }
 
     /// A fresh random key (OS randomness).
@@ -224,55 +242,46 @@ impl Signer {
     }
 
     pub fn suite(&self) -> CryptoSuite {
-        match self {
-            Signer::Ecdsa(_) => CryptoSuite::Ecdsa,
-            Signer::Sm(_) => CryptoSuite::Sm,
+        match self.key {
+            SignerKey::Ecdsa(_) => CryptoSuite::Ecdsa,
+            SignerKey::Sm(_) => CryptoSuite::Sm,
         }
     }
 
     /// The 32-byte secret scalar (for export; handle with care).
     pub fn secret_bytes(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        match self {
-            Signer::Ecdsa(k) => out.copy_from_slice(&k.to_bytes()),
-            Signer::Sm(k) => out.copy_from_slice(&k.to_bytes()),
+        match &self.key {
+            SignerKey::Ecdsa(k) => out.copy_from_slice(&k.to_bytes()),
+            SignerKey::Sm(k) => out.copy_from_slice(&k.to_bytes()),
         }
         out
     }
 
     /// Uncompressed public key without the 0x04 prefix: `X ‖ Y`.
     pub fn public_key(&self) -> [u8; 64] {
-        let sec1: Box<[u8]> = match self {
-            Signer::Ecdsa(k) => k.verifying_key().to_sec1_point(false).as_bytes().into(),
-            Signer::Sm(k) => k.verifying_key().to_sec1_bytes(),
-        };
-        let mut out = [0u8; 64];
-        // Both encodings are 0x04 ‖ X ‖ Y for an uncompressed point.
-        if let Some(xy) = sec1.get(1..65) {
-            out.copy_from_slice(xy);
-        }
-        out
+        self.public_key
     }
 
     pub fn address(&self) -> Address {
-        Address::from_public_key(self.suite(), &self.public_key())
+        self.address
     }
 
     /// Sign a 32-byte transaction hash: 65 bytes (secp256k1) or 128 bytes (SM2).
     pub fn sign_hash(&self, hash: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
-        match self {
-            Signer::Ecdsa(k) => {
+        match &self.key {
+            SignerKey::Ecdsa(k) => {
                 let (sig, recid): (K256Signature, RecoveryId) = k.sign_prehash_recoverable(hash);
                 let mut out = Vec::with_capacity(ECDSA_SIGNATURE_LEN);
                 out.extend_from_slice(&sig.to_bytes());
                 out.push(recid.to_byte());
                 Ok(out)
             }
-            Signer::Sm(k) => {
+            SignerKey::Sm(k) => {
                 let sig: Sm2Signature = k.try_sign(hash).map_err(|_| CryptoError::SigningFailed)?;
                 let mut out = Vec::with_capacity(SM2_SIGNATURE_LEN);
                 out.extend_from_slice(&sig.to_bytes());
-                out.extend_from_slice(&self.public_key());
+                out.extend_from_slice(&self.public_key);
                 Ok(out)
             }
         }
