@@ -178,3 +178,81 @@ fn rpc_prints_the_raw_result() {
     let req = server.join().unwrap();
     assert!(req.contains(r#""params":["group0",""]"#), "{req}");
 }
+
+/// A node that answers `getBlockNumber` 8, `sendTransaction` with a committed deployment receipt and
+/// `call` with a fixed output; it records the requests.
+fn scripted_node(connections: usize) -> (String, std::thread::JoinHandle<Vec<Value>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..connections {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            let req: Value = loop {
+                let n = sock.read(&mut chunk).unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(pos) = text.find("\r\n\r\n")
+                    && let Ok(v) = serde_json::from_str::<Value>(&text[pos + 4..])
+                {
+                    break v;
+                }
+            };
+            let result = match req["method"].as_str().unwrap() {
+                "getBlockNumber" => serde_json::json!(8),
+                "sendTransaction" => serde_json::json!({
+                    "status": 0, "blockNumber": 9, "output": "0x", "hash": "0x", "logEntries": [],
+                    "contractAddress": "0x82a3c3289a9f234a38aceed3016d1ff0e0f922b3",
+                    "transactionHash": "0x00",
+                }),
+                "call" => serde_json::json!({"blockNumber": 9, "output": "0x00000000000000000000000000000000000000000000000000000000000000ff", "status": 0}),
+                m => panic!("unexpected {m}"),
+            };
+            let body = serde_json::json!({"id": req["id"], "jsonrpc": "2.0", "result": result}).to_string();
+            write!(sock, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), body).unwrap();
+            seen.push(req);
+        }
+        seen
+    });
+    (url, handle)
+}
+
+#[test]
+fn send_signs_with_block_number_plus_500_and_reports_the_receipt() {
+    let v = go("DEPLOY_HELLOWORLD_TX");
+    let (url, node) = scripted_node(2);
+    let out = ok_json(&[
+        "send", "--url", &url, "--chain-id", "chain0", "--input", "6080604052", "--key", s(&v, "signer_private_key"),
+    ]);
+    assert_eq!(out["outcome"], "committed");
+    assert_eq!(out["block_limit"], 508);
+    assert_eq!(out["receipt"]["contract_address"], "0x82a3c3289a9f234a38aceed3016d1ff0e0f922b3");
+    let reqs = node.join().unwrap();
+    assert_eq!(reqs[0]["method"], "getBlockNumber");
+    let p = &reqs[1]["params"];
+    assert_eq!((p[0].as_str(), p[1].as_str(), p[3].as_bool()), (Some("group0"), Some(""), Some(false)));
+    // What went over the wire is what `tx decode` accepts as signed by the key, with the reported hash.
+    let sent = p[2].as_str().unwrap();
+    let decoded = ok_json(&["tx", "decode", sent]);
+    assert_eq!(decoded["sender"], v["signer_address"]);
+    assert_eq!(decoded["signature_valid"], true);
+    assert_eq!(decoded["block_limit"], 508);
+    assert_eq!(decoded["data_hash"], out["hash"]);
+    assert_eq!(decoded["input"], "6080604052");
+}
+
+#[test]
+fn call_prints_output_and_status() {
+    let (url, node) = scripted_node(1);
+    let out = ok_json(&["call", "--url", &url, "--to", "0xc0523dbdd94ba27e14b0336d799489340ca24cdf", "--input", "0x6d4ce63c"]);
+    assert_eq!(out["status"], 0);
+    assert_eq!(out["output"], "00000000000000000000000000000000000000000000000000000000000000ff");
+    let reqs = node.join().unwrap();
+    assert_eq!(
+        reqs[0]["params"],
+        serde_json::json!(["group0", "", "0xc0523dbdd94ba27e14b0336d799489340ca24cdf", "0x6d4ce63c"])
+    );
+}
