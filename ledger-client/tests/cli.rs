@@ -147,6 +147,7 @@ fn bad_input_is_one_line_and_non_zero() {
     fails_with_one_line(&["key", "address", "--key", "0011"]);
     fails_with_one_line(&["key", "address", "--key", "00", "--frobnicate"]);
     fails_with_one_line(&["abi", "selector"]);
+    assert!(fails_with_one_line(&["tx"]).contains("subcommand"));
     let e = fails_with_one_line(&[
         "tx", "build", "--chain-id", "c", "--group-id", "g", "--block-limit", "1", "--input", "abc", "--key",
         "0101010101010101010101010101010101010101010101010101010101010101",

@@ -326,6 +326,10 @@ fn main() -> ExitCode {
                 print!("{e}");
                 return ExitCode::SUCCESS;
             }
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                eprintln!("error: a subcommand is required (see bcos --help)");
+                return ExitCode::from(2);
+            }
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             eprintln!("{first}");
