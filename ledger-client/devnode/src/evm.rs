@@ -130,6 +130,43 @@ impl Executor {
         Ok(outcome(result))
     }
 
+    /// Deploys `init_code` and places the new contract at `address` instead of revm's
+    /// CREATE address, the way FISCO BCOS 3.x names contracts (see `node::fisco_contract_address`).
+    /// The constructor runs at revm's address; its logs are rewritten to `address`. Refused with
+    /// status 17 when `address` already holds code.
+    pub fn deploy_at(
+        &mut self,
+        block: BlockContext,
+        caller: Address,
+        init_code: Bytes,
+        address: Address,
+    ) -> Result<Outcome, EvmError> {
+        let accounts = &self.evm.ctx.journaled_state.database.cache.accounts;
+        if accounts.get(&address).and_then(|a| a.info.code.as_ref()).is_some_and(|c| !c.is_empty()) {
+            return Ok(Outcome {
+                status: status::CONTRACT_ADDRESS_ALREADY_USED,
+                output: Bytes::new(),
+                logs: Vec::new(),
+                gas_used: 0,
+                contract_address: None,
+            });
+        }
+        let mut out = self.transact(block, caller, None, init_code)?;
+        if let Some(created) = out.contract_address {
+            let accounts = &mut self.evm.ctx.journaled_state.database.cache.accounts;
+            if let Some(account) = accounts.remove(&created) {
+                accounts.insert(address, account);
+            }
+            for log in &mut out.logs {
+                if log.address == created {
+                    log.address = address;
+                }
+            }
+            out.contract_address = Some(address);
+        }
+        Ok(out)
+    }
+
     /// Runs a read-only call against the current state and discards every change.
     pub fn call(
         &mut self,

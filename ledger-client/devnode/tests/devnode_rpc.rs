@@ -74,6 +74,10 @@ async fn go_sdk_secp256k1_transactions_are_accepted_with_their_documented_signer
     let out = call_output(&call(&c, &node.url, "group0", contract, &hex::decode("6d4ce63c").unwrap()).await);
     assert_eq!(HelloWorld::getCall::abi_decode_returns(&out).unwrap(), "Hello, World!");
 
+    // FISCO names the first contract deployed in block 1 Keccak("1_0_0")[..20]: the 3.x quick start
+    // deploys HelloWorld in block 1 and prints "contract address: 0x6849F21D1E455e9f0712b1e99Fa4FCD23758E8F1".
+    assert_eq!(contract, "0x6849f21d1e455e9f0712b1e99fa4fcd23758e8f1");
+    assert_eq!(receipt["checksumContractAddress"], "0x6849F21D1E455e9f0712b1e99Fa4FCD23758E8F1");
     let set = go_sdk("HELLOWORLD_SET_TX");
     let r = send(&c, &node.url, &tx_hex(&set)).await;
     let set_receipt = result(&r).clone();
@@ -106,24 +110,46 @@ async fn sm_transactions_of_the_go_sdk_and_the_documentation_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let node = Devnode::start(dir.path(), &["--chain-id", "chain0", "--group-id", "group0", "--sm"]);
     let c = http();
-    for name in ["DEPLOY_HELLOWORLD_TX_GM", "HELLOWORLD_SET_TX_GM"] {
-        let v = go_sdk(name);
-        let r = send(&c, &node.url, &tx_hex(&v)).await;
-        let receipt = result(&r);
-        assert_eq!(receipt["from"], v["signer_address"], "{name}");
-        assert_eq!(receipt["transactionHash"], format!("0x{}", v["dataHash"].as_str().unwrap()), "{name}");
-    }
-    // The SM deployment printed in the 3.x RPC documentation; its receipt example names the sender.
+    let deploy = go_sdk("DEPLOY_HELLOWORLD_TX_GM");
+    let r = send(&c, &node.url, &tx_hex(&deploy)).await;
+    let receipt = result(&r).clone();
+    assert_eq!(receipt["from"], deploy["signer_address"]);
+    assert_eq!(receipt["transactionHash"], format!("0x{}", deploy["dataHash"].as_str().unwrap()));
+    // SM3("1_0_0")[..20]: the contract the go-sdk's SM set() transaction targets.
+    let set = go_sdk("HELLOWORLD_SET_TX_GM");
+    let go_contract = format!("0x{}", set["fields"]["to"].as_str().unwrap());
+    assert_eq!(receipt["contractAddress"], go_contract);
+
+    // The SM deployment printed in the 3.x RPC documentation, here in block 2 as in the documentation,
+    // whose receipt example names the sender and the contract address.
     let doc = fixture("rpc-doc-examples.json");
+    let documented = &doc["getTransactionReceipt"][0]["response"]["result"];
     let raw = doc["sendTransaction"][0]["request"]["params"][2].as_str().unwrap().to_string();
     let r = send(&c, &node.url, &raw).await;
     let receipt = result(&r).clone();
-    assert_eq!(receipt["from"], doc["getTransactionReceipt"][0]["response"]["result"]["from"]);
+    assert_eq!(receipt["from"], documented["from"]);
     assert_eq!(receipt["status"], 0);
+    assert_eq!(receipt["blockNumber"], documented["blockNumber"]);
+    assert_eq!(receipt["contractAddress"], documented["contractAddress"]);
+    assert_eq!(receipt["checksumContractAddress"], documented["checksumContractAddress"]);
+
+    let doc_contract = receipt["contractAddress"].as_str().unwrap().to_string();
+
+    // The go-sdk's set("hello, world") reaches the contract its deployment created.
+    let r = send(&c, &node.url, &tx_hex(&set)).await;
+    let set_receipt = result(&r).clone();
+    assert_eq!(set_receipt["from"], set["signer_address"]);
+    assert_eq!(set_receipt["status"], 0);
+    assert_eq!(set_receipt["transactionHash"], format!("0x{}", set["dataHash"].as_str().unwrap()));
+    // set() emits setValue(string) from that contract; nodes print log addresses without 0x.
+    assert_eq!(set_receipt["logEntries"][0]["address"], go_contract.trim_start_matches("0x"));
+    // The go-sdk deploys the same standard-solc bytecode on its SM chain: its get() dispatches on the
+    // Keccak selector 6d4ce63c (visible in the vector's bytecode), as our contracts do.
+    let out = call_output(&call(&c, &node.url, "group0", &go_contract, &hex::decode("6d4ce63c").unwrap()).await);
+    assert_eq!(HelloWorld::getCall::abi_decode_returns(&out).unwrap(), "hello, world");
     // That bytecode was compiled for SM chains: get() dispatches on SM3("get()") = 299f7f9d,
     // a constant visible in the documented bytecode.
-    let contract = receipt["contractAddress"].as_str().unwrap();
-    let out = call_output(&call(&c, &node.url, "group0", contract, &hex::decode("299f7f9d").unwrap()).await);
+    let out = call_output(&call(&c, &node.url, "group0", &doc_contract, &hex::decode("299f7f9d").unwrap()).await);
     assert_eq!(HelloWorld::getCall::abi_decode_returns(&out).unwrap(), "Hello, World!");
     // A secp256k1 transaction is not valid on an SM chain.
     let secp = send(&c, &node.url, &tx_hex(&go_sdk("DEPLOY_HELLOWORLD_TX"))).await;
