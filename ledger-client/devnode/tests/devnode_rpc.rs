@@ -134,6 +134,12 @@ async fn sm_transactions_of_the_go_sdk_and_the_documentation_are_accepted() {
     assert_eq!(receipt["checksumContractAddress"], documented["checksumContractAddress"]);
 
     let doc_contract = receipt["contractAddress"].as_str().unwrap().to_string();
+    // The documentation's `call` example: data "aaaa" (no such function) to c0523d… answers status 16
+    // with empty output.
+    let call_doc = &doc["call"][0];
+    let answer = rpc(&c, &node.url, "call", call_doc["request"]["params"].clone()).await;
+    assert_eq!(result(&answer)["status"], call_doc["response"]["result"]["status"]);
+    assert_eq!(result(&answer)["output"], call_doc["response"]["result"]["output"]);
 
     // The go-sdk's set("hello, world") reaches the contract its deployment created.
     let r = send(&c, &node.url, &tx_hex(&set)).await;
@@ -357,4 +363,33 @@ async fn a_dropped_answer_still_commits_and_latency_delays_answers() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(result(&receipt)["status"], 0);
     assert_eq!(result(&receipt)["from"], s.address().to_string());
+}
+
+#[tokio::test]
+async fn a_revert_is_committed_with_status_16_and_the_revert_data() {
+    use linli_ledger_client::governance::LinliGovernance as G;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Devnode::start(dir.path(), &[]);
+    let c = http();
+    let admin = Signer::random(CryptoSuite::Ecdsa);
+    let outsider = Signer::random(CryptoSuite::Ecdsa);
+    let deploy = sign(&admin, "chain0", "group0", 500, "1", None, G::BYTECODE.to_vec());
+    let r = send(&c, &node.url, &hex0x(&deploy.bytes)).await;
+    let contract: Address = result(&r)["contractAddress"].as_str().unwrap().parse().unwrap();
+    // The constructor's AdminTransferred event is reported from the contract's FISCO address.
+    assert_eq!(result(&r)["logEntries"][0]["address"], hex::encode(contract.0));
+    let grant = G::grantRoleCall { account: alloy_primitives::Address::from(outsider.address().0), role: 1 };
+    let tx = sign(&outsider, "chain0", "group0", 500, "2", Some(contract), grant.abi_encode());
+    let receipt = result(&send(&c, &node.url, &hex0x(&tx.bytes)).await).clone();
+    assert_eq!(receipt["status"], 16);
+    // NotAdmin(address): selector Keccak("NotAdmin(address)")[..4], then the caller as one word.
+    let selector = &alloy_primitives::keccak256("NotAdmin(address)")[..4];
+    let expected = format!("0x{}{:0>64}", hex::encode(selector), hex::encode(outsider.address().0));
+    assert_eq!(receipt["output"], expected);
+    assert_eq!(receipt["logEntries"], json!([]));
+    // A reverted transaction is still on chain: same bytes again are a duplicate.
+    assert_eq!(error_code(&send(&c, &node.url, &hex0x(&tx.bytes)).await), 10005);
+    let count = rpc(&c, &node.url, "getTotalTransactionCount", json!(["group0", ""])).await;
+    assert_eq!(result(&count)["failedTransactionCount"], 1);
+    assert_eq!(result(&count)["transactionCount"], 2);
 }
