@@ -322,7 +322,7 @@ impl Chain {
 }
 
 /// The address FISCO BCOS 3.x gives a contract deployed by a transaction: the first 20 bytes of
-/// H("<block number>_<context id>_<seq>"), with the transaction's index in its block as context id and
+/// `H("<block number>_<context id>_<seq>")`, with the transaction's index in its block as context id and
 /// seq 0 for the transaction's own creation. Checked against the 3.x documentation (the SM deployment
 /// in block 2 lands at SM3("2_0_0")[..20] = 0x82a3c3…22b3) and the go-sdk vectors, whose `set` calls
 /// target H("1_0_0")[..20], the contract their deployment in block 1 created.
