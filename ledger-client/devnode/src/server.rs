@@ -21,6 +21,8 @@ const MAX_HEADER_BYTES: u64 = 16 * 1024;
 /// Request bodies above this are refused (a 2 MiB transaction is 4 MiB of hex plus the envelope).
 const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 const MAX_BATCH: usize = 100;
+/// The node ID reported by the group and consensus methods (a single node, no P2P identity).
+const NODE_ID: &str = "devnode";
 
 /// Switches for fault tests; set by flags at start or by `devnode_setFaults`.
 #[derive(Debug, Default)]
@@ -368,6 +370,56 @@ fn query(chain: &mut Chain, method: &str, params: &[Value], clock: &Clock) -> Re
             let address = param_address(params, 2)?;
             json!(hex0x(&chain.code(address)))
         }
+        "getSyncStatus" => {
+            let latest = chain.block(chain.block_number()).map(|b| hex::encode(b.hash)).unwrap_or_default();
+            let genesis = chain.block(0).map(|b| hex::encode(b.hash)).unwrap_or_default();
+            // FISCO answers this one as a JSON document inside a string.
+            json!(json!({
+                "archivedBlockNumber": 0,
+                "blockNumber": chain.block_number(),
+                "genesisHash": genesis,
+                "isSyncing": false,
+                "knownHighestNumber": chain.block_number(),
+                "knownLatestHash": latest,
+                "latestHash": latest,
+                "nodeID": NODE_ID,
+                "peers": [],
+            })
+            .to_string())
+        }
+        "getConsensusStatus" => {
+            let latest = chain.block(chain.block_number()).map(|b| hex::encode(b.hash)).unwrap_or_default();
+            json!(json!({
+                "blockNumber": chain.block_number(),
+                "changeCycle": 0,
+                "connectedNodeList": 1,
+                "consensusNodeList": [{"index": 0, "nodeID": NODE_ID, "weight": 1}],
+                "consensusNodesNum": 1,
+                "hash": latest,
+                "index": 0,
+                "isConsensusNode": true,
+                "leaderIndex": 0,
+                "maxFaultyQuorum": 0,
+                "minRequiredQuorum": 1,
+                "nodeID": NODE_ID,
+                "timeout": false,
+                "view": chain.block_number(),
+            })
+            .to_string())
+        }
+        "getSealerList" => json!([{"nodeID": NODE_ID, "weight": 1}]),
+        "getObserverList" => json!([]),
+        "getPbftView" => json!(chain.block_number()),
+        "getGroupPeers" => json!([NODE_ID]),
+        "getSystemConfigByKey" => {
+            let value = match param_str(params, 2)? {
+                "tx_count_limit" => crate::node::MAX_TXS_PER_BLOCK.to_string(),
+                "tx_gas_limit" => crate::evm::TX_GAS_LIMIT.to_string(),
+                "consensus_leader_period" => "1".to_string(),
+                other => return Err(RpcError::params(format!("unknown system config {other}"))),
+            };
+            json!({"blockNumber": 0, "value": value})
+        }
         "getGroupInfo" => group_info_json(chain),
         "getGroupNodeInfo" => node_info_json(chain),
         _ => return Err(RpcError { code: -32601, message: "Method not found".into() }),
@@ -562,15 +614,15 @@ fn node_info_json(chain: &Chain) -> Value {
         "isAuthCheck": false,
         "isSerialExecute": true,
         "isWasm": false,
-        "nodeID": "devnode",
-        "nodeName": "devnode",
+        "nodeID": NODE_ID,
+        "nodeName": NODE_ID,
         "smCryptoType": matches!(c.suite, CryptoSuite::Sm),
     });
     json!({
         "iniConfig": ini.to_string(),
         "microService": false,
-        "name": "devnode",
-        "nodeID": "devnode",
+        "name": NODE_ID,
+        "nodeID": NODE_ID,
         "protocol": {"compatibilityVersion": 50528256, "maxSupportedVersion": 1, "minSupportedVersion": 0},
         "serviceInfo": [],
         "type": 1,
@@ -583,7 +635,7 @@ fn group_info_json(chain: &Chain) -> Value {
         "blockTxCountLimit": crate::node::MAX_TXS_PER_BLOCK,
         "consensusLeaderPeriod": 1,
         "consensusType": "pbft",
-        "sealerList": [{"nodeID": "devnode", "weight": 1}],
+        "sealerList": [{"nodeID": NODE_ID, "weight": 1}],
         "txGasLimit": crate::evm::TX_GAS_LIMIT,
     });
     json!({
