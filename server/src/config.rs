@@ -22,6 +22,90 @@ pub struct Config {
     pub pii: PiiConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
+    /// not serve requests (migrate, import-register) run without it.
+    pub identity: Option<IdentityConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdentityConfig {
+    /// Version of the enrollment consent text the client must have shown; a different version is refused.
+    pub consent_version: String,
+    /// Version of the separate face-processing consent text.
+    pub face_consent_version: String,
+    /// HMAC key (64 hex) for WeChat openids: account look-up and the certificate's `urn:linli:wx:` SAN.
+    pub openid_key: SecretString,
+    /// Server-side secret (64 hex) mixed into every PIN hash (Argon2id secret parameter).
+    pub pin_pepper: SecretString,
+    /// Argon2id memory cost in KiB and passes; the defaults cost about 18 ms per verification in release.
+    #[serde(default = "default_pin_m_cost")]
+    pub pin_m_cost_kib: u32,
+    #[serde(default = "default_pin_t_cost")]
+    pub pin_t_cost: u32,
+    /// PIN hash computations allowed at once (each uses `pin_m_cost_kib` of memory and a core).
+    #[serde(default = "default_pin_concurrency")]
+    pub pin_concurrency: usize,
+    /// Session lifetime in seconds, extended on each use.
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl_secs: u64,
+    pub wechat: WeChatSettings,
+    pub faceid: FaceIdSettings,
+    pub registry: RegistrySettings,
+    pub device_ca: DeviceCaSettings,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WeChatSettings {
+    /// `https://api.weixin.qq.com` in production, the sandbox in tests and demos.
+    pub base_url: String,
+    pub appid: String,
+    pub secret: SecretString,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FaceIdSettings {
+    /// `https://faceid.tencentcloudapi.com` in production.
+    pub endpoint: String,
+    pub secret_id: String,
+    pub secret_key: SecretString,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A face matches at `Sim >= pass_score` (0–100).
+    #[serde(default = "default_pass_score")]
+    pub pass_score: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegistrySettings {
+    /// The housing registry's HTTPS base URL.
+    pub base_url: String,
+    /// PEM files: the registry's CA, our client certificate and its key (mutual TLS).
+    pub ca_file: std::path::PathBuf,
+    pub client_cert_file: std::path::PathBuf,
+    pub client_key_file: std::path::PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeviceCaSettings {
+    /// PEM files of the device CA (`linli ca init` creates them).
+    pub cert_file: std::path::PathBuf,
+    pub key_file: std::path::PathBuf,
+}
+
+fn default_pin_m_cost() -> u32 {
+    linli_identity::pin::PRODUCTION_M_COST_KIB
+}
+fn default_pin_t_cost() -> u32 {
+    linli_identity::pin::PRODUCTION_T_COST
+}
+fn default_pin_concurrency() -> usize {
+    2
+}
+fn default_session_ttl() -> u64 {
+    7 * 24 * 3600
+}
+fn default_pass_score() -> f64 {
+    70.0
 }
 
 #[derive(Debug, Deserialize)]

@@ -165,6 +165,19 @@ pub mod extractors {
         api.into()
     }
 
+    /// Parses a JSON body that a handler had to read as bytes first (signed requests hash the exact bytes).
+    /// Errors match [`json_config`]'s.
+    pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+        serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "The request body has invalid fields")
+                    .with_detail(e.to_string())
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "The request body is not valid JSON")
+            }
+        })
+    }
+
     pub fn path_config() -> web::PathConfig {
         // A path that does not parse (e.g. not a UUID) names no resource.
         web::PathConfig::default().error_handler(|_err: PathError, _req| ApiError::not_found().into())

@@ -11,6 +11,10 @@ use linli_server::cli::import_register::{self, ImportError};
 use linli_server::config::Config;
 use linli_server::http::{self, AppState};
 use linli_server::pii::Pii;
+use diesel_async::AsyncConnection;
+use linli_server::auth::org_app::{OrgRole, create_app};
+use linli_server::auth::roles::{Role, grant};
+use linli_server::community::store::community_by_code;
 use linli_server::{db, telemetry};
 
 #[derive(Parser)]
@@ -36,12 +40,60 @@ enum Command {
         /// The CSV file.
         file: PathBuf,
     },
+    /// The device CA.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Organisation apps (property company, bank, bureau, parking system, door gateway).
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Grant a per-community role to an account (audited).
+    GrantRole {
+        #[arg(long)]
+        account: uuid::Uuid,
+        /// Community code, e.g. SH-PD-0001.
+        #[arg(long)]
+        community: String,
+        /// committee, support or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the device CA key and self-signed certificate for a new deployment (refuses to overwrite).
+    Init {
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, default_value = "Linli Device CA")]
+        common_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppsCommand {
+    /// Create an app; prints its id and secret once (the secret is stored sealed, never shown again).
+    Create {
+        #[arg(long)]
+        org: String,
+        /// property, bank, bureau, parking_system or door_gateway.
+        #[arg(long)]
+        role: String,
+        /// Community codes in the app's scope (repeat the flag).
+        #[arg(long = "community", required = true)]
+        communities: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
     // One TLS crypto provider for the whole process, chosen here and nowhere else.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
+    if let Command::Ca(CaCommand::Init { cert, key, common_name }) = &cli.command {
+        return ca_init(cert, key, common_name);
+    }
     if let Command::Openapi = cli.command {
         return match serde_json::to_string_pretty(&http::openapi_document()) {
             Ok(json) => {
@@ -79,15 +131,76 @@ fn main() -> ExitCode {
     }
 }
 
+fn ca_init(cert: &std::path::Path, key: &std::path::Path, common_name: &str) -> ExitCode {
+    if cert.exists() || key.exists() {
+        eprintln!("error: {} or {} exists; refusing to overwrite a CA", cert.display(), key.display());
+        return ExitCode::FAILURE;
+    }
+    let result = linli_identity::ca::DeviceCa::generate(common_name, chrono::Utc::now())
+        .and_then(|ca| ca.write_pem_files(cert, key));
+    match result {
+        Ok(()) => {
+            println!("{}", serde_json::json!({ "certificate": cert, "key": key }));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Openapi => Ok(ExitCode::SUCCESS),
+        Command::Openapi | Command::Ca(_) => Ok(ExitCode::SUCCESS),
+        Command::Apps(AppsCommand::Create { org, role, communities }) => {
+            let role = OrgRole::parse(&role).context("role must be property, bank, bureau, parking_system or door_gateway")?;
+            let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;
+            let pii = Pii::from_config(&config.pii).context("loading the personal-data keys")?;
+            let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
+            let mut ids = Vec::new();
+            for code in &communities {
+                ids.push(community_by_code(&mut conn, code).await?.with_context(|| format!("no community {code}"))?);
+            }
+            let (id, secret) = create_app(&mut conn, &pii, &org, role, &ids).await?;
+            println!("{}", serde_json::json!({ "app_id": id, "secret": secret.expose(), "role": role.as_str() }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::GrantRole { account, community, role } => {
+            let role = match role.as_str() {
+                "committee" => Role::Committee,
+                "support" => Role::Support,
+                "admin" => Role::Admin,
+                _ => anyhow::bail!("role must be committee, support or admin"),
+            };
+            let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;
+            let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
+            let community_id = community_by_code(&mut conn, &community).await?.with_context(|| format!("no community {community}"))?;
+            conn.transaction(async |conn| {
+                grant(conn, account, community_id, role).await?;
+                linli_server::audit::append(
+                    conn,
+                    "cli:grant-role",
+                    "role.grant",
+                    &format!("account:{account}"),
+                    serde_json::json!({ "community": community_id, "role": role.as_str() }),
+                )
+                .await?;
+                Ok::<_, diesel::result::Error>(())
+            })
+            .await?;
+            println!("{}", serde_json::json!({ "account": account, "community": community_id, "role": role.as_str() }));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let applied = db::run_migrations(config.database.url.expose_secret()).await?;
             println!("{}", serde_json::json!({ "applied": applied }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => {
+            if config.identity.is_none() {
+                anyhow::bail!("`linli serve` needs the [identity] configuration section (see deploy/linli.example.toml)");
+            }
             if config.database.migrate_on_start {
                 let applied = db::run_migrations(config.database.url.expose_secret()).await?;
                 tracing::info!(count = applied.len(), "migrations applied");

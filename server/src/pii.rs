@@ -15,6 +15,9 @@ pub enum Column {
     PersonName,
     PersonIdNumber,
     PersonPhone,
+    AccountOpenid,
+    EnrollmentName,
+    EnrollmentIdNumber,
 }
 
 impl Column {
@@ -23,6 +26,9 @@ impl Column {
             Self::PersonName => "persons.name",
             Self::PersonIdNumber => "persons.id_number",
             Self::PersonPhone => "persons.phone",
+            Self::AccountOpenid => "accounts.wx_openid",
+            Self::EnrollmentName => "enrollments.real_name",
+            Self::EnrollmentIdNumber => "enrollments.id_number",
         }
     }
 }
@@ -65,6 +71,11 @@ impl Pii {
 
     pub fn decrypt(&self, column: Column, stored: &str) -> Result<String, PiiError> {
         self.cipher.decrypt_string(stored, column.context())
+    }
+
+    /// The field cipher itself, as the key-encryption key of organisation-app secrets (their own context).
+    pub fn cipher(&self) -> &FieldCipher {
+        &self.cipher
     }
 
     pub fn index(&self, field: Field, value: &str) -> String {

@@ -70,6 +70,10 @@ diesel::table! {
     accounts (id) {
         id -> Uuid,
         created_at -> Timestamptz,
+        wx_openid_hash -> Nullable<Text>,
+        wx_openid_enc -> Nullable<Text>,
+        wx_unionid_hash -> Nullable<Text>,
+        last_login_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -105,6 +109,120 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consents (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        enrollment_id -> Nullable<Uuid>,
+        kind -> Text,
+        version -> Text,
+        given_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    enrollments (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        community_id -> Uuid,
+        unit_id -> Uuid,
+        real_name_enc -> Text,
+        id_number_enc -> Text,
+        id_number_bidx -> Text,
+        person_id -> Nullable<Uuid>,
+        status -> Text,
+        state -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    enrollment_events (seq) {
+        seq -> Int8,
+        enrollment_id -> Uuid,
+        at -> Timestamptz,
+        from_status -> Text,
+        to_status -> Text,
+        event -> Jsonb,
+    }
+}
+
+diesel::table! {
+    face_attempts (id) {
+        id -> Uuid,
+        enrollment_id -> Uuid,
+        id_number_bidx -> Text,
+        attempt_day -> Date,
+        at -> Timestamptz,
+        provider_request_id -> Nullable<Text>,
+        score -> Nullable<Float8>,
+        passed -> Bool,
+        image_sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    device_certificates (serial) {
+        serial -> Text,
+        account_id -> Uuid,
+        enrollment_id -> Uuid,
+        public_key -> Bytea,
+        device_hash -> Text,
+        wx_hash -> Text,
+        not_before -> Timestamptz,
+        not_after -> Timestamptz,
+        status -> Text,
+        revoked_at -> Nullable<Timestamptz>,
+        revoke_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pins (account_id) {
+        account_id -> Uuid,
+        phc -> Text,
+        set_at -> Timestamptz,
+        consecutive_failures -> Int4,
+        locks_imposed -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    binding_resets (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        community_id -> Uuid,
+        reason -> Text,
+        ticket_id -> Text,
+        filed_by -> Uuid,
+        filed_at -> Timestamptz,
+        approved_by -> Nullable<Uuid>,
+        approved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    org_apps (id) {
+        id -> Text,
+        org_name -> Text,
+        role -> Text,
+        secret_sealed -> Text,
+        secret_sha256 -> Text,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    org_app_communities (app_id, community_id) {
+        app_id -> Text,
+        community_id -> Uuid,
+    }
+}
+
 diesel::joinable!(buildings -> communities (community_id));
 diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));
@@ -121,4 +239,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_persons,
     role_grants,
     audit_log,
+    consents,
+    enrollments,
+    enrollment_events,
+    face_attempts,
+    device_certificates,
+    pins,
+    binding_resets,
+    org_apps,
+    org_app_communities,
 );

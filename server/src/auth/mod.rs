@@ -1,7 +1,12 @@
 //! Who is calling: mini-program sessions (bearer tokens kept in Redis) and per-community roles.
 
+pub mod org_app;
+pub mod pin;
 pub mod roles;
+pub mod routes;
+pub mod services;
 pub mod session;
+pub mod signed;
 
 pub use roles::{Role, require_role};
 pub use session::{CurrentAccount, SessionStore};

@@ -15,7 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(my_units).service(register_summary).service(put_rules);
+    cfg.service(my_units).service(register_summary).service(org_register_summary).service(put_rules);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,8 +151,41 @@ async fn register_summary(
     let community_id = path.into_inner();
     let mut conn = state.db.get().await?;
     require_role(&mut conn, account.0, community_id, Role::Committee).await?;
-    let community = store::community(&mut conn, community_id).await?.ok_or_else(ApiError::not_found)?;
-    let rows = store::holdings(&mut conn, community_id).await.map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(summary(&mut conn, community_id).await?))
+}
+
+/// The same aggregates for organisation apps: the property company and the housing bureau (no names).
+#[utoipa::path(
+    tag = "openapi",
+    params(("community_id" = Uuid, Path, description = "community id")),
+    responses(
+        (status = 200, body = RegisterSummary),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json",
+         description = "no such community, or not in the app's scope or role"),
+    ),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/communities/{community_id}/register/summary")]
+async fn org_register_summary(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::auth::org_app::{OrgRole, verify_org_request};
+    let community_id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
+    app.require(&[OrgRole::Property, OrgRole::Bureau], community_id)?;
+    Ok(HttpResponse::Ok().json(summary(&mut conn, community_id).await?))
+}
+
+async fn summary(
+    conn: &mut diesel_async::AsyncPgConnection,
+    community_id: Uuid,
+) -> Result<RegisterSummary, ApiError> {
+    let community = store::community(conn, community_id).await?.ok_or_else(ApiError::not_found)?;
+    let rows = store::holdings(conn, community_id).await.map_err(ApiError::internal)?;
     let holdings = store::as_holdings(&rows);
     let totals = headcount::totals(&holdings, community.rules);
     let other = headcount::CountingRules { count_parking_spaces: !community.rules.count_parking_spaces };
@@ -163,7 +196,7 @@ async fn register_summary(
         entry.0 += 1;
         entry.1 += unit.exclusive_area.get();
     }
-    Ok(HttpResponse::Ok().json(RegisterSummary {
+    Ok(RegisterSummary {
         community: CommunityRef { id: community.id, code: community.code, name: community.name },
         totals,
         totals_other_parking_rule,
@@ -171,7 +204,7 @@ async fn register_summary(
             .into_iter()
             .map(|((code, name), (units, area))| BuildingSummary { code, name, units, exclusive_area_centi_m2: area })
             .collect(),
-    }))
+    })
 }
 
 /// The per-community counting rules (DESIGN §5 "Law").

@@ -18,6 +18,8 @@ use crate::error::{ApiError, extractors};
 use crate::metrics::Metrics;
 use crate::pii::Pii;
 use crate::auth::SessionStore;
+use crate::auth::services::IdentityServices;
+use std::sync::Arc;
 
 /// Everything a handler may need, built once at start-up and shared by all workers.
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct AppState {
     pub sessions: SessionStore,
     pub pii: Pii,
     pub metrics: Metrics,
+    /// Identity services; `None` only in tests of areas that do not need them.
+    pub identity: Option<Arc<IdentityServices>>,
 }
 
 impl AppState {
@@ -37,15 +41,25 @@ impl AppState {
         let redis = cache::connect(config.redis.url.expose_secret()).await.context("connecting to Redis")?;
         let pii = Pii::from_config(&config.pii).context("loading the personal-data keys")?;
         let metrics = Metrics::new().context("registering metrics")?;
-        let sessions = SessionStore::new(redis.clone(), Duration::from_secs(7 * 24 * 3600));
-        Ok(Self { db, redis, sessions, pii, metrics })
+        let identity_cfg = config.identity.as_ref().context("the [identity] configuration section is required")?;
+        let sessions = SessionStore::new(redis.clone(), Duration::from_secs(identity_cfg.session_ttl_secs));
+        let identity = Some(Arc::new(IdentityServices::from_config(identity_cfg)?));
+        Ok(Self { db, redis, sessions, pii, metrics, identity })
+    }
+
+    /// The identity services, or a logged 500 when this process was built without them.
+    pub fn identity(&self) -> Result<&IdentityServices, ApiError> {
+        self.identity.as_deref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("identity services not configured")))
     }
 }
 
 /// Registers every API route. The OpenAPI document is derived from exactly these registrations.
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     health::configure(cfg);
+    crate::auth::routes::configure(cfg);
     crate::community::routes::configure(cfg);
+    crate::enrollment::routes::configure(cfg);
+    crate::support::routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
@@ -87,6 +101,7 @@ pub fn app(
 /// Runs the API until SIGTERM/SIGINT, then lets in-flight requests finish (graceful shutdown).
 pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
     let json_limit = config.http.json_limit_bytes;
+    let state_for_jobs = state.clone();
     let mut server = HttpServer::new(move || app(state.clone(), json_limit))
         .shutdown_timeout(config.http.shutdown_timeout_secs)
         .bind(config.http.listen)?;
@@ -94,7 +109,27 @@ pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
         server = server.workers(config.http.workers);
     }
     tracing::info!(listen = %config.http.listen, "serving");
+    let jobs = tokio::spawn(enrollment_expiry(state_for_jobs));
     server.run().await?;
+    jobs.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Expires enrollments left incomplete for 7 days, every ten minutes. Safe with several instances (row locks).
+async fn enrollment_expiry(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let result = async {
+            let mut conn = state.db.get().await?;
+            crate::enrollment::store::expire_stale(&mut conn).await
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "stale enrollments expired"),
+            Err(e) => tracing::warn!(error = %e, "enrollment expiry failed"),
+        }
+    }
 }

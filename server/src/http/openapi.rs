@@ -15,6 +15,10 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "register", description = "The community register"),
+        (name = "identity", description = "WeChat login, the account, PINs"),
+        (name = "enrollment", description = "The four-factor enrollment of owners"),
+        (name = "support", description = "Support staff: device-binding resets (two-person rule)"),
+        (name = "openapi", description = "Organisation apps (HMAC-signed)"),
     )
 )]
 struct ApiDoc;
@@ -32,6 +36,24 @@ impl Modify for Security {
                     .description(Some("Session token from POST /v1/auth/wechat/login"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "app_hmac",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Authorization",
+                    "LINLI-HMAC-SHA256 app_id=\"…\",timestamp=\"…\",nonce=\"…\",signature=\"…\" (DESIGN §9)",
+                ),
+            )),
+        );
+        components.add_security_scheme(
+            "device_signature",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-Linli-Signature",
+                    "with X-Linli-Cert, X-Linli-Timestamp, X-Linli-Nonce: ECDSA P-256 over LINLI-SIG-V1 (DESIGN §4)",
+                ),
+            )),
         );
     }
 }

@@ -48,6 +48,7 @@ impl TestApp {
             sessions: SessionStore::new(redis, Duration::from_secs(600)),
             pii: Pii::from_config(&test_pii_config()).unwrap(),
             metrics: Metrics::new().unwrap(),
+            identity: None,
         };
         Self { db, state }
     }

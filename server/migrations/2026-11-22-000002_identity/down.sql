@@ -1,0 +1,14 @@
+DROP TABLE org_app_communities;
+DROP TABLE org_apps;
+DROP TABLE binding_resets;
+DROP TABLE pins;
+DROP TABLE device_certificates;
+DROP TABLE face_attempts;
+DROP TABLE enrollment_events;
+DROP TABLE enrollments;
+DROP TABLE consents;
+ALTER TABLE accounts
+    DROP COLUMN last_login_at,
+    DROP COLUMN wx_unionid_hash,
+    DROP COLUMN wx_openid_enc,
+    DROP COLUMN wx_openid_hash;

@@ -1,0 +1,107 @@
+//! Device-signed requests (DESIGN §4). Accepted only if the certificate is active, belongs to the session's account
+//! and WeChat identity, the timestamp is within ±300 s, the signature verifies, and the nonce is new (Redis
+//! `SET NX EX 600`, checked last so a forged request cannot burn a nonce). Anything else: 401 with a stable code.
+//!
+//! A replay after a Redis flush passes this check; the actions behind it are idempotent by their own unique keys,
+//! so it has no second effect.
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use linli_identity::csr::P256PublicKey;
+use linli_identity::signed_request::{
+    HEADER_CERT, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, NONCE_TTL_SECONDS, SignatureError, SignedRequestHeaders,
+    verify_request,
+};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::schema::{accounts, device_certificates};
+
+/// The device that signed a request.
+#[derive(Debug, Clone)]
+pub struct SigningDevice {
+    pub serial: String,
+    pub enrollment_id: Uuid,
+}
+
+fn refuse(code: &'static str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, "The request signature is not acceptable")
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+pub async fn verify_signed_request(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    req: &HttpRequest,
+    body: &[u8],
+    account: Uuid,
+) -> Result<SigningDevice, ApiError> {
+    let headers = SignedRequestHeaders::parse(
+        header(req, HEADER_CERT),
+        header(req, HEADER_TIMESTAMP),
+        header(req, HEADER_NONCE),
+        header(req, HEADER_SIGNATURE),
+    )
+    .map_err(|e| refuse(e.code()))?;
+
+    type CertRow = (Uuid, Uuid, Vec<u8>, String, String, DateTime<Utc>, DateTime<Utc>);
+    let cert: Option<CertRow> = device_certificates::table
+        .find(&headers.cert_serial)
+        .select((
+            device_certificates::account_id,
+            device_certificates::enrollment_id,
+            device_certificates::public_key,
+            device_certificates::wx_hash,
+            device_certificates::status,
+            device_certificates::not_before,
+            device_certificates::not_after,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((owner, enrollment_id, public_key, wx_hash, status, not_before, not_after)) = cert else {
+        return Err(refuse(SignatureError::UnknownCertificate.code()));
+    };
+    if owner != account {
+        return Err(refuse(SignatureError::CertificateNotOwned.code()));
+    }
+    let now = Utc::now();
+    if status != "active" {
+        return Err(refuse(SignatureError::CertificateRevoked.code()));
+    }
+    if now < not_before || now > not_after {
+        return Err(refuse(SignatureError::CertificateExpired.code()));
+    }
+    let account_wx: Option<String> =
+        accounts::table.find(account).select(accounts::wx_openid_hash).first(conn).await.optional()?.flatten();
+    if account_wx.as_deref() != Some(wx_hash.as_str()) {
+        return Err(refuse(SignatureError::CertificateNotOwned.code()));
+    }
+    let key = P256PublicKey::from_sec1(&public_key)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored device key is not a P-256 point")))?;
+    let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    verify_request(&headers, &key, req.method().as_str(), path, body, now.timestamp_millis())
+        .map_err(|e| refuse(e.code()))?;
+
+    let mut redis = state.redis.clone();
+    let fresh: bool = redis::cmd("SET")
+        .arg(format!("nonce:{}", headers.replay_key()))
+        .arg(1)
+        .arg("NX")
+        .arg("EX")
+        .arg(NONCE_TTL_SECONDS)
+        .query_async::<Option<String>>(&mut redis)
+        .await?
+        .is_some();
+    if !fresh {
+        return Err(refuse(SignatureError::NonceReplayed.code()));
+    }
+    Ok(SigningDevice { serial: headers.cert_serial, enrollment_id })
+}

@@ -1,0 +1,756 @@
+//! The enrollment endpoints of DESIGN §11. Handlers parse, call the rule (`Enrollment::apply`), persist. Outside
+//! calls (FaceID, the registry) never run inside a database transaction.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::TryStreamExt;
+use linli_identity::IdNumber;
+use linli_identity::ca::DeviceCertificateRequest;
+use linli_identity::csr::parse_csr_pem;
+use linli_identity::enrollment::{
+    Enrollment, EnrollmentError, EnrollmentEvent, EnrollmentState, Factor, FactorStatus, attempt_day,
+    check_face_attempts,
+};
+use linli_identity::faceid::FaceMatchRequest;
+use linli_identity::registry::OwnershipQuery;
+use linli_identity::upload::{ImagePolicy, normalize_image};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::store::{self, EnrollmentRow, status_text};
+use crate::auth::CurrentAccount;
+use crate::auth::pin::{check_pin_policy, parse_pin, store_pin};
+use crate::auth::signed::verify_signed_request;
+use crate::error::{ApiError, Problem};
+use crate::http::AppState;
+use crate::pii::{Column, Field};
+use crate::schema::{
+    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, ownerships, persons,
+    units,
+};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(start)
+        .service(face)
+        .service(registry)
+        .service(device)
+        .service(pin)
+        .service(show);
+}
+
+fn rule_error(e: EnrollmentError) -> ApiError {
+    let status = match e {
+        EnrollmentError::ConsentVersion { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        EnrollmentError::Expired => StatusCode::GONE,
+        EnrollmentError::FaceAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::CONFLICT,
+    };
+    ApiError::new(status, e.code(), "The enrollment does not allow this step").with_detail(e.to_string())
+}
+
+/// Applies an event to a loaded enrollment and stores the result.
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    row: &EnrollmentRow,
+    event: EnrollmentEvent,
+) -> Result<Enrollment, ApiError> {
+    let (next, transition) = row.rules.apply(event, Utc::now()).map_err(rule_error)?;
+    store::save(conn, row, &next, &transition).await?;
+    Ok(next)
+}
+
+/// Loads an open enrollment for a step, expiring it first when it sat incomplete for 7 days.
+async fn load_for_step(conn: &mut AsyncPgConnection, id: Uuid, account: Uuid) -> Result<EnrollmentRow, ApiError> {
+    let row = store::load(conn, id, account, true).await?;
+    if row.rules.is_due_to_expire(Utc::now()) {
+        apply(conn, &row, EnrollmentEvent::Expire).await?;
+        return Err(rule_error(EnrollmentError::Expired));
+    }
+    Ok(row)
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorView {
+    Pending,
+    UnderReview,
+    Failed,
+    Passed,
+}
+
+impl From<FactorStatus> for FactorView {
+    fn from(s: FactorStatus) -> Self {
+        match s {
+            FactorStatus::Pending => Self::Pending,
+            FactorStatus::UnderReview => Self::UnderReview,
+            FactorStatus::Failed => Self::Failed,
+            FactorStatus::Passed => Self::Passed,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EnrollmentView {
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub unit_id: Uuid,
+    /// `open`, `completed`, `expired` or `cancelled`.
+    pub state: String,
+    pub face: FactorView,
+    pub registry: FactorView,
+    pub device: FactorView,
+    pub pin: FactorView,
+    pub face_consent_given: bool,
+    pub created_at: chrono::DateTime<Utc>,
+    pub completed_at: Option<chrono::DateTime<Utc>>,
+}
+
+fn view(row: &EnrollmentRow, rules: &Enrollment) -> EnrollmentView {
+    EnrollmentView {
+        id: row.id,
+        community_id: row.community_id,
+        unit_id: row.unit_id,
+        state: status_text(rules.state).to_owned(),
+        face: rules.status(Factor::Face).into(),
+        registry: rules.status(Factor::Registry).into(),
+        device: rules.status(Factor::Device).into(),
+        pin: rules.status(Factor::Pin).into(),
+        face_consent_given: rules.face_consent.is_some(),
+        created_at: rules.created_at,
+        completed_at: rules.completed_at,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartEnrollment {
+    pub community_id: Uuid,
+    pub unit_id: Uuid,
+    /// The name on the ID card.
+    pub real_name: String,
+    /// The 18-character resident ID number.
+    pub id_number: String,
+    /// The version of the consent text the owner accepted.
+    pub consent_version: String,
+}
+
+fn invalid(code: &'static str, title: &'static str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, title)
+}
+
+/// Starts an enrollment for one unit; records the consent.
+#[utoipa::path(
+    tag = "enrollment",
+    request_body = StartEnrollment,
+    responses(
+        (status = 201, body = EnrollmentView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such unit in that community"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "an enrollment for this unit exists"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/enrollments")]
+async fn start(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    body: web::Json<StartEnrollment>,
+) -> Result<HttpResponse, ApiError> {
+    let identity = state.identity()?;
+    let body = body.into_inner();
+    let id_number = IdNumber::parse(&body.id_number).map_err(|e| invalid(e.code(), "The ID number is invalid"))?;
+    let name = body.real_name.trim();
+    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+        return Err(invalid("real_name_invalid", "The name must be 1–50 characters"));
+    }
+    let now = Utc::now();
+    let rules = Enrollment::start(&body.consent_version, &identity.consent_version, now).map_err(rule_error)?;
+    let mut conn = state.db.get().await?;
+    let unit_ok: bool = diesel::select(diesel::dsl::exists(
+        units::table.find(body.unit_id).filter(units::community_id.eq(body.community_id)),
+    ))
+    .get_result(&mut conn)
+    .await?;
+    if !unit_ok {
+        return Err(ApiError::not_found());
+    }
+    let id = Uuid::now_v7();
+    let row = EnrollmentRow {
+        id,
+        account_id: account.0,
+        community_id: body.community_id,
+        unit_id: body.unit_id,
+        real_name_enc: state.pii.encrypt(Column::EnrollmentName, name).map_err(ApiError::internal)?,
+        id_number_enc: state.pii.encrypt(Column::EnrollmentIdNumber, id_number.expose()).map_err(ApiError::internal)?,
+        id_number_bidx: state.pii.index(Field::IdNumber, id_number.expose()),
+        person_id: None,
+        rules,
+    };
+    let state_json = serde_json::to_value(&row.rules).map_err(ApiError::internal)?;
+    let inserted = conn
+        .transaction(async |conn| {
+            let inserted = diesel::insert_into(enrollments::table)
+                .values((
+                    enrollments::id.eq(row.id),
+                    enrollments::account_id.eq(row.account_id),
+                    enrollments::community_id.eq(row.community_id),
+                    enrollments::unit_id.eq(row.unit_id),
+                    enrollments::real_name_enc.eq(&row.real_name_enc),
+                    enrollments::id_number_enc.eq(&row.id_number_enc),
+                    enrollments::id_number_bidx.eq(&row.id_number_bidx),
+                    enrollments::status.eq("open"),
+                    enrollments::state.eq(&state_json),
+                    enrollments::created_at.eq(now),
+                    enrollments::updated_at.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            if inserted == 1 {
+                diesel::insert_into(consents::table)
+                    .values((
+                        consents::id.eq(Uuid::now_v7()),
+                        consents::account_id.eq(row.account_id),
+                        consents::enrollment_id.eq(row.id),
+                        consents::kind.eq("enrollment"),
+                        consents::version.eq(&body.consent_version),
+                        consents::given_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok::<_, diesel::result::Error>(inserted)
+        })
+        .await?;
+    if inserted == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "enrollment_exists",
+            "An open or completed enrollment for this unit exists",
+        ));
+    }
+    Ok(HttpResponse::Created().json(view(&row, &row.rules)))
+}
+
+/// The caller's enrollment with its factor states.
+#[utoipa::path(
+    tag = "enrollment",
+    params(("id" = Uuid, Path, description = "enrollment id")),
+    responses(
+        (status = 200, body = EnrollmentView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[get("/v1/enrollments/{id}")]
+async fn show(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let row = store::load(&mut conn, path.into_inner(), account.0, false).await?;
+    Ok(HttpResponse::Ok().json(view(&row, &row.rules)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FaceResult {
+    pub passed: bool,
+    /// The provider's similarity score, 0–100.
+    pub score: f64,
+    pub enrollment: EnrollmentView,
+}
+
+/// Reads the multipart upload: `image` (JPEG or PNG) and optionally `face_consent_version`. Bytes beyond the
+/// policy's input limit are refused while streaming, before anything is buffered in full.
+async fn read_face_upload(
+    mut payload: Multipart,
+    max_image: usize,
+) -> Result<(Option<Vec<u8>>, Option<String>), ApiError> {
+    let bad = |code, title| ApiError::new(StatusCode::BAD_REQUEST, code, title);
+    let mut image = None;
+    let mut consent = None;
+    let mut fields = 0;
+    while let Some(mut field) =
+        payload.try_next().await.map_err(|_| bad("multipart_malformed", "The multipart body is malformed"))?
+    {
+        fields += 1;
+        if fields > 4 {
+            return Err(bad("multipart_too_many_fields", "Too many multipart fields"));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        let limit = if name == "image" { max_image } else { 64 };
+        let mut bytes = Vec::new();
+        while let Some(chunk) =
+            field.try_next().await.map_err(|_| bad("multipart_malformed", "The multipart body is malformed"))?
+        {
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", "The upload is too large"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "image" => image = Some(bytes),
+            "face_consent_version" => {
+                consent = Some(String::from_utf8(bytes).map_err(|_| bad("multipart_malformed", "Bad consent field"))?)
+            }
+            _ => return Err(bad("multipart_unknown_field", "Unknown multipart field")),
+        }
+    }
+    Ok((image, consent))
+}
+
+/// The face factor: a selfie (multipart `image`, JPEG/PNG) matched against the ID photo by the face provider.
+/// The face consent (multipart `face_consent_version`) is recorded first if given. Only the provider's request id,
+/// the score, the decision and the image hash are stored — never the image. Three attempts per person per day.
+#[utoipa::path(
+    tag = "enrollment",
+    params(("id" = Uuid, Path, description = "enrollment id")),
+    request_body(content_type = "multipart/form-data", description = "fields: image (file), face_consent_version (text, optional)"),
+    responses(
+        (status = 200, body = FaceResult),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "not JPEG or PNG"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "no attempts left today"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/enrollments/{id}/face")]
+async fn face(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let identity = state.identity()?;
+    let id = path.into_inner();
+    let policy = ImagePolicy::SELFIE;
+    let (image, consent) = read_face_upload(payload, policy.max_input_bytes).await?;
+    let image = image.ok_or_else(|| invalid("image_missing", "The multipart field `image` is required"))?;
+    let mut conn = state.db.get().await?;
+
+    // 1. Consent, state and the day's attempts, then reserve an attempt (serialised per person).
+    let now = Utc::now();
+    let day = attempt_day(now);
+    let (row, attempt_id) = conn
+        .transaction(async |conn| {
+            let mut row = load_for_step(conn, id, account.0).await?;
+            if let Some(version) = &consent {
+                if *version != identity.face_consent_version {
+                    return Err(rule_error(EnrollmentError::ConsentVersion {
+                        current: identity.face_consent_version.clone(),
+                    }));
+                }
+                if row.rules.face_consent.is_none() {
+                    row.rules =
+                        apply(conn, &row, EnrollmentEvent::FaceConsentGiven { version: version.clone() }).await?;
+                    diesel::insert_into(consents::table)
+                        .values((
+                            consents::id.eq(Uuid::now_v7()),
+                            consents::account_id.eq(account.0),
+                            consents::enrollment_id.eq(row.id),
+                            consents::kind.eq("face"),
+                            consents::version.eq(version),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+            }
+            if row.rules.state != EnrollmentState::Open {
+                return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
+            }
+            if row.rules.face_consent.is_none() {
+                return Err(rule_error(EnrollmentError::FaceConsentMissing));
+            }
+            if row.rules.face == FactorStatus::Passed {
+                return Err(rule_error(EnrollmentError::AlreadyPassed(Factor::Face)));
+            }
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(&row.id_number_bidx)
+                .execute(conn)
+                .await?;
+            let today: i64 = face_attempts::table
+                .filter(face_attempts::id_number_bidx.eq(&row.id_number_bidx))
+                .filter(face_attempts::attempt_day.eq(day))
+                .count()
+                .get_result(conn)
+                .await?;
+            check_face_attempts(u32::try_from(today).unwrap_or(u32::MAX)).map_err(rule_error)?;
+            Ok::<_, ApiError>((row, Uuid::now_v7()))
+        })
+        .await?;
+
+    // 2. Validate and normalise the image (CPU work off the async threads), before any call-out.
+    let normalized = tokio::task::spawn_blocking(move || normalize_image(&image, &policy))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            let status = match e {
+                linli_identity::upload::UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                linli_identity::upload::UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(status, e.code(), "The image is not acceptable")
+        })?;
+    diesel::insert_into(face_attempts::table)
+        .values((
+            face_attempts::id.eq(attempt_id),
+            face_attempts::enrollment_id.eq(row.id),
+            face_attempts::id_number_bidx.eq(&row.id_number_bidx),
+            face_attempts::attempt_day.eq(day),
+            face_attempts::passed.eq(false),
+            face_attempts::image_sha256.eq(normalized.sha256_hex()),
+        ))
+        .execute(&mut conn)
+        .await?;
+
+    // 3. The provider, outside any transaction.
+    let name = state.pii.decrypt(Column::EnrollmentName, &row.real_name_enc).map_err(ApiError::internal)?;
+    let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
+    let id_number = IdNumber::parse(&id_text).map_err(ApiError::internal)?;
+    let outcome = match identity
+        .face
+        .verify(FaceMatchRequest { id_number: &id_number, name: &name, image: &normalized })
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            // The provider's failure is not the owner's attempt.
+            diesel::delete(face_attempts::table.find(attempt_id)).execute(&mut conn).await?;
+            tracing::warn!(code = e.code(), "face provider failed");
+            return Err(ApiError::new(StatusCode::BAD_GATEWAY, e.code(), "The face provider is not available"));
+        }
+    };
+
+    // 4. Record the outcome and apply it.
+    let rules = conn
+        .transaction(async |conn| {
+            diesel::update(face_attempts::table.find(attempt_id))
+                .set((
+                    face_attempts::provider_request_id.eq(&outcome.request_id),
+                    face_attempts::score.eq(outcome.score),
+                    face_attempts::passed.eq(outcome.passed),
+                ))
+                .execute(conn)
+                .await?;
+            let row = load_for_step(conn, id, account.0).await?;
+            apply(
+                conn,
+                &row,
+                EnrollmentEvent::FaceChecked {
+                    passed: outcome.passed,
+                    score: outcome.score,
+                    request_id: outcome.request_id.clone(),
+                    image_sha256: normalized.sha256_hex(),
+                },
+            )
+            .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(FaceResult { passed: outcome.passed, score: outcome.score, enrollment: view(&row, &rules) }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegistryResult {
+    pub confirmed: bool,
+    /// The registered exclusive area the registry reported, in centi-m².
+    pub registered_area_centi_m2: Option<i64>,
+    pub enrollment: EnrollmentView,
+}
+
+/// The registry factor: the housing registry confirms that this person owns this unit and reports its registered
+/// area; the unit's area is corrected (and audited) when it differs.
+#[utoipa::path(
+    tag = "enrollment",
+    params(("id" = Uuid, Path, description = "enrollment id")),
+    responses(
+        (status = 200, body = RegistryResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/enrollments/{id}/registry")]
+async fn registry(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let identity = state.identity()?;
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let row = store::load(&mut conn, id, account.0, false).await?;
+    if row.rules.state != EnrollmentState::Open {
+        return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
+    }
+    if row.rules.registry == FactorStatus::Passed {
+        return Err(rule_error(EnrollmentError::AlreadyPassed(Factor::Registry)));
+    }
+    let (community_code, building_code, unit_number, area): (String, String, String, i64) = units::table
+        .inner_join(buildings::table)
+        .inner_join(communities::table.on(communities::id.eq(units::community_id)))
+        .filter(units::id.eq(row.unit_id))
+        .select((communities::code, buildings::code, units::number, units::exclusive_area_centi_m2))
+        .first(&mut conn)
+        .await?;
+    let name = state.pii.decrypt(Column::EnrollmentName, &row.real_name_enc).map_err(ApiError::internal)?;
+    let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
+    let id_number = IdNumber::parse(&id_text).map_err(ApiError::internal)?;
+    let answer = identity
+        .registry
+        .check_ownership(OwnershipQuery {
+            id_number: &id_number,
+            name: &name,
+            community: &community_code,
+            building: &building_code,
+            unit: &unit_number,
+        })
+        .await
+        .map_err(|e| {
+            tracing::warn!(code = e.code(), "registry call failed");
+            ApiError::new(StatusCode::BAD_GATEWAY, e.code(), "The housing registry is not available")
+        })?;
+
+    // Our register must name the same person as an owner of the unit; otherwise staff must reconcile it.
+    let person: Option<Uuid> = persons::table
+        .inner_join(ownerships::table)
+        .filter(persons::id_number_bidx.eq(&row.id_number_bidx))
+        .filter(ownerships::unit_id.eq(row.unit_id))
+        .select(persons::id)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let confirmed = answer.confirms_owner() && person.is_some();
+    if answer.confirms_owner() && person.is_none() {
+        tracing::warn!(enrollment = %row.id, "registry confirms an owner the register does not list");
+    }
+    let rules = conn
+        .transaction(async |conn| {
+            let mut row = load_for_step(conn, id, account.0).await?;
+            if !confirmed {
+                return apply(conn, &row, EnrollmentEvent::RegistryRejected).await;
+            }
+            row.person_id = person;
+            if let Some(registered) = answer.exclusive_area_centi_m2.filter(|a| *a > 0 && *a != area) {
+                diesel::update(units::table.find(row.unit_id))
+                    .set((
+                        units::exclusive_area_centi_m2.eq(registered),
+                        units::area_source.eq("register"),
+                        units::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                crate::audit::append(
+                    conn,
+                    "registry",
+                    "unit.area.corrected",
+                    &format!("unit:{}", row.unit_id),
+                    serde_json::json!({
+                        "from_centi_m2": area,
+                        "to_centi_m2": registered,
+                        "registry_reference": answer.reference,
+                        "enrollment": row.id,
+                    }),
+                )
+                .await?;
+            }
+            apply(conn, &row, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: answer.exclusive_area_centi_m2 })
+                .await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(RegistryResult {
+        confirmed,
+        registered_area_centi_m2: answer.exclusive_area_centi_m2,
+        enrollment: view(&row, &rules),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRequest {
+    /// PKCS#10 CSR (PEM) for a P-256 key generated on the device, self-signed with it.
+    pub csr_pem: String,
+    /// SOTER device id where available, otherwise an installation id.
+    pub device_fingerprint: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceCertificateResponse {
+    pub certificate_pem: String,
+    /// The device CA certificate.
+    pub chain_pem: String,
+    /// Certificate serial (hex): the `X-Linli-Cert` header of signed requests.
+    pub serial: String,
+}
+
+/// The device factor: issues the device certificate for the CSR. Needs the face factor of this enrollment; one
+/// active binding per account (a new device needs a support reset and a new face match).
+#[utoipa::path(
+    tag = "enrollment",
+    params(("id" = Uuid, Path, description = "enrollment id")),
+    request_body = DeviceRequest,
+    responses(
+        (status = 201, body = DeviceCertificateResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, or a device is already bound"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "bad CSR"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/enrollments/{id}/device")]
+async fn device(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    body: web::Json<DeviceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let identity = state.identity()?;
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let fingerprint = body.device_fingerprint.trim();
+    if fingerprint.is_empty() || fingerprint.len() > linli_identity::ca::MAX_FINGERPRINT_BYTES {
+        return Err(invalid("device_fingerprint_invalid", "The device fingerprint is missing or too long"));
+    }
+    let csr = parse_csr_pem(&body.csr_pem).map_err(|e| invalid(e.code(), "The CSR is not acceptable"))?;
+    let mut conn = state.db.get().await?;
+    let openid_enc: Option<String> =
+        accounts::table.find(account.0).select(accounts::wx_openid_enc).first(&mut conn).await.optional()?.flatten();
+    let openid = state
+        .pii
+        .decrypt(Column::AccountOpenid, &openid_enc.ok_or_else(ApiError::not_found)?)
+        .map_err(ApiError::internal)?;
+    let response = conn
+        .transaction(async |conn| {
+            let row = load_for_step(conn, id, account.0).await?;
+            if row.rules.state != EnrollmentState::Open {
+                return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
+            }
+            if row.rules.face != FactorStatus::Passed {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "enrollment_face_required",
+                    "The face factor must pass before a device is bound",
+                ));
+            }
+            let bound: bool = diesel::select(diesel::dsl::exists(
+                device_certificates::table
+                    .filter(device_certificates::account_id.eq(account.0))
+                    .filter(device_certificates::status.eq("active")),
+            ))
+            .get_result(conn)
+            .await?;
+            if bound {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "device_already_bound",
+                    "Another device is bound to this account; a support reset is needed",
+                ));
+            }
+            let issued = identity
+                .device_ca
+                .issue_device_certificate(
+                    &csr,
+                    &DeviceCertificateRequest { account_id: account.0, device_fingerprint: fingerprint, openid: &openid },
+                    &identity.openid_key,
+                    Utc::now(),
+                )
+                .map_err(ApiError::internal)?;
+            diesel::insert_into(device_certificates::table)
+                .values((
+                    device_certificates::serial.eq(&issued.serial_hex),
+                    device_certificates::account_id.eq(account.0),
+                    device_certificates::enrollment_id.eq(row.id),
+                    device_certificates::public_key.eq(issued.public_key.sec1_bytes().to_vec()),
+                    device_certificates::device_hash.eq(issued.device_uri.trim_start_matches("urn:linli:device:")),
+                    device_certificates::wx_hash.eq(issued.wx_uri.trim_start_matches("urn:linli:wx:")),
+                    device_certificates::not_before.eq(issued.not_before),
+                    device_certificates::not_after.eq(issued.not_after),
+                    device_certificates::status.eq("active"),
+                ))
+                .execute(conn)
+                .await?;
+            apply(conn, &row, EnrollmentEvent::DeviceBound { cert_serial: issued.serial_hex.clone() }).await?;
+            Ok(DeviceCertificateResponse {
+                certificate_pem: issued.certificate_pem,
+                chain_pem: identity.device_ca.certificate_pem().to_owned(),
+                serial: issued.serial_hex,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(response))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    /// Six digits.
+    pub pin: String,
+}
+
+/// The PIN factor, last: a device-signed request (DESIGN §4) with a PIN that is not trivial and not the owner's
+/// birth date. Completing it makes the account the verified owner.
+#[utoipa::path(
+    tag = "enrollment",
+    params(("id" = Uuid, Path, description = "enrollment id")),
+    request_body = PinRequest,
+    responses(
+        (status = 200, body = EnrollmentView),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "session or signature"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "PIN must be last"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "PIN refused"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/enrollments/{id}/pin")]
+async fn pin(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let identity = state.identity()?;
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let signer = verify_signed_request(&state, &mut conn, &req, &body, account.0).await?;
+    if signer.enrollment_id != id {
+        return Err(ApiError::new(StatusCode::CONFLICT, "device_not_of_enrollment", "Sign with this enrollment's device"));
+    }
+    let request: PinRequest = crate::error::extractors::parse_json(&body)?;
+    let pin = parse_pin(&request.pin)?;
+    let row = store::load(&mut conn, id, account.0, false).await?;
+    let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
+    let owner = IdNumber::parse(&id_text).ok();
+    check_pin_policy(&pin, owner.as_ref())?;
+    // Fail fast on ordering before spending the hash.
+    if [row.rules.face, row.rules.registry, row.rules.device].iter().any(|s| *s != FactorStatus::Passed) {
+        return Err(rule_error(EnrollmentError::PinNotLast));
+    }
+    let phc = identity.hash_pin(pin).await.map_err(ApiError::internal)?;
+    let rules = conn
+        .transaction(async |conn| {
+            let row = load_for_step(conn, id, account.0).await?;
+            let next = apply(conn, &row, EnrollmentEvent::PinSet).await?;
+            store_pin(conn, account.0, &phc).await?;
+            Ok::<_, ApiError>(next)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&row, &rules)))
+}

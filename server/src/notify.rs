@@ -1,0 +1,95 @@
+//! Messages to owners through WeChat subscribe messages, and the shared WeChat access token.
+//!
+//! The access token (`stable_token`) is cached in Redis for every instance and refreshed five minutes before it
+//! expires; losing Redis only means fetching it again. A failed notification is logged, never fatal to the action
+//! that caused it (the action is already committed).
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use linli_identity::wechat::{AccessToken, SubscribeMessage, TemplateValue};
+use redis::AsyncCommands;
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use crate::http::AppState;
+use crate::pii::Column;
+use crate::schema::accounts;
+
+const TOKEN_KEY: &str = "wechat:stable_token";
+const REFRESH_EARLY_SECS: u64 = 300;
+
+/// Template ids of the subscribe messages (configured in the WeChat console; stable per deployment).
+pub const TEMPLATE_BINDING_RESET: &str = "linli_binding_reset";
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("wechat: {0}")]
+    WeChat(#[from] linli_identity::wechat::WeChatError),
+    #[error("identity services not configured")]
+    NoIdentity,
+    #[error("database: {0}")]
+    Db(String),
+    #[error("the account has no WeChat identity")]
+    NoOpenid,
+}
+
+pub async fn access_token(state: &AppState) -> Result<AccessToken, NotifyError> {
+    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+    let mut redis = state.redis.clone();
+    if let Some(token) = redis.get::<_, Option<String>>(TOKEN_KEY).await? {
+        return Ok(AccessToken { token: token.into(), expires_in: 0 });
+    }
+    let fresh = identity.wechat.stable_token(false).await?;
+    let ttl = fresh.expires_in.saturating_sub(REFRESH_EARLY_SECS);
+    if ttl > 0 {
+        let _: () = redis.set_ex(TOKEN_KEY, fresh.token.expose_secret(), ttl).await?;
+    }
+    Ok(fresh)
+}
+
+async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, String)]) -> Result<(), NotifyError> {
+    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+    let mut conn = state.db.get().await.map_err(|e| NotifyError::Db(e.to_string()))?;
+    let enc: Option<String> = accounts::table
+        .find(account)
+        .select(accounts::wx_openid_enc)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| NotifyError::Db(e.to_string()))?
+        .flatten();
+    let openid = state
+        .pii
+        .decrypt(Column::AccountOpenid, &enc.ok_or(NotifyError::NoOpenid)?)
+        .map_err(|e| NotifyError::Db(e.to_string()))?;
+    let token = access_token(state).await?;
+    let message = SubscribeMessage {
+        touser: openid,
+        template_id: template.to_owned(),
+        page: None,
+        miniprogram_state: None,
+        lang: Some("zh_CN".to_owned()),
+        data: data
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), TemplateValue { value: v.clone() }))
+            .collect::<BTreeMap<_, _>>(),
+    };
+    identity.wechat.send_subscribe_message(&token, &message).await?;
+    Ok(())
+}
+
+/// Tells an owner that their device binding was reset and they must enroll the device again.
+pub async fn binding_reset(state: &AppState, account: Uuid) {
+    let data = [
+        ("thing1", "设备绑定已重置".to_owned()),
+        ("thing2", "请重新进行人脸核验并绑定设备".to_owned()),
+        ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
+    ];
+    if let Err(e) = send(state, account, TEMPLATE_BINDING_RESET, &data).await {
+        tracing::warn!(error = %e, %account, "binding-reset notification not sent");
+    }
+}
