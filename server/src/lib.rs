@@ -13,6 +13,7 @@ pub mod db;
 pub mod enrollment;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod notify;
 pub mod pii;

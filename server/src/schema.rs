@@ -223,6 +223,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_sha256 -> Bytea,
+        status -> Text,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(buildings -> communities (community_id));
 diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));
@@ -248,4 +261,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     binding_resets,
     org_apps,
     org_app_communities,
+    idempotency_keys,
 );

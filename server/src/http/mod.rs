@@ -109,20 +109,22 @@ pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
         server = server.workers(config.http.workers);
     }
     tracing::info!(listen = %config.http.listen, "serving");
-    let jobs = tokio::spawn(enrollment_expiry(state_for_jobs));
+    let jobs = tokio::spawn(housekeeping(state_for_jobs));
     server.run().await?;
     jobs.abort();
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Expires enrollments left incomplete for 7 days, every ten minutes. Safe with several instances (row locks).
-async fn enrollment_expiry(state: AppState) {
+/// Every ten minutes: expire enrollments left incomplete for 7 days, forget idempotency answers past their
+/// retention. Safe with several instances (row locks, idempotent deletes).
+async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         let result = async {
             let mut conn = state.db.get().await?;
+            crate::idempotency::purge(&mut conn).await?;
             crate::enrollment::store::expire_stale(&mut conn).await
         }
         .await;

@@ -1,0 +1,177 @@
+//! `Idempotency-Key` for creating money movements, ballots and work orders (DESIGN §9; IETF httpapi draft
+//! semantics, as Stripe does).
+//!
+//! A handler calls [`begin`] before doing anything: a new key is recorded as running (committed at once); a key
+//! seen before returns its stored response, or 422 when the body differs, or 409 while the first request is still
+//! running. The handler then stores its effect and calls [`complete`] **in the same transaction**, so the stored
+//! answer and the effect commit together. A request that died between the two leaves a running key; after
+//! [`STALE_AFTER`] a retry takes it over — the effect itself is protected by its own unique key (one sheet per
+//! voter, one order per bill), so re-running it has no second effect.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::schema::idempotency_keys;
+
+pub const HEADER: &str = "Idempotency-Key";
+/// How long a stored answer is kept (at least the 24 h of DESIGN §9).
+pub const RETENTION: Duration = Duration::hours(48);
+/// A key still running after this long belongs to a request that died; a retry may take it over.
+pub const STALE_AFTER: Duration = Duration::seconds(60);
+
+/// Who owns a key: keys of different callers never collide.
+#[derive(Debug, Clone)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn account(id: uuid::Uuid) -> Self {
+        Self(format!("account:{id}"))
+    }
+    pub fn app(id: &str) -> Self {
+        Self(format!("app:{id}"))
+    }
+}
+
+/// A parsed key plus the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotentRequest {
+    pub scope: Scope,
+    pub key: String,
+    request_sha256: Vec<u8>,
+}
+
+/// Reads the `Idempotency-Key` header (required): 1–255 visible ASCII characters.
+pub fn from_request(req: &HttpRequest, body: &[u8], scope: Scope) -> Result<IdempotentRequest, ApiError> {
+    let key = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "idempotency_key_missing", "An Idempotency-Key header is required")
+        })?
+        .trim()
+        .to_owned();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_malformed",
+            "The Idempotency-Key must be 1–255 visible ASCII characters",
+        ));
+    }
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update([0]);
+    h.update(req.uri().path().as_bytes());
+    h.update([0]);
+    h.update(body);
+    Ok(IdempotentRequest { scope, key, request_sha256: h.finalize().to_vec() })
+}
+
+pub enum Begin {
+    /// First time (or a takeover of a dead attempt): do the work, then [`complete`].
+    Proceed,
+    /// Seen and finished: answer exactly this.
+    Replay(HttpResponse),
+}
+
+pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) -> Result<Begin, ApiError> {
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::scope.eq(&request.scope.0),
+            idempotency_keys::key.eq(&request.key),
+            idempotency_keys::request_sha256.eq(&request.request_sha256),
+            idempotency_keys::status.eq("running"),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        return Ok(Begin::Proceed);
+    }
+    type Row = (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, chrono::DateTime<Utc>);
+    let (sha, status, code, body, created): Row = idempotency_keys::table
+        .find((&request.scope.0, &request.key))
+        .select((
+            idempotency_keys::request_sha256,
+            idempotency_keys::status,
+            idempotency_keys::response_status,
+            idempotency_keys::response_body,
+            idempotency_keys::created_at,
+        ))
+        .first(conn)
+        .await?;
+    if sha != request.request_sha256 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request",
+        ));
+    }
+    if status == "done" {
+        let status = code.and_then(|c| StatusCode::from_u16(u16::try_from(c).ok()?).ok()).unwrap_or(StatusCode::OK);
+        let body = body.unwrap_or_default();
+        let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
+        return Ok(Begin::Replay(
+            HttpResponse::build(status).insert_header(("content-type", content_type)).insert_header(("idempotent-replayed", "true")).body(body),
+        ));
+    }
+    if Utc::now() - created < STALE_AFTER {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is still being processed",
+        ));
+    }
+    // Take over a dead attempt: restart its clock so a parallel retry sees it running.
+    let taken = diesel::update(idempotency_keys::table.find((&request.scope.0, &request.key)))
+        .filter(idempotency_keys::status.eq("running"))
+        .filter(idempotency_keys::created_at.eq(created))
+        .set(idempotency_keys::created_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    if taken == 1 {
+        Ok(Begin::Proceed)
+    } else {
+        Err(ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "A request with this key is being processed"))
+    }
+}
+
+/// Stores the answer; call inside the transaction that stores the effect.
+pub async fn complete(
+    conn: &mut AsyncPgConnection,
+    request: &IdempotentRequest,
+    status: StatusCode,
+    body: &[u8],
+) -> QueryResult<()> {
+    diesel::update(idempotency_keys::table.find((&request.scope.0, &request.key)))
+        .set((
+            idempotency_keys::status.eq("done"),
+            idempotency_keys::response_status.eq(i32::from(status.as_u16())),
+            idempotency_keys::response_body.eq(body),
+            idempotency_keys::completed_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a running key whose request failed before any effect, so the client may retry with the same key.
+pub async fn abandon(conn: &mut AsyncPgConnection, request: &IdempotentRequest) -> QueryResult<()> {
+    diesel::delete(idempotency_keys::table.find((&request.scope.0, &request.key)))
+        .filter(idempotency_keys::status.eq("running"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes answers older than [`RETENTION`].
+pub async fn purge(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(Utc::now() - RETENTION)))
+        .execute(conn)
+        .await
+}
