@@ -87,6 +87,9 @@ impl ImagePolicy {
         max_output_side: 1920,
         jpeg_quality: 90,
     };
+
+    /// Repair photos (DESIGN §8): same input limits, kept larger (≤ 2560 px) so details stay readable.
+    pub const REPAIR_PHOTO: ImagePolicy = ImagePolicy { max_output_side: 2560, ..ImagePolicy::SELFIE };
 }
 
 impl Default for ImagePolicy {
