@@ -161,3 +161,15 @@ fn rpc_doc_send_transaction_is_sm_signed_by_the_documented_sender() {
     let input = doc["getTransactionReceipt"][0]["response"]["result"]["input"].as_str().unwrap();
     assert_eq!(format!("0x{}", hex::encode(&c.tx.data.input)), input);
 }
+
+#[test]
+fn to_with_0x_is_hashed_verbatim() {
+    let derived = fixture("derived-vectors.json");
+    let case = &derived["to_with_0x_prefix"];
+    let base = go_vectors().into_iter().find(|(n, _)| n == case["base_vector"].as_str().unwrap()).unwrap().1;
+    let mut data = fields_of(&base);
+    data.to = case["to"].as_str().unwrap().into();
+    assert_eq!(hex::encode(data_hash(CryptoSuite::Sm, &data)), case["dataHash"].as_str().unwrap());
+    // and the prefix is kept through TARS, so a node recomputes the same hash
+    assert_eq!(TransactionData::decode(&data.encode()).unwrap().to, case["to"].as_str().unwrap());
+}
