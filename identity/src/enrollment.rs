@@ -53,8 +53,10 @@ pub struct Consent {
 pub struct Enrollment {
     pub state: EnrollmentState,
     pub created_at: DateTime<Utc>,
-    /// Start of the current open period (creation, or the last support reset); expiry counts from here.
-    pub opened_at: DateTime<Utc>,
+    /// Start of the current open period when a support reset reopened the enrollment (None = since creation);
+    /// expiry counts from [`Enrollment::open_since`]. Optional so states stored before this field still load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub consent: Consent,
     pub face_consent: Option<Consent>,
@@ -154,7 +156,7 @@ impl Enrollment {
         Ok(Self {
             state: EnrollmentState::Open,
             created_at: now,
-            opened_at: now,
+            reopened_at: None,
             updated_at: now,
             consent: Consent { version: consent_version.to_owned(), at: now },
             face_consent: None,
@@ -168,7 +170,12 @@ impl Enrollment {
 
     /// True when the enrollment is open and 7 days old: the server's expiry job applies [`EnrollmentEvent::Expire`].
     pub fn is_due_to_expire(&self, now: DateTime<Utc>) -> bool {
-        self.state == EnrollmentState::Open && now - self.opened_at >= EXPIRY
+        self.state == EnrollmentState::Open && now - self.open_since() >= EXPIRY
+    }
+
+    /// When the current open period began: creation, or the last support reset.
+    pub fn open_since(&self) -> DateTime<Utc> {
+        self.reopened_at.unwrap_or(self.created_at)
     }
 
     pub fn status(&self, factor: Factor) -> FactorStatus {
@@ -202,7 +209,7 @@ impl Enrollment {
                 next.face = FactorStatus::Pending;
                 next.state = EnrollmentState::Open;
                 next.completed_at = None;
-                next.opened_at = now;
+                next.reopened_at = Some(now);
             }
             _ if expired => return Err(EnrollmentError::Expired),
             EnrollmentEvent::FaceConsentGiven { version } => {
@@ -405,6 +412,15 @@ mod tests {
         assert_eq!(tr.to, EnrollmentState::Completed);
         assert_eq!(e.completed_at, Some(reset_at + Duration::hours(2)));
         assert_eq!(e.apply(EnrollmentEvent::PinSet, reset_at + Duration::hours(3)), Err(EnrollmentError::NotOpen(EnrollmentState::Completed)));
+    }
+
+    #[test]
+    fn states_stored_without_reopened_at_still_load() {
+        let mut j = serde_json::to_value(started()).unwrap();
+        assert!(j.get("reopened_at").is_none());
+        j.as_object_mut().unwrap().remove("reopened_at");
+        let e: Enrollment = serde_json::from_value(j).unwrap();
+        assert_eq!(e.open_since(), t(0));
     }
 
     #[test]
