@@ -257,3 +257,29 @@ fn call_prints_output_and_status() {
         serde_json::json!(["group0", "", "0xc0523dbdd94ba27e14b0336d799489340ca24cdf", "0x6d4ce63c"])
     );
 }
+
+#[test]
+fn call_through_the_registry_by_contract_name() {
+    let (url, node) = scripted_node(1);
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("chains.toml");
+    std::fs::write(
+        &reg,
+        format!(
+            "[communities.sunshine]\nendpoints = [\"{url}\"]\nchain_id = \"chain0\"\ngroup_id = \"group7\"\n\
+             contracts = {{ governance = \"0xC0523DBDD94BA27E14B0336D799489340CA24CDF\" }}\n"
+        ),
+    )
+    .unwrap();
+    let out = ok_json(&[
+        "call", "--registry", reg.to_str().unwrap(), "--community", "sunshine", "--to", "governance", "--input", "6d4ce63c",
+    ]);
+    assert_eq!(out["status"], 0);
+    let reqs = node.join().unwrap();
+    assert_eq!(
+        reqs[0]["params"],
+        serde_json::json!(["group7", "", "0xc0523dbdd94ba27e14b0336d799489340ca24cdf", "0x6d4ce63c"])
+    );
+    fails_with_one_line(&["call", "--registry", reg.to_str().unwrap(), "--community", "nowhere", "--to", "governance", "--input", "00"]);
+    fails_with_one_line(&["call", "--to", "governance", "--input", "00"]);
+}

@@ -11,6 +11,7 @@ use linli_ledger_client::abi::selector;
 use linli_ledger_client::client::{ChainClient, PreparedTx, TxOutcome};
 use linli_ledger_client::crypto::{Address, CryptoSuite, Signer};
 use linli_ledger_client::keys::load_signer;
+use linli_ledger_client::registry::{ChainRegistry, ChainTarget};
 use linli_ledger_client::rpc::tls::TlsFiles;
 use linli_ledger_client::rpc::{RpcClient, RpcConfig};
 use linli_ledger_client::tars::TransactionData;
@@ -48,8 +49,8 @@ enum Cmd {
         #[command(flatten)]
         conn: Conn,
         #[arg(long)]
-        chain_id: String,
-        /// Contract address; omit to deploy `--input` as bytecode.
+        chain_id: Option<String>,
+        /// Contract address (or a contract name of the registry); omit to deploy `--input` as bytecode.
         #[arg(long)]
         to: Option<String>,
         /// ABI-encoded call data (hex).
@@ -77,8 +78,14 @@ enum Cmd {
 #[derive(Args)]
 struct Conn {
     /// Node RPC URL, `http://host:20200` or `https://...` with the TLS files.
+    #[arg(long, required_unless_present = "registry")]
+    url: Option<String>,
+    /// Chain registry file (TOML); with `--community`, replaces `--url`, `--group-id`, the TLS files,
+    /// `--chain-id` and `--sm`, and lets `--to` name a contract.
+    #[arg(long, requires = "community", conflicts_with = "url")]
+    registry: Option<PathBuf>,
     #[arg(long)]
-    url: String,
+    community: Option<String>,
     #[arg(long, default_value = "group0")]
     group_id: String,
     /// Chain CA certificate (PEM) for HTTPS.
@@ -172,8 +179,23 @@ fn signer(key: &str, sm: bool) -> Result<Signer, String> {
     load_signer(CryptoSuite::from_sm_flag(sm), key).map_err(|e| format!("key: {e}"))
 }
 
-fn rpc_config(conn: &Conn) -> Result<RpcConfig, String> {
-    let mut c = RpcConfig::plain(conn.url.clone(), conn.group_id.clone());
+/// The registry target named by `--registry`/`--community`, if any.
+fn target(conn: &Conn) -> Result<Option<ChainTarget>, String> {
+    match (&conn.registry, &conn.community) {
+        (Some(path), Some(community)) => {
+            let reg = ChainRegistry::load(path).map_err(|e| e.to_string())?;
+            reg.target(community).cloned().map(Some).map_err(|e| e.to_string())
+        }
+        _ => Ok(None),
+    }
+}
+
+fn rpc_config(conn: &Conn, target: Option<&ChainTarget>) -> Result<RpcConfig, String> {
+    if let Some(t) = target {
+        return Ok(t.rpc_config());
+    }
+    let url = conn.url.clone().ok_or("--url or --registry is required")?;
+    let mut c = RpcConfig::plain(url, conn.group_id.clone());
     c.timeout = Duration::from_secs(conn.timeout);
     c.tls = match (&conn.ca, &conn.cert, &conn.tls_key) {
         (Some(ca), Some(cert), Some(key)) => Some(TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() }),
@@ -181,6 +203,14 @@ fn rpc_config(conn: &Conn) -> Result<RpcConfig, String> {
         _ => return Err("--ca, --cert and --tls-key go together".into()),
     };
     Ok(c)
+}
+
+/// An address, or a contract name of the registry target.
+fn contract_arg(to: &str, target: Option<&ChainTarget>) -> Result<Address, String> {
+    match to.parse::<Address>() {
+        Ok(a) => Ok(a),
+        Err(e) => target.and_then(|t| t.contract(to)).ok_or_else(|| e.to_string()),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -278,15 +308,22 @@ fn run(cli: Cli) -> Result<Value, String> {
                 Some(p) => serde_json::from_str(&p).map_err(|e| format!("params: not a JSON array: {e}"))?,
                 None => vec![],
             };
-            let client = RpcClient::new(rpc_config(&conn)?).map_err(|e| e.to_string())?;
+            let t = target(&conn)?;
+            let client = RpcClient::new(rpc_config(&conn, t.as_ref())?).map_err(|e| e.to_string())?;
             runtime()?.block_on(client.request(&method, params)).map_err(|e| e.to_string())
         }
         Cmd::Send { conn, chain_id, to, input, key, sm, wait } => {
+            let t = target(&conn)?;
+            let sm = sm || t.as_ref().is_some_and(|t| t.crypto == CryptoSuite::Sm);
             let s = signer(&key, sm)?;
-            let to = to.map(|t| t.parse::<Address>().map_err(|e| e.to_string())).transpose()?;
+            let to = to.map(|to| contract_arg(&to, t.as_ref())).transpose()?;
             let input = hex_arg("--input", &input)?;
-            let client = ChainClient::new(&chain_id, &conn.group_id, s.suite(), rpc_config(&conn)?)
-                .map_err(|e| e.to_string())?;
+            let chain_id = chain_id
+                .or_else(|| t.as_ref().map(|t| t.chain_id.clone()))
+                .ok_or("--chain-id or --registry is required")?;
+            let cfg = rpc_config(&conn, t.as_ref())?;
+            let client =
+                ChainClient::new(&chain_id, &cfg.group_id.clone(), s.suite(), cfg).map_err(|e| e.to_string())?;
             runtime()?.block_on(async {
                 let p: PreparedTx = client.prepare(&s, to, input).await.map_err(|e| e.to_string())?;
                 let mut o = client.send_prepared(&p).await.map_err(|e| e.to_string())?;
@@ -301,9 +338,10 @@ fn run(cli: Cli) -> Result<Value, String> {
             })
         }
         Cmd::Call { conn, to, input } => {
-            let to: Address = to.parse().map_err(|e: linli_ledger_client::crypto::AddressParseError| e.to_string())?;
+            let t = target(&conn)?;
+            let to = contract_arg(&to, t.as_ref())?;
             let input = hex_arg("--input", &input)?;
-            let client = RpcClient::new(rpc_config(&conn)?).map_err(|e| e.to_string())?;
+            let client = RpcClient::new(rpc_config(&conn, t.as_ref())?).map_err(|e| e.to_string())?;
             let r = runtime()?.block_on(client.call(&to, &input)).map_err(|e| e.to_string())?;
             let reason = (r.status != 0).then(|| linli_ledger_client::abi::decode_revert(&r.output.0).to_string());
             Ok(json!({
