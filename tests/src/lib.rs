@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use linli_server::testing::{TestDb, redis_url};
 
+pub mod client;
+pub mod owner;
+pub mod world;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
     #[error("binary {0} not found next to the test executable: run `cargo build --workspace --bins` first")]
@@ -58,6 +62,11 @@ impl Drop for TempDir {
 impl LinliServer {
     /// Starts the server against `db` (already migrated: `TestDb::new` clones a migrated template).
     pub async fn start(db: &TestDb) -> Result<Self, HarnessError> {
+        Self::start_with(db, &[]).await
+    }
+
+    /// Starts the server with extra `LINLI_*` environment (e.g. the identity section pointing at a sandbox).
+    pub async fn start_with(db: &TestDb, extra_env: &[(String, String)]) -> Result<Self, HarnessError> {
         let port = free_port()?;
         let dir = std::env::temp_dir().join(format!("linli-e2e-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -78,6 +87,7 @@ impl LinliServer {
             .env("LINLI_PII__BLIND_INDEX_KEY", "1e".repeat(32))
             .env("LINLI_LOG__FORMAT", "json")
             .env("RUST_LOG", "debug")
+            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()?;

@@ -6,13 +6,14 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use linli_server::testing::{TestDb, redis_url};
-use linli_tests::{LinliServer, client};
+use linli_server::testing::redis_url;
+use linli_tests::client;
+use linli_tests::world::World;
 
 #[tokio::test]
 async fn serves_readiness_docs_spec_and_problems() {
-    let db = TestDb::new().await.unwrap();
-    let server = LinliServer::start(&db).await.unwrap();
+    let world = World::start().await.unwrap();
+    let server = &world.server;
     let http = client();
     let get = |path: &str| http.get(format!("{}{path}", server.base_url)).send();
 
@@ -46,8 +47,8 @@ async fn serves_readiness_docs_spec_and_problems() {
 /// SIGTERM lets a request that is already being handled finish, then the process exits cleanly.
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests() {
-    let db = TestDb::new().await.unwrap();
-    let mut server = LinliServer::start(&db).await.unwrap();
+    let mut world = World::start().await.unwrap();
+    let server = &mut world.server;
     // A session for a (fictitious) account so the request reaches its body extractor.
     let redis = linli_server::cache::connect(&redis_url()).await.unwrap();
     let sessions = linli_server::auth::SessionStore::new(redis, Duration::from_secs(60));

@@ -1,0 +1,124 @@
+//! A whole running system for end-to-end tests: a fresh database with the demo register, the sandbox (WeChat,
+//! FaceID, housing registry) in this process, a device CA made for the run, and the real `linli` binary
+//! configured to use them — as the quickstart wires them, only on free ports.
+
+use std::path::{Path, PathBuf};
+
+use linli_sandbox::{Credentials, Sandbox, SandboxConfig};
+use linli_server::testing::{TestDb, test_pii_config};
+use uuid::Uuid;
+
+use crate::LinliServer;
+
+pub const CONSENT_VERSION: &str = "2026-11";
+pub const FACE_CONSENT_VERSION: &str = "2026-11-face";
+/// Test-only keys of the identity section (never used outside tests).
+pub const OPENID_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+pub const PIN_PEPPER: &str = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+pub struct World {
+    pub server: LinliServer,
+    pub sandbox: Sandbox,
+    pub community_id: Uuid,
+    pub ca_cert: PathBuf,
+    pub db: TestDb,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn identity_env(sandbox: &Sandbox, ca_cert: &Path, ca_key: &Path) -> Vec<(String, String)> {
+    let creds = Credentials::default();
+    let keys = repo_root().join("fixtures/test-keys");
+    let p = |s: &Path| s.to_string_lossy().into_owned();
+    [
+        ("LINLI_IDENTITY__CONSENT_VERSION", CONSENT_VERSION.to_owned()),
+        ("LINLI_IDENTITY__FACE_CONSENT_VERSION", FACE_CONSENT_VERSION.to_owned()),
+        ("LINLI_IDENTITY__OPENID_KEY", OPENID_KEY.to_owned()),
+        ("LINLI_IDENTITY__PIN_PEPPER", PIN_PEPPER.to_owned()),
+        // Cheap Argon2 parameters: the tests measure behaviour, not cost.
+        ("LINLI_IDENTITY__PIN_M_COST_KIB", "1024".to_owned()),
+        ("LINLI_IDENTITY__PIN_T_COST", "1".to_owned()),
+        ("LINLI_IDENTITY__WECHAT__BASE_URL", sandbox.base_url()),
+        ("LINLI_IDENTITY__WECHAT__APPID", creds.wechat_appid.clone()),
+        ("LINLI_IDENTITY__WECHAT__SECRET", creds.wechat_secret.clone()),
+        ("LINLI_IDENTITY__FACEID__ENDPOINT", sandbox.base_url()),
+        ("LINLI_IDENTITY__FACEID__SECRET_ID", creds.faceid_secret_id.clone()),
+        ("LINLI_IDENTITY__FACEID__SECRET_KEY", creds.faceid_secret_key.clone()),
+        ("LINLI_IDENTITY__REGISTRY__BASE_URL", sandbox.registry_url().unwrap_or_default()),
+        ("LINLI_IDENTITY__REGISTRY__CA_FILE", p(&keys.join("test-ca.pem"))),
+        ("LINLI_IDENTITY__REGISTRY__CLIENT_CERT_FILE", p(&keys.join("test-registry-client.pem"))),
+        ("LINLI_IDENTITY__REGISTRY__CLIENT_KEY_FILE", p(&keys.join("test-registry-client.key"))),
+        ("LINLI_IDENTITY__DEVICE_CA__CERT_FILE", p(ca_cert)),
+        ("LINLI_IDENTITY__DEVICE_CA__KEY_FILE", p(ca_key)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+impl World {
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let db = TestDb::new().await?;
+        let community_id = import_demo(&db).await?;
+        let sandbox = linli_sandbox::start(SandboxConfig {
+            listen: "127.0.0.1:0".parse()?,
+            tls_listen: Some("127.0.0.1:0".parse()?),
+            fixtures: repo_root().join("fixtures"),
+            register: None,
+            credentials: Credentials::default(),
+        })
+        .await?;
+        let dir = std::env::temp_dir().join(format!("linli-world-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let (ca_cert, ca_key) = (dir.join("device-ca.pem"), dir.join("device-ca.key"));
+        linli_identity_ca(&ca_cert, &ca_key)?;
+        let mut env = identity_env(&sandbox, &ca_cert, &ca_key);
+        env.extend(extra_env.iter().cloned());
+        let server = LinliServer::start_with(&db, &env).await?;
+        Ok(Self { server, sandbox, community_id, ca_cert, db, _dir: TempDir(dir) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url)
+    }
+}
+
+/// The device CA for this run, made by the real `linli ca init`.
+fn linli_identity_ca(cert: &Path, key: &Path) -> anyhow::Result<()> {
+    let out = std::process::Command::new(crate::binary("linli")?)
+        .args(["ca", "init", "--cert"])
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "linli ca init: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+/// Imports `fixtures/demo-register.csv` with the test keys the servers of these tests use.
+pub async fn import_demo(db: &TestDb) -> anyhow::Result<Uuid> {
+    let bytes = std::fs::read(repo_root().join("fixtures/demo-register.csv"))?;
+    let register = linli_server::community::register_file::parse_register(&bytes)
+        .map_err(|e| anyhow::anyhow!("demo register invalid: {e:?}"))?;
+    let pii = linli_server::pii::Pii::from_config(&test_pii_config())?;
+    let pool = linli_server::db::pool(db.url(), 2)?;
+    let mut conn = pool.get().await?;
+    let report = linli_server::community::store::apply_register(&mut conn, &pii, &register, b"demo", &|_| {}).await?;
+    Ok(report.community_id)
+}
