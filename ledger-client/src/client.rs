@@ -4,7 +4,8 @@
 //! Idempotent forwarding: [`ChainClient::prepare`] returns a [`PreparedTx`] (nonce, block limit, signed
 //! bytes, hash) that the caller stores **before** [`ChainClient::send_prepared`]. A retry re-sends the
 //! stored bytes: 10004 (already in pool) and 10005 (already on chain) mean accepted, and the receipt is then
-//! polled by hash (3008 = not yet). When the chain passes the block limit without a receipt, the outcome is
+//! polled by hash (3008 = not yet); 10000 (nonce used) is checked the same way, since a re-send of bytes
+//! already on chain may meet the nonce check first. When the chain passes the block limit without a receipt, the outcome is
 //! [`TxOutcome::Expired`]: sign anew with a new nonce.
 
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::crypto::{Address, CryptoSuite, Signer};
 use crate::registry::ChainTarget;
 use crate::rpc::types::{CallResult, Receipt};
 use crate::rpc::{
-    CODE_ALREADY_IN_POOL, CODE_ALREADY_ON_CHAIN, CODE_BLOCK_LIMIT, RpcClient, RpcConfig, RpcError,
+    CODE_ALREADY_IN_POOL, CODE_ALREADY_ON_CHAIN, CODE_BLOCK_LIMIT, CODE_NONCE_USED, RpcClient, RpcConfig, RpcError,
 };
 use crate::tx::{TxError, TxRequest, build_signed, random_nonce};
 
@@ -183,6 +184,14 @@ impl ChainClient {
                     Ok(TxOutcome::Expired { block_limit: p.block_limit, current_block: current })
                 } else {
                     Ok(TxOutcome::Rejected { code: CODE_BLOCK_LIMIT, message: "block limit out of range".into() })
+                }
+            }
+            Err(RpcError::Node { code: CODE_NONCE_USED, message }) => {
+                // A re-send of bytes that already landed can meet the nonce check first: the receipt
+                // by hash tells an earlier success from a genuine nonce clash.
+                match self.rpc.get_transaction_receipt(&p.hash).await? {
+                    Some(r) => Ok(classify_receipt(r, custom_errors)),
+                    None => Ok(TxOutcome::Rejected { code: CODE_NONCE_USED, message }),
                 }
             }
             Err(RpcError::Node { code, message }) => Ok(TxOutcome::Rejected { code, message }),

@@ -8,6 +8,22 @@
 //! - [`rpc`]: the JSON-RPC client (HTTP or mutual TLS) and tolerant result types.
 //! - [`client`]: one client per chain target; prepare → persist → send, with a clear outcome.
 //! - [`registry`]: the community → chain target configuration file.
+//!
+//! Writing through an outbox (sign once, persist, re-send the same bytes):
+//!
+//! ```ignore
+//! let target = ChainRegistry::load(path)?.target("sunshine")?.clone();
+//! let client = ChainClient::from_target(&target)?;
+//! let prepared = client.prepare(&signer, target.contract("governance"), calldata).await?;
+//! outbox.store(serde_json::to_string(&prepared)?)?; // nonce, block limit, signed bytes, hash
+//! match client.send_prepared(&prepared).await? {
+//!     TxOutcome::Committed(receipt) => { /* done */ }
+//!     TxOutcome::Pending => { /* retry later with the same bytes, or client.wait(..) */ }
+//!     TxOutcome::Expired { .. } => { /* prepare again: new nonce, new block limit */ }
+//!     TxOutcome::Reverted { reason, .. } => { /* contract said no */ }
+//!     TxOutcome::PermissionDenied(_) | TxOutcome::Failed { .. } | TxOutcome::Rejected { .. } => { /* report */ }
+//! }
+//! ```
 
 pub mod abi;
 pub mod client;

@@ -292,8 +292,25 @@ async fn unknown_receipt_past_the_limit_is_expired() {
 }
 
 #[tokio::test]
+async fn nonce_used_by_this_very_transaction_is_its_receipt() {
+    let url = serve(Arc::new(|m, _| match m {
+        "sendTransaction" => err(10000, "NonceCheckFail"),
+        "getTransactionReceipt" => ok(json!({"status": 0, "output": "0x"})),
+        other => panic!("{other}"),
+    }))
+    .await;
+    let c = client(&url);
+    let p = c.prepare_with(&key(), None, vec![1], 100, "1".into()).unwrap();
+    assert!(c.send_prepared(&p).await.unwrap().is_committed_ok());
+}
+
+#[tokio::test]
 async fn rejection_keeps_the_fisco_code() {
-    let url = serve(Arc::new(|_, _| err(10000, "NonceCheckFail"))).await;
+    let url = serve(Arc::new(|m, _| match m {
+        "getTransactionReceipt" => err(3008, "not found"),
+        _ => err(10000, "NonceCheckFail"),
+    }))
+    .await;
     let c = client(&url);
     let p = c.prepare_with(&key(), None, vec![1], 100, "1".into()).unwrap();
     assert_eq!(
