@@ -9,3 +9,19 @@ pub async fn connect(url: &str) -> redis::RedisResult<Redis> {
     let client = redis::Client::open(url)?;
     client.get_connection_manager().await
 }
+
+/// Runs a Redis command, once more if the connection had dropped (e.g. Redis restarted): the connection manager
+/// reconnects on the first failure, so the second attempt normally succeeds and the caller sees no error.
+pub async fn retry_on_reconnect<T, F, Fut>(mut command: F) -> redis::RedisResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    match command().await {
+        Err(e) if e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal() || e.is_timeout() => {
+            tracing::warn!(error = %e, "Redis connection lost; retrying once");
+            command().await
+        }
+        other => other,
+    }
+}

@@ -49,8 +49,13 @@ impl SessionStore {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
-        let mut redis = self.redis.clone();
-        let _: () = redis.set_ex(key(&token), account_id.to_string(), self.ttl.as_secs()).await?;
+        let k = key(&token);
+        crate::cache::retry_on_reconnect(|| {
+            let mut redis = self.redis.clone();
+            let k = k.clone();
+            async move { redis.set_ex::<_, _, ()>(k, account_id.to_string(), self.ttl.as_secs()).await }
+        })
+        .await?;
         Ok(SessionToken(token))
     }
 
@@ -59,9 +64,13 @@ impl SessionStore {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        let mut redis = self.redis.clone();
-        let value: Option<String> =
-            redis.get_ex(key(token), redis::Expiry::EX(self.ttl.as_secs())).await?;
+        let k = key(token);
+        let value: Option<String> = crate::cache::retry_on_reconnect(|| {
+            let mut redis = self.redis.clone();
+            let k = k.clone();
+            async move { redis.get_ex(k, redis::Expiry::EX(self.ttl.as_secs())).await }
+        })
+        .await?;
         Ok(value.and_then(|v| Uuid::parse_str(&v).ok()))
     }
 
