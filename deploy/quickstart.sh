@@ -11,6 +11,9 @@ STATE=${LINLI_STATE_DIR:-$ROOT/.linli}
 RUN=$STATE/run
 LOGS=$STATE/logs
 PORT=${LINLI_PORT:-8080}
+SANDBOX_PORT=${LINLI_SANDBOX_PORT:-8900}
+REGISTRY_PORT=${LINLI_REGISTRY_PORT:-8901}
+CHAIN_PORT=${LINLI_CHAIN_PORT:-20200}
 DB_NAME=${LINLI_DB_NAME:-linli}
 mkdir -p "$RUN" "$LOGS"
 
@@ -45,6 +48,34 @@ blind_index_key = "$(key)"
 [log]
 format = "text"
 filter = "info"
+
+# The outside world is played by the sandbox (linli-sandbox) with its real protocols. Its credentials and the
+# registry client certificate under fixtures/test-keys/ are test-only.
+[identity]
+consent_version = "2026-11"
+face_consent_version = "2026-11-face"
+openid_key = "$(key)"
+pin_pepper = "$(key)"
+
+[identity.wechat]
+base_url = "http://127.0.0.1:${SANDBOX_PORT}"
+appid = "wx0000sandbox0000"
+secret = "sandbox-wechat-app-secret"
+
+[identity.faceid]
+endpoint = "http://127.0.0.1:${SANDBOX_PORT}"
+secret_id = "AKIDsandbox0000000000000000000000000"
+secret_key = "sandbox-faceid-secret-key"
+
+[identity.registry]
+base_url = "https://127.0.0.1:${REGISTRY_PORT}"
+ca_file = "${ROOT}/fixtures/test-keys/test-ca.pem"
+client_cert_file = "${ROOT}/fixtures/test-keys/test-registry-client.pem"
+client_key_file = "${ROOT}/fixtures/test-keys/test-registry-client.key"
+
+[identity.device_ca]
+cert_file = "${STATE}/device-ca.pem"
+key_file = "${STATE}/device-ca.key"
 TOML
   umask 022
 fi
@@ -67,7 +98,34 @@ stop_pidfile() {
     rm -f "$f"
   fi
 }
-stop_pidfile "$RUN/linli.pid"
+for name in linli sandbox devnode; do stop_pidfile "$RUN/$name.pid"; done
+
+if [ ! -f "$STATE/device-ca.pem" ]; then
+  log "creating the device CA"
+  "$BIN/linli" ca init --cert "$STATE/device-ca.pem" --key "$STATE/device-ca.key" >/dev/null
+fi
+
+wait_port() {
+  for _ in $(seq 1 60); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  echo "nothing listens on port $1; see $LOGS/" >&2
+  return 1
+}
+
+log "starting the sandbox (WeChat, FaceID, housing registry) on ${SANDBOX_PORT}/${REGISTRY_PORT}"
+nohup "$BIN/linli-sandbox" --listen "127.0.0.1:${SANDBOX_PORT}" --tls-listen "127.0.0.1:${REGISTRY_PORT}" \
+  --fixtures "$ROOT/fixtures" >>"$LOGS/sandbox.log" 2>&1 &
+echo $! >"$RUN/sandbox.pid"
+wait_port "$SANDBOX_PORT"
+
+log "starting the dev chain (bcos-devnode) on ${CHAIN_PORT}"
+mkdir -p "$STATE/chain"
+nohup "$BIN/bcos-devnode" --listen "127.0.0.1:${CHAIN_PORT}" --data-dir "$STATE/chain" \
+  --chain-id chain0 --group-id group0 >>"$LOGS/devnode.log" 2>&1 &
+echo $! >"$RUN/devnode.pid"
+wait_port "$CHAIN_PORT"
 
 log "migrating"
 "$BIN/linli" migrate >/dev/null
@@ -102,6 +160,8 @@ Linli is running.
   API docs    http://127.0.0.1:${PORT}/docs/
   OpenAPI     http://127.0.0.1:${PORT}/openapi.json
   Readiness   http://127.0.0.1:${PORT}/readyz
+  Sandbox     http://127.0.0.1:${SANDBOX_PORT}/sandbox/persons   (demo owners with face images)
+  Dev chain   http://127.0.0.1:${CHAIN_PORT}/   (FISCO BCOS 3.x JSON-RPC)
   Metrics     http://127.0.0.1:${PORT}/metrics
   Register    ${counts}
   Import      ${IMPORT}
