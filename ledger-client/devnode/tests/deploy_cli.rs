@@ -19,8 +19,19 @@ async fn deploys_and_grants_every_role() {
     let hex_key = |s: &Signer| hex::encode(s.secret_bytes());
     let key_file = dir.path().join("committee.key");
     std::fs::write(&key_file, hex_key(&keys[2])).unwrap();
+    // A registry that already knows another community and a field of this one: both must survive.
+    let registry = dir.path().join("chains.toml");
+    std::fs::write(
+        &registry,
+        "[communities.OTHER]\nendpoints = [\"http://127.0.0.1:1\"]\nchain_id = \"x\"\ngroup_id = \"y\"\n\n\
+         [communities.SH-PD-0001]\nendpoints = []\nchain_id = \"old\"\ngroup_id = \"old\"\nnode_name = \"node7\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_bcos-deploy-governance"))
         .args(["--endpoint", &node.url, "--chain-id", "c1", "--group-id", "g1", "--sm"])
+        .arg("--registry")
+        .arg(&registry)
+        .args(["--community", "SH-PD-0001"])
         .args(["--admin-key", &hex_key(&keys[0])])
         .args(["--forwarder", &keys[1].address().to_string()])
         .arg("--committee")
@@ -48,6 +59,14 @@ async fn deploys_and_grants_every_role() {
         let output = hex::decode(result(&answer)["output"].as_str().unwrap().trim_start_matches("0x")).unwrap();
         assert_eq!(G::roleOfCall::abi_decode_returns(&output).unwrap(), r, "key {i}");
     }
+    // The registry now routes the community to this chain and contract.
+    let loaded = linli_ledger_client::registry::ChainRegistry::load(&registry).unwrap();
+    let target = loaded.target("SH-PD-0001").unwrap();
+    assert_eq!((target.chain_id.as_str(), target.group_id.as_str(), target.node_name.as_str()), ("c1", "g1", "node7"));
+    assert_eq!(target.endpoints, vec![node.url.clone()]);
+    assert_eq!(target.crypto, CryptoSuite::Sm);
+    assert_eq!(target.contracts["governance"].to_string(), contract);
+    assert_eq!(loaded.target("OTHER").unwrap().chain_id, "x");
     // Deploy + five grants = six blocks.
     assert_eq!(result(&rpc(&c, &node.url, "getBlockNumber", json!(["g1", ""])).await), 6);
     // A wrong key file is reported, not a panic.
