@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod enrollment;
 pub mod error;
+pub mod governance;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;

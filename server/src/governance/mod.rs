@@ -1,0 +1,4 @@
+//! Owners' meetings (DESIGN §5): meetings and proposals, content screening, reviews, the frozen roll, ballot
+//! sheets, the tally and the result document.
+
+pub mod tally;
