@@ -15,6 +15,7 @@ pub mod faceid;
 pub mod registry;
 pub mod soter;
 pub mod wechat;
+pub mod wechatpay;
 
 use actix_web::{App, HttpServer, web};
 use std::net::{SocketAddr, TcpListener};
@@ -94,6 +95,7 @@ pub struct AppState {
     pub credentials: Credentials,
     pub wechat: std::sync::Mutex<wechat::WeChatState>,
     pub soter: std::sync::Mutex<soter::SoterState>,
+    pub wechatpay: wechatpay::WeChatPayState,
 }
 
 /// Loads the fixtures and starts the servers on the configured addresses (port 0 = any free port).
@@ -106,6 +108,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         credentials: config.credentials.clone(),
         wechat: std::sync::Mutex::new(wechat::WeChatState::default()),
         soter: std::sync::Mutex::new(soter::SoterState::default()),
+        wechatpay: wechatpay::WeChatPayState::load(&config.fixtures.join("test-keys"), &config.credentials.wechat_appid)?,
     });
 
     let mut handles = vec![];
@@ -120,6 +123,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
             .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
             .app_data(web::JsonConfig::default().limit(1024 * 1024))
             .configure(wechat::routes)
+            .configure(wechatpay::routes)
             .configure(soter::routes)
             .configure(faceid::routes)
             .configure(control::routes)

@@ -25,6 +25,8 @@ pub struct Config {
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,
+    /// WeChat Pay v3 (partner mode). Absent = payments off.
+    pub wechatpay: Option<crate::billing::wechatpay::WeChatPayConfig>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod cache;
 pub mod cli;
 pub mod community;

@@ -46,6 +46,9 @@ enum Command {
     /// Organisation apps (property company, bank, bureau, parking system, door gateway).
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Fee items and bills.
+    #[command(subcommand)]
+    Bills(linli_server::billing::cli::BillsCommand),
     /// Grant a per-community role to an account (audited).
     GrantRole {
         #[arg(long)]
@@ -153,6 +156,7 @@ fn ca_init(cert: &std::path::Path, key: &std::path::Path, common_name: &str) -> 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Openapi | Command::Ca(_) => Ok(ExitCode::SUCCESS),
+        Command::Bills(cmd) => linli_server::billing::cli::run(cmd, &config).await.map(|()| ExitCode::SUCCESS),
         Command::Apps(AppsCommand::Create { org, role, communities }) => {
             let role = OrgRole::parse(&role).context("role must be property, bank, bureau, parking_system or door_gateway")?;
             let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;

@@ -241,6 +241,99 @@ diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));
 diesel::joinable!(ownerships -> persons (person_id));
 
+// billing (DESIGN §8)
+diesel::table! {
+    fee_items (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        method -> Text,
+        rate_fen -> Int8,
+        unit_kind -> Text,
+        public_income -> Bool,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    bills (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        unit_id -> Uuid,
+        fee_item_id -> Uuid,
+        period -> Text,
+        amount_fen -> Int8,
+        status -> Text,
+        paid_order_id -> Nullable<Uuid>,
+        paid_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payment_orders (id) {
+        id -> Uuid,
+        out_trade_no -> Text,
+        community_id -> Uuid,
+        account_id -> Uuid,
+        sp_mchid -> Text,
+        sub_mchid -> Text,
+        amount_fen -> Int8,
+        status -> Text,
+        prepay_id -> Nullable<Text>,
+        transaction_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payment_order_bills (order_id, bill_id) {
+        order_id -> Uuid,
+        bill_id -> Uuid,
+        amount_fen -> Int8,
+        open -> Bool,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        book -> Text,
+        amount_fen -> Int8,
+        source -> Text,
+        order_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        number -> Text,
+        verification_code -> Text,
+        html -> Text,
+        issued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Uuid,
+        out_refund_no -> Text,
+        order_id -> Uuid,
+        amount_fen -> Int8,
+        reason -> Text,
+        status -> Text,
+        refund_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     communities,
     buildings,
@@ -262,4 +355,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     org_apps,
     org_app_communities,
     idempotency_keys,
+    fee_items,
+    bills,
+    payment_orders,
+    payment_order_bills,
+    ledger_entries,
+    receipts,
+    refunds,
 );

@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Identity services; `None` only in tests of areas that do not need them.
     pub identity: Option<Arc<IdentityServices>>,
+    /// WeChat Pay (the optional `[wechatpay]` section); `None` = payments off.
+    pub wechatpay: Option<Arc<crate::billing::wechatpay::WeChatPay>>,
 }
 
 impl AppState {
@@ -44,7 +46,8 @@ impl AppState {
         let identity_cfg = config.identity.as_ref().context("the [identity] configuration section is required")?;
         let sessions = SessionStore::new(redis.clone(), Duration::from_secs(identity_cfg.session_ttl_secs));
         let identity = Some(Arc::new(IdentityServices::from_config(identity_cfg)?));
-        Ok(Self { db, redis, sessions, pii, metrics, identity })
+        let wechatpay = config.wechatpay.as_ref().map(crate::billing::wechatpay::WeChatPay::from_config).transpose()?.map(Arc::new);
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.
@@ -60,6 +63,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::community::routes::configure(cfg);
     crate::enrollment::routes::configure(cfg);
     crate::support::routes::configure(cfg);
+    crate::billing::routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
@@ -109,9 +113,11 @@ pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
         server = server.workers(config.http.workers);
     }
     tracing::info!(listen = %config.http.listen, "serving");
+    let billing_jobs = tokio::spawn(crate::billing::reconcile::run(state_for_jobs.clone()));
     let jobs = tokio::spawn(housekeeping(state_for_jobs));
     server.run().await?;
     jobs.abort();
+    billing_jobs.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "register", description = "The community register"),
         (name = "identity", description = "WeChat login, the account, PINs"),
         (name = "enrollment", description = "The four-factor enrollment of owners"),
+        (name = "billing", description = "Bills, WeChat Pay orders and notifications, receipts, arrears, refunds"),
         (name = "support", description = "Support staff: device-binding resets (two-person rule)"),
         (name = "openapi", description = "Organisation apps (HMAC-signed)"),
     )

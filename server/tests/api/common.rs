@@ -49,6 +49,7 @@ impl TestApp {
             pii: Pii::from_config(&test_pii_config()).unwrap(),
             metrics: Metrics::new().unwrap(),
             identity: None,
+            wechatpay: None,
         };
         Self { db, state }
     }

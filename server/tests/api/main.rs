@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod billing;
 mod common;
 mod errors;
 mod import;

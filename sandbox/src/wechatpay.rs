@@ -1,0 +1,646 @@
+//! WeChat Pay API v3, partner (service-provider) mode, as the server sees it.
+//!
+//! - `POST /v3/pay/partner/transactions/jsapi` → `{prepay_id}` (same `out_trade_no` + same content → same id)
+//! - `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}?sp_mchid=…&sub_mchid=…`
+//! - `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close` → 204
+//! - `POST /v3/refund/domestic/refunds` (same `out_refund_no` → same refund)
+//!
+//! Every request must carry `Authorization: WECHATPAY2-SHA256-RSA2048 mchid=…,nonce_str=…,signature=…,
+//! timestamp=…,serial_no=…`, checked here against the merchant's public key (fixtures) over
+//! `METHOD\nURL\ntimestamp\nnonce\nbody\n`; bad ones get 401 `SIGN_ERROR`. Answers are signed with the platform
+//! key (`Wechatpay-*` headers over `timestamp\nnonce\nbody\n`).
+//!
+//! Control (tests and demos): `POST /sandbox/wechatpay/orders/{out_trade_no}/pay` with an optional JSON body
+//! `{copies, repeat_after_ms, retry_scale, platform_serial}` pays the order as the user would and sends the
+//! `TRANSACTION.SUCCESS` notification to its `notify_url`, signed and `AEAD_AES_256_GCM`-encrypted like WeChat
+//! Pay: `copies` concurrent deliveries (duplicates), one more after `repeat_after_ms`, each retried on failure
+//! on WeChat Pay's schedule (15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m ×3, 60 m, 3 h ×3, 6 h ×2) multiplied by
+//! `retry_scale`. `GET /sandbox/wechatpay/orders/{out_trade_no}` shows the order and its deliveries.
+//!
+//! Own code only (DESIGN §2): the DER reading and the message formats here are written independently of the
+//! server's client.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey};
+use serde::Deserialize;
+
+use crate::AppState;
+
+/// The service provider merchant id the sandbox accepts.
+pub const SP_MCHID: &str = "1900000100";
+/// The APIv3 key the sandbox encrypts notifications with (32 characters).
+pub const APIV3_KEY: &str = "linli-sandbox-apiv3-key-32-bytes";
+/// Serial of the merchant API certificate (fixtures/test-keys/test-wechatpay-gen.sh).
+pub const MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD5BBAB6A0";
+/// Platform public key id (the current mode) and the older platform certificate's serial.
+pub const PLATFORM_PUB_KEY_ID: &str = "PUB_KEY_ID_0119000000000000000000000000000001";
+pub const PLATFORM_CERT_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+
+/// WeChat Pay's notification retry intervals in seconds.
+const RETRY_SCHEDULE: [u64; 15] = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Order {
+    pub sp_appid: String,
+    pub sub_mchid: String,
+    pub description: String,
+    pub out_trade_no: String,
+    pub notify_url: String,
+    pub total: i64,
+    pub sp_openid: String,
+    pub prepay_id: String,
+    pub trade_state: String,
+    pub transaction_id: Option<String>,
+    pub success_time: Option<String>,
+    /// Notifications attempted and acknowledged (2xx) by the server.
+    pub deliveries_attempted: u32,
+    pub deliveries_acknowledged: u32,
+    /// Status codes the server answered, in order.
+    pub answers: Vec<u16>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct Refund {
+    refund_id: String,
+    out_refund_no: String,
+    out_trade_no: String,
+    refund: i64,
+}
+
+pub struct WeChatPayState {
+    sp_appid: String,
+    merchant_key: Vec<u8>,
+    platform: HashMap<String, RsaKeyPair>,
+    orders: Mutex<HashMap<String, Order>>,
+    refunds: Mutex<HashMap<String, Refund>>,
+    nonces: Mutex<HashSet<String>>,
+    http: reqwest::Client,
+    rng: SystemRandom,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}: {1}")]
+    File(String, std::io::Error),
+    #[error("{0}: not a PEM key of the expected kind")]
+    Pem(String),
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+fn pem_body(text: &str, label: &str) -> Option<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let stop = text[start..].find(&end)? + start;
+    let b64: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(b64).ok()
+}
+
+/// One DER TLV: (tag, content, rest).
+fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        (rest[..n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)), &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// SubjectPublicKeyInfo → the RSAPublicKey inside its BIT STRING.
+fn rsa_public_key_from_spki(spki: &[u8]) -> Option<Vec<u8>> {
+    let (tag, seq, _) = der(spki)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (alg_tag, _alg, rest) = der(seq)?;
+    let (bits_tag, bits, _) = der(rest)?;
+    if alg_tag != 0x30 || bits_tag != 0x03 || bits.first() != Some(&0) {
+        return None;
+    }
+    Some(bits[1..].to_vec())
+}
+
+fn read(dir: &Path, name: &str) -> Result<String, LoadError> {
+    let p = dir.join(name);
+    std::fs::read_to_string(&p).map_err(|e| LoadError::File(p.display().to_string(), e))
+}
+
+impl WeChatPayState {
+    /// Loads the merchant public key and the platform keys from `test-keys/`.
+    pub fn load(keys: &Path, sp_appid: &str) -> Result<Self, LoadError> {
+        let merchant_pem = read(keys, "test-wechatpay-merchant.pub")?;
+        let merchant_key = pem_body(&merchant_pem, "PUBLIC KEY")
+            .and_then(|d| rsa_public_key_from_spki(&d))
+            .ok_or_else(|| LoadError::Pem("test-wechatpay-merchant.pub".into()))?;
+        let mut platform = HashMap::new();
+        for (serial, file) in [
+            (PLATFORM_PUB_KEY_ID, "test-wechatpay-platform.key"),
+            (PLATFORM_CERT_SERIAL, "test-wechatpay-platform-cert.key"),
+        ] {
+            let key = pem_body(&read(keys, file)?, "PRIVATE KEY")
+                .and_then(|d| RsaKeyPair::from_pkcs8(&d).ok())
+                .ok_or_else(|| LoadError::Pem(file.into()))?;
+            platform.insert(serial.to_owned(), key);
+        }
+        Ok(Self {
+            sp_appid: sp_appid.to_owned(),
+            merchant_key,
+            platform,
+            orders: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
+            nonces: Mutex::new(HashSet::new()),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// base64 RSA-SHA256 signature with a platform key.
+    fn sign(&self, serial: &str, message: &[u8]) -> Option<String> {
+        let key = self.platform.get(serial)?;
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut sig).ok()?;
+        Some(B64.encode(sig))
+    }
+
+    /// The `Wechatpay-*` headers for a body.
+    fn signed_headers(&self, serial: &str, body: &[u8]) -> Option<Vec<(&'static str, String)>> {
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let nonce = hex::encode_upper(rand::random::<[u8; 16]>());
+        let mut message = format!("{timestamp}\n{nonce}\n").into_bytes();
+        message.extend_from_slice(body);
+        message.push(b'\n');
+        let signature = self.sign(serial, &message)?;
+        Some(vec![
+            ("Wechatpay-Timestamp", timestamp),
+            ("Wechatpay-Nonce", nonce),
+            ("Wechatpay-Signature", signature),
+            ("Wechatpay-Serial", serial.to_owned()),
+        ])
+    }
+
+    pub fn order(&self, out_trade_no: &str) -> Option<Order> {
+        self.orders.lock().ok()?.get(out_trade_no).cloned()
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v3/pay/partner/transactions/jsapi", web::post().to(jsapi))
+        .route("/v3/pay/partner/transactions/out-trade-no/{otn}", web::get().to(query))
+        .route("/v3/pay/partner/transactions/out-trade-no/{otn}/close", web::post().to(close))
+        .route("/v3/refund/domestic/refunds", web::post().to(refund))
+        .route("/sandbox/wechatpay/orders/{otn}/pay", web::post().to(pay))
+        .route("/sandbox/wechatpay/orders/{otn}", web::get().to(show));
+}
+
+fn wx_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "code": code, "message": message }))
+}
+
+/// A signed 2xx answer.
+fn answer(st: &WeChatPayState, status: StatusCode, body: Option<serde_json::Value>) -> HttpResponse {
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let Some(headers) = st.signed_headers(PLATFORM_PUB_KEY_ID, &bytes) else {
+        return wx_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "signing failed");
+    };
+    let mut resp = HttpResponse::build(status);
+    for (k, v) in headers {
+        resp.insert_header((k, v));
+    }
+    if bytes.is_empty() { resp.finish() } else { resp.content_type("application/json").body(bytes) }
+}
+
+/// Checks the merchant's request signature; `Err` says why (answered 401 `SIGN_ERROR`).
+fn check_signature(st: &WeChatPayState, req: &HttpRequest, body: &[u8]) -> Result<(), String> {
+    let fail = |m: &str| Err(m.to_owned());
+    let Some(header) = req.headers().get("Authorization").and_then(|v| v.to_str().ok()) else {
+        return fail("missing Authorization");
+    };
+    let Some(params) = header.strip_prefix("WECHATPAY2-SHA256-RSA2048 ") else {
+        return fail("unknown authorization scheme");
+    };
+    let mut fields = HashMap::new();
+    for part in params.split(',') {
+        let Some((k, v)) = part.trim().split_once('=') else {
+            return fail("malformed Authorization");
+        };
+        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+        fields.insert(k.to_owned(), v.to_owned());
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let (mchid, nonce, signature, timestamp, serial) =
+        (get("mchid"), get("nonce_str"), get("signature"), get("timestamp"), get("serial_no"));
+    if mchid != SP_MCHID {
+        return fail("mchid is not the service provider");
+    }
+    if serial != MERCHANT_SERIAL {
+        return fail("unknown serial_no");
+    }
+    let Ok(ts) = timestamp.parse::<i64>() else {
+        return fail("bad timestamp");
+    };
+    if (chrono::Utc::now().timestamp() - ts).abs() > 300 || nonce.is_empty() || nonce.len() > 32 {
+        return fail("timestamp expired or nonce invalid");
+    }
+    let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut message = format!("{}\n{path}\n{timestamp}\n{nonce}\n", req.method().as_str()).into_bytes();
+    message.extend_from_slice(body);
+    message.push(b'\n');
+    let Ok(sig) = B64.decode(signature) else {
+        return fail("signature is not base64");
+    };
+    if UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &st.merchant_key).verify(&message, &sig).is_err() {
+        return fail("signature does not verify");
+    }
+    let Ok(mut seen) = st.nonces.lock() else {
+        return fail("nonce store unavailable");
+    };
+    if !seen.insert(format!("{ts}:{nonce}")) {
+        return fail("nonce replayed");
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct JsapiAmount {
+    total: i64,
+    currency: Option<String>,
+}
+#[derive(Deserialize)]
+struct JsapiPayer {
+    sp_openid: String,
+}
+#[derive(Deserialize)]
+struct JsapiRequest {
+    sp_appid: String,
+    sp_mchid: String,
+    sub_mchid: String,
+    description: String,
+    out_trade_no: String,
+    notify_url: String,
+    amount: JsapiAmount,
+    payer: JsapiPayer,
+}
+
+fn valid_out_trade_no(s: &str) -> bool {
+    (6..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*".contains(&b))
+}
+
+async fn jsapi(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, &body) {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    let Ok(r) = serde_json::from_slice::<JsapiRequest>(&body) else {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "malformed request body");
+    };
+    if r.sp_mchid != SP_MCHID || r.sp_appid != st.sp_appid {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "sp_appid or sp_mchid does not match");
+    }
+    if !valid_out_trade_no(&r.out_trade_no)
+        || r.description.is_empty()
+        || r.description.len() > 127
+        || r.amount.total <= 0
+        || r.amount.currency.as_deref().is_some_and(|c| c != "CNY")
+        || r.sub_mchid.is_empty()
+        || r.payer.sp_openid.is_empty()
+        || !(r.notify_url.starts_with("https://") || r.notify_url.starts_with("http://"))
+    {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "invalid parameter");
+    }
+    let Ok(mut orders) = st.orders.lock() else {
+        return wx_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "lock");
+    };
+    if let Some(o) = orders.get(&r.out_trade_no) {
+        if o.total != r.amount.total || o.sub_mchid != r.sub_mchid || o.sp_openid != r.payer.sp_openid {
+            return wx_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "out_trade_no used with other parameters");
+        }
+        return match o.trade_state.as_str() {
+            "SUCCESS" => wx_error(StatusCode::BAD_REQUEST, "ORDERPAID", "order paid"),
+            "CLOSED" => wx_error(StatusCode::BAD_REQUEST, "ORDER_CLOSED", "order closed"),
+            _ => {
+                let prepay_id = o.prepay_id.clone();
+                drop(orders);
+                answer(st, StatusCode::OK, Some(serde_json::json!({ "prepay_id": prepay_id })))
+            }
+        };
+    }
+    let prepay_id = format!("wx{}{}", chrono::Utc::now().format("%d%H%M%S"), hex::encode(rand::random::<[u8; 12]>()));
+    orders.insert(
+        r.out_trade_no.clone(),
+        Order {
+            sp_appid: r.sp_appid,
+            sub_mchid: r.sub_mchid,
+            description: r.description,
+            out_trade_no: r.out_trade_no,
+            notify_url: r.notify_url,
+            total: r.amount.total,
+            sp_openid: r.payer.sp_openid,
+            prepay_id: prepay_id.clone(),
+            trade_state: "NOTPAY".into(),
+            transaction_id: None,
+            success_time: None,
+            deliveries_attempted: 0,
+            deliveries_acknowledged: 0,
+            answers: vec![],
+        },
+    );
+    drop(orders);
+    answer(st, StatusCode::OK, Some(serde_json::json!({ "prepay_id": prepay_id })))
+}
+
+/// The transaction as the query and the notification resource show it.
+fn transaction_json(o: &Order) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "sp_appid": o.sp_appid,
+        "sp_mchid": SP_MCHID,
+        "sub_mchid": o.sub_mchid,
+        "out_trade_no": o.out_trade_no,
+        "trade_type": "JSAPI",
+        "trade_state": o.trade_state,
+        "trade_state_desc": match o.trade_state.as_str() { "SUCCESS" => "支付成功", "CLOSED" => "已关闭", _ => "未支付" },
+        "payer": { "sp_openid": o.sp_openid },
+        "amount": { "total": o.total, "currency": "CNY", "payer_currency": "CNY" },
+    });
+    if let Some(id) = &o.transaction_id {
+        v["transaction_id"] = id.clone().into();
+        v["bank_type"] = "OTHERS".into();
+        v["amount"]["payer_total"] = o.total.into();
+    }
+    if let Some(t) = &o.success_time {
+        v["success_time"] = t.clone().into();
+    }
+    v
+}
+
+async fn query(
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, b"") {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    if q.get("sp_mchid").map(String::as_str) != Some(SP_MCHID) || q.get("sub_mchid").is_none() {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "sp_mchid and sub_mchid are required");
+    }
+    let Some(o) = st.order(&path.into_inner()) else {
+        return wx_error(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "order does not exist");
+    };
+    if q.get("sub_mchid") != Some(&o.sub_mchid) {
+        return wx_error(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "order does not exist");
+    }
+    answer(st, StatusCode::OK, Some(transaction_json(&o)))
+}
+
+async fn close(req: HttpRequest, path: web::Path<String>, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, &body) {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    #[derive(Deserialize)]
+    struct CloseRequest {
+        sp_mchid: String,
+        sub_mchid: String,
+    }
+    let Ok(r) = serde_json::from_slice::<CloseRequest>(&body) else {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "malformed request body");
+    };
+    let Ok(mut orders) = st.orders.lock() else {
+        return wx_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "lock");
+    };
+    let Some(o) = orders.get_mut(&path.into_inner()).filter(|o| r.sp_mchid == SP_MCHID && o.sub_mchid == r.sub_mchid)
+    else {
+        return wx_error(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "order does not exist");
+    };
+    if o.trade_state == "SUCCESS" {
+        return wx_error(StatusCode::BAD_REQUEST, "ORDERPAID", "order paid");
+    }
+    o.trade_state = "CLOSED".into();
+    drop(orders);
+    answer(st, StatusCode::NO_CONTENT, None)
+}
+
+async fn refund(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, &body) {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    #[derive(Deserialize)]
+    struct Amount {
+        refund: i64,
+        total: i64,
+        currency: String,
+    }
+    #[derive(Deserialize)]
+    struct RefundRequest {
+        sub_mchid: String,
+        out_trade_no: String,
+        out_refund_no: String,
+        amount: Amount,
+    }
+    let Ok(r) = serde_json::from_slice::<RefundRequest>(&body) else {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "malformed request body");
+    };
+    let Some(o) = st.order(&r.out_trade_no).filter(|o| o.sub_mchid == r.sub_mchid) else {
+        return wx_error(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "order does not exist");
+    };
+    if o.trade_state != "SUCCESS" && o.trade_state != "REFUND" {
+        return wx_error(StatusCode::FORBIDDEN, "NOT_ENOUGH", "order not paid");
+    }
+    if r.amount.total != o.total || r.amount.currency != "CNY" || r.amount.refund <= 0 {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "amount does not match the order");
+    }
+    let Ok(mut refunds) = st.refunds.lock() else {
+        return wx_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "lock");
+    };
+    let refunded: i64 =
+        refunds.values().filter(|f| f.out_trade_no == r.out_trade_no && f.out_refund_no != r.out_refund_no).map(|f| f.refund).sum();
+    let entry = match refunds.get(&r.out_refund_no) {
+        Some(f) if f.out_trade_no != r.out_trade_no || f.refund != r.amount.refund => {
+            return wx_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "out_refund_no used with other parameters");
+        }
+        Some(f) => f.clone(),
+        None => {
+            if refunded + r.amount.refund > o.total {
+                return wx_error(StatusCode::FORBIDDEN, "NOT_ENOUGH", "refund exceeds the payment");
+            }
+            let f = Refund {
+                refund_id: format!("50{}", (0..28).map(|_| char::from(b'0' + rand::random::<u8>() % 10)).collect::<String>()),
+                out_refund_no: r.out_refund_no.clone(),
+                out_trade_no: r.out_trade_no.clone(),
+                refund: r.amount.refund,
+            };
+            refunds.insert(r.out_refund_no.clone(), f.clone());
+            f
+        }
+    };
+    drop(refunds);
+    answer(
+        st,
+        StatusCode::OK,
+        Some(serde_json::json!({
+            "refund_id": entry.refund_id,
+            "out_refund_no": entry.out_refund_no,
+            "transaction_id": o.transaction_id,
+            "out_trade_no": o.out_trade_no,
+            "channel": "ORIGINAL",
+            "status": "SUCCESS",
+            "create_time": chrono::Utc::now().to_rfc3339(),
+            "amount": { "refund": entry.refund, "total": o.total, "payer_total": o.total, "payer_refund": entry.refund, "currency": "CNY" },
+        })),
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PayControl {
+    /// Concurrent copies of the notification (1 = WeChat's usual single delivery).
+    copies: Option<u32>,
+    /// Send one more copy after this many milliseconds (a late duplicate).
+    repeat_after_ms: Option<u64>,
+    /// Multiplies the retry schedule (e.g. 0.001 turns 15 s into 15 ms).
+    retry_scale: Option<f64>,
+    /// Which platform key signs (default the platform public key).
+    platform_serial: Option<String>,
+}
+
+async fn pay(path: web::Path<String>, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let control: PayControl = if body.is_empty() {
+        PayControl::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(c) => c,
+            Err(e) => return HttpResponse::BadRequest().json(serde_json::json!({ "error": e.to_string() })),
+        }
+    };
+    let copies = control.copies.unwrap_or(1).clamp(1, 32);
+    let scale = control.retry_scale.unwrap_or(1.0).clamp(0.0, 1.0);
+    let serial = control.platform_serial.unwrap_or_else(|| PLATFORM_PUB_KEY_ID.to_owned());
+    if !state.wechatpay.platform.contains_key(&serial) {
+        return HttpResponse::BadRequest().json(serde_json::json!({ "error": "unknown platform_serial" }));
+    }
+    let otn = path.into_inner();
+    let order = {
+        let Ok(mut orders) = state.wechatpay.orders.lock() else {
+            return HttpResponse::InternalServerError().finish();
+        };
+        let Some(o) = orders.get_mut(&otn) else {
+            return HttpResponse::NotFound().json(serde_json::json!({ "error": "no such order" }));
+        };
+        match o.trade_state.as_str() {
+            "NOTPAY" => {
+                o.trade_state = "SUCCESS".into();
+                o.transaction_id = Some(format!(
+                    "42000{}",
+                    (0..23).map(|_| char::from(b'0' + rand::random::<u8>() % 10)).collect::<String>()
+                ));
+                o.success_time = Some((chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%dT%H:%M:%S+08:00").to_string());
+            }
+            "SUCCESS" => {} // paid already: this sends the notification again
+            _ => return HttpResponse::Conflict().json(serde_json::json!({ "error": "order closed" })),
+        }
+        o.clone()
+    };
+    let state_arc: Arc<AppState> = state.into_inner();
+    for _ in 0..copies {
+        tokio::spawn(deliver(state_arc.clone(), order.clone(), serial.clone(), scale, 0));
+    }
+    if let Some(ms) = control.repeat_after_ms {
+        tokio::spawn(deliver(state_arc.clone(), order.clone(), serial.clone(), scale, ms));
+    }
+    HttpResponse::Ok().json(transaction_json(&order))
+}
+
+/// The notification body for an order, with a freshly encrypted resource.
+fn notification(order: &Order) -> Option<Vec<u8>> {
+    let plain = transaction_json(order).to_string();
+    let nonce: String = (0..12)
+        .map(|_| {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            char::from(A[usize::from(rand::random::<u8>()) % A.len()])
+        })
+        .collect();
+    let aad = "transaction";
+    let cipher = Aes256Gcm::new_from_slice(APIV3_KEY.as_bytes()).ok()?;
+    let nonce_bytes: [u8; 12] = nonce.as_bytes().try_into().ok()?;
+    let ct = cipher.encrypt(&Nonce::from(nonce_bytes), Payload { msg: plain.as_bytes(), aad: aad.as_bytes() }).ok()?;
+    let body = serde_json::json!({
+        "id": format!("EV-{}", hex::encode(rand::random::<[u8; 10]>())),
+        "create_time": chrono::Utc::now().to_rfc3339(),
+        "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+        "resource": {
+            "original_type": "transaction",
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": B64.encode(ct),
+            "associated_data": aad,
+            "nonce": nonce,
+        },
+    });
+    Some(body.to_string().into_bytes())
+}
+
+/// Delivers one notification copy, retrying on WeChat Pay's schedule until the server answers 2xx.
+async fn deliver(state: Arc<AppState>, order: Order, serial: String, scale: f64, delay_ms: u64) {
+    if delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
+    let st = &state.wechatpay;
+    for attempt in 0..=RETRY_SCHEDULE.len() {
+        if attempt > 0 {
+            let secs = RETRY_SCHEDULE[attempt - 1] as f64 * scale;
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+        }
+        let Some(body) = notification(&order) else { return };
+        let Some(headers) = st.signed_headers(&serial, &body) else { return };
+        let mut req = st.http.post(&order.notify_url).header("Content-Type", "application/json").body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+        let ok = (200..300).contains(&status);
+        if let Ok(mut orders) = st.orders.lock()
+            && let Some(o) = orders.get_mut(&order.out_trade_no)
+        {
+            o.deliveries_attempted += 1;
+            o.answers.push(status);
+            if ok {
+                o.deliveries_acknowledged += 1;
+            }
+        }
+        if ok {
+            return;
+        }
+    }
+}
+
+async fn show(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    match state.wechatpay.order(&path.into_inner()) {
+        Some(o) => HttpResponse::Ok().json(o),
+        None => HttpResponse::NotFound().json(serde_json::json!({ "error": "no such order" })),
+    }
+}

@@ -1,0 +1,622 @@
+//! Bills and payments: the owner's bills and orders (`/v1/billing/...`), WeChat Pay notifications
+//! (`/v1/payments/wechat/notify`), receipt verification, and the property company's arrears and refunds
+//! (`/openapi/v1/...`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::store::{self, BillView, OrderRow, SettleError, SettleRefusal};
+use super::wechatpay::{Notification, PayParams, SignedHeaders, Transaction, VerifyError, WeChatPay, WeChatPayError};
+use crate::auth::CurrentAccount;
+use crate::auth::org_app::{OrgRole, verify_org_request};
+use crate::error::{ApiError, Problem, extractors::parse_json};
+use crate::http::AppState;
+use crate::idempotency::{self, Begin, Scope};
+use crate::schema::{accounts, payment_order_bills, payment_orders, refunds};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(my_bills)
+        .service(create_order)
+        .service(get_order)
+        .service(close_order)
+        .service(order_receipt)
+        .service(verify_receipt)
+        .service(wechat_notify)
+        .service(arrears)
+        .service(create_refund);
+}
+
+/// Most bills one order may pay.
+const MAX_BILLS_PER_ORDER: usize = 24;
+
+fn wechatpay(state: &AppState) -> Result<&WeChatPay, ApiError> {
+    state.wechatpay.as_deref().ok_or_else(|| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "payments_unavailable", "Payments are not configured")
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BillList {
+    pub bills: Vec<BillView>,
+}
+
+/// The bills of the units the caller owns (verified owners; others get an empty list).
+#[utoipa::path(
+    tag = "billing",
+    responses(
+        (status = 200, body = BillList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[get("/v1/billing/bills")]
+async fn my_bills(state: web::Data<AppState>, account: CurrentAccount) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let bills = store::owner_bills(&mut conn, account.0).await?;
+    Ok(HttpResponse::Ok().json(BillList { bills }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrder {
+    /// 1–24 of the caller's unpaid bills, all of one community.
+    pub bill_ids: Vec<Uuid>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub out_trade_no: String,
+    pub amount_fen: i64,
+    /// created, prepaid, paid or closed.
+    pub status: String,
+    /// `wx.requestPayment` parameters (while the order can be paid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay: Option<PayParams>,
+}
+
+fn view(order: &OrderRow, pay: Option<PayParams>) -> OrderView {
+    OrderView {
+        id: order.id,
+        out_trade_no: order.out_trade_no.clone(),
+        amount_fen: order.amount_fen,
+        status: order.status.clone(),
+        pay,
+    }
+}
+
+/// 26 characters: `LL`, the UTC date and 16 random hex digits (WeChat allows 6–32 of `[0-9A-Za-z_-|*]`).
+fn new_out_trade_no() -> String {
+    use rand::RngCore;
+    let mut raw = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut raw);
+    format!("LL{}{}", chrono::Utc::now().format("%Y%m%d"), hex::encode_upper(raw))
+}
+
+/// Pays one or more of the caller's bills in one WeChat Pay order (`Idempotency-Key` required). The order and
+/// its `out_trade_no` are stored before WeChat Pay is called; a bill is in at most one open order. Asking again
+/// for exactly the bills of the caller's open order returns that order (fresh payment parameters).
+#[utoipa::path(
+    tag = "billing",
+    params(("Idempotency-Key" = String, Header, description = "1–255 visible ASCII characters")),
+    request_body = CreateOrder,
+    responses(
+        (status = 201, body = OrderView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "not the caller's bill"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "paid, or in another open order"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json", description = "WeChat Pay refused or unreachable"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/billing/orders")]
+async fn create_order(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: CreateOrder = parse_json(&body)?;
+    let mut bill_ids = input.bill_ids;
+    bill_ids.sort();
+    bill_ids.dedup();
+    if bill_ids.is_empty() || bill_ids.len() > MAX_BILLS_PER_ORDER {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bills_invalid", "Give 1 to 24 bills"));
+    }
+    let wx = wechatpay(&state)?;
+    let idem = idempotency::from_request(&req, &body, Scope::account(account.0))?;
+    let mut conn = state.db.get().await?;
+    if let Begin::Replay(resp) = idempotency::begin(&mut conn, &idem).await? {
+        return Ok(resp);
+    }
+    match create_order_effect(&state, wx, &mut conn, account.0, &bill_ids).await {
+        Ok((order, pay)) => {
+            let body = serde_json::to_vec(&view(&order, Some(pay))).map_err(ApiError::internal)?;
+            let prepay_id = order.prepay_id.clone();
+            conn.transaction(async |conn| {
+                diesel::update(payment_orders::table.find(order.id))
+                    .filter(payment_orders::status.eq_any(["created", "prepaid"]))
+                    .set((payment_orders::prepay_id.eq(&prepay_id), payment_orders::status.eq("prepaid")))
+                    .execute(conn)
+                    .await?;
+                idempotency::complete(conn, &idem, StatusCode::CREATED, &body).await
+            })
+            .await?;
+            Ok(HttpResponse::Created().content_type("application/json").body(body))
+        }
+        Err(e) => {
+            idempotency::abandon(&mut conn, &idem).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Stores (or finds) the order, then obtains its prepay id. Returns the order with `prepay_id` set.
+async fn create_order_effect(
+    state: &AppState,
+    wx: &WeChatPay,
+    conn: &mut diesel_async::AsyncPgConnection,
+    account: Uuid,
+    bill_ids: &[Uuid],
+) -> Result<(OrderRow, PayParams), ApiError> {
+    let openid_enc: Option<String> =
+        accounts::table.find(account).select(accounts::wx_openid_enc).first(conn).await.optional()?.flatten();
+    let openid_enc = openid_enc.ok_or_else(|| {
+        ApiError::new(StatusCode::CONFLICT, "wechat_login_required", "Log in with WeChat to pay")
+    })?;
+    let openid = state.pii.decrypt(crate::pii::Column::AccountOpenid, &openid_enc).map_err(ApiError::internal)?;
+
+    let (mut order, community_code) = conn
+        .transaction(async |conn| {
+            let locked = store::lock_owner_bills(conn, account, bill_ids).await?;
+            if locked.len() != bill_ids.len() {
+                return Err(ApiError::not_found());
+            }
+            if locked.iter().any(|b| b.status != "unpaid") {
+                return Err(ApiError::new(StatusCode::CONFLICT, "bill_paid", "A bill is already paid"));
+            }
+            let community = locked[0].community_id;
+            if locked.iter().any(|b| b.community_id != community) {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bills_of_several_communities",
+                    "Pay the bills of one community per order",
+                ));
+            }
+            let code = locked[0].community_code.clone();
+            let open = store::open_orders_for(conn, bill_ids).await?;
+            if let [(existing, held), ..] = open.as_slice() {
+                let same = open.len() == 1 && held.as_slice() == bill_ids;
+                let order = store::order_by_id(conn, *existing).await?.ok_or_else(ApiError::not_found)?;
+                if same && order.account_id == account && matches!(order.status.as_str(), "created" | "prepaid") {
+                    return Ok((order, code));
+                }
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "bill_in_open_order",
+                    "A bill is in another open order; close that order first",
+                ));
+            }
+            let sub_mchid = wx.sub_mchid(&code).ok_or_else(|| {
+                ApiError::new(StatusCode::CONFLICT, "payments_not_enabled", "This community does not take payments")
+            })?;
+            let total: i64 = locked.iter().map(|b| b.amount_fen).sum();
+            let id = Uuid::now_v7();
+            let out_trade_no = new_out_trade_no();
+            diesel::insert_into(payment_orders::table)
+                .values((
+                    payment_orders::id.eq(id),
+                    payment_orders::out_trade_no.eq(&out_trade_no),
+                    payment_orders::community_id.eq(community),
+                    payment_orders::account_id.eq(account),
+                    payment_orders::sp_mchid.eq(&wx.sp_mchid),
+                    payment_orders::sub_mchid.eq(sub_mchid),
+                    payment_orders::amount_fen.eq(total),
+                ))
+                .execute(conn)
+                .await?;
+            let rows: Vec<_> = locked
+                .iter()
+                .map(|b| {
+                    (
+                        payment_order_bills::order_id.eq(id),
+                        payment_order_bills::bill_id.eq(b.id),
+                        payment_order_bills::amount_fen.eq(b.amount_fen),
+                    )
+                })
+                .collect();
+            diesel::insert_into(payment_order_bills::table).values(&rows).execute(conn).await?;
+            let order = store::order_by_id(conn, id).await?.ok_or_else(ApiError::not_found)?;
+            Ok::<_, ApiError>((order, code))
+        })
+        .await?;
+
+    if order.prepay_id.is_none() {
+        let description = format!("物业缴费 {community_code}");
+        match wx.jsapi(&order.sub_mchid, &description, &order.out_trade_no, order.amount_fen, &openid).await {
+            Ok(prepay_id) => order.prepay_id = Some(prepay_id),
+            Err(WeChatPayError::Api { status, code, .. }) if (400..500).contains(&status) => {
+                tracing::warn!(order = %order.id, code, "WeChat Pay refused the order");
+                store::mark_closed(conn, order.id).await?;
+                return Err(ApiError::new(StatusCode::BAD_GATEWAY, "wechatpay_refused", "WeChat Pay refused the order"));
+            }
+            Err(e) => {
+                // Unknown outcome: the order stays open; a retry re-sends the same out_trade_no, and the
+                // reconciliation job settles or closes it.
+                tracing::warn!(order = %order.id, error = %e, "WeChat Pay order call failed");
+                return Err(ApiError::new(StatusCode::BAD_GATEWAY, "wechatpay_unavailable", "WeChat Pay is unavailable"));
+            }
+        }
+    }
+    let prepay_id = order.prepay_id.clone().unwrap_or_default();
+    let pay = wx.pay_params(&prepay_id, chrono::Utc::now().timestamp()).map_err(ApiError::internal)?;
+    order.status = "prepaid".into();
+    Ok((order, pay))
+}
+
+async fn own_order(state: &AppState, account: Uuid, id: Uuid) -> Result<OrderRow, ApiError> {
+    let mut conn = state.db.get().await?;
+    store::order_by_id(&mut conn, id).await?.filter(|o| o.account_id == account).ok_or_else(ApiError::not_found)
+}
+
+/// One of the caller's orders.
+#[utoipa::path(
+    tag = "billing",
+    params(("order_id" = Uuid, Path, description = "order id")),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[get("/v1/billing/orders/{order_id}")]
+async fn get_order(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let order = own_order(&state, account.0, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view(&order, None)))
+}
+
+/// Closes an unpaid order at WeChat Pay and here, so its bills can be ordered again. An order WeChat Pay reports
+/// paid is settled instead (409 `order_paid`).
+#[utoipa::path(
+    tag = "billing",
+    params(("order_id" = Uuid, Path, description = "order id")),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the order is paid"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/billing/orders/{order_id}/close")]
+async fn close_order(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let order = own_order(&state, account.0, path.into_inner()).await?;
+    let paid = || ApiError::new(StatusCode::CONFLICT, "order_paid", "The order is paid");
+    match order.status.as_str() {
+        "closed" => return Ok(HttpResponse::Ok().json(view(&order, None))),
+        "paid" => return Err(paid()),
+        _ => {}
+    }
+    let wx = wechatpay(&state)?;
+    let mut conn = state.db.get().await?;
+    // Ask WeChat Pay first: an order paid there must be settled, never closed.
+    match wx.query(&order.sub_mchid, &order.out_trade_no).await {
+        Ok(Some(tx)) if tx.trade_state == "SUCCESS" => {
+            store::settle(&mut conn, &tx).await.map_err(settle_api_error)?;
+            return Err(paid());
+        }
+        Ok(Some(_)) => match wx.close(&order.sub_mchid, &order.out_trade_no).await {
+            Ok(()) => {}
+            Err(WeChatPayError::Api { code, .. }) if code == "ORDERPAID" || code == "ORDER_PAID" => return Err(paid()),
+            Err(e) => return Err(upstream(e)),
+        },
+        Ok(None) => {}
+        Err(e) => return Err(upstream(e)),
+    }
+    store::mark_closed(&mut conn, order.id).await?;
+    let order = store::order_by_id(&mut conn, order.id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(view(&order, None)))
+}
+
+fn upstream(e: WeChatPayError) -> ApiError {
+    tracing::warn!(error = %e, "WeChat Pay call failed");
+    ApiError::new(StatusCode::BAD_GATEWAY, "wechatpay_unavailable", "WeChat Pay is unavailable")
+}
+
+fn settle_api_error(e: SettleError) -> ApiError {
+    match e {
+        SettleError::Refused(r) => ApiError::internal(anyhow::anyhow!("WeChat Pay report refused: {r}")),
+        SettleError::Db(e) => ApiError::from(e),
+    }
+}
+
+/// The e-receipt of a paid order (printable HTML).
+#[utoipa::path(
+    tag = "billing",
+    params(("order_id" = Uuid, Path, description = "order id")),
+    responses(
+        (status = 200, content_type = "text/html", body = String),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[get("/v1/billing/orders/{order_id}/receipt")]
+async fn order_receipt(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let order = own_order(&state, account.0, path.into_inner()).await?;
+    let mut conn = state.db.get().await?;
+    let html = store::receipt_html(&mut conn, order.id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+/// Checks a receipt by its verification code (public; shows no personal data).
+#[utoipa::path(
+    tag = "billing",
+    params(("code" = String, Path, description = "the verification code printed on the receipt")),
+    responses(
+        (status = 200, body = store::ReceiptCheck),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/billing/receipts/{code}")]
+async fn verify_receipt(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    if code.len() != 16 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::not_found());
+    }
+    let mut conn = state.db.get().await?;
+    let found = store::check_receipt(&mut conn, &code.to_ascii_uppercase()).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// WeChat Pay's failure answer: a 4xx/5xx status with `{"code":"FAIL","message":…}`; WeChat Pay retries later.
+fn notify_fail(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "code": "FAIL", "message": message }))
+}
+
+/// Payment notifications from WeChat Pay. Verified with the platform key named by `Wechatpay-Serial`;
+/// signature probes (`WECHATPAY/SIGNTEST/…`), stale timestamps, undecryptable resources and reports that do
+/// not match our order are refused with a 4xx and change nothing. Applied at most once; answers 204.
+#[utoipa::path(
+    tag = "billing",
+    request_body(content = String, content_type = "application/json", description = "WeChat Pay notification"),
+    responses(
+        (status = 204, description = "received (also for a duplicate)"),
+        (status = 400, description = "malformed or not matching our order: `{\"code\":\"FAIL\"}`"),
+        (status = 401, description = "signature, serial, timestamp or probe refused: `{\"code\":\"FAIL\"}`"),
+        (status = 404, description = "unknown order: `{\"code\":\"FAIL\"}`"),
+        (status = 500, description = "temporary failure, WeChat Pay retries: `{\"code\":\"FAIL\"}`"),
+    )
+)]
+#[post("/v1/payments/wechat/notify")]
+async fn wechat_notify(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some(wx) = state.wechatpay.as_deref() else {
+        return notify_fail(StatusCode::SERVICE_UNAVAILABLE, "payments not configured");
+    };
+    if body.len() > 64 * 1024 {
+        return notify_fail(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+    }
+    let headers = SignedHeaders::from_map(|n| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    let verified = headers.and_then(|h| wx.verify(&h, &body, chrono::Utc::now().timestamp()));
+    if let Err(e) = verified {
+        tracing::warn!(reason = refusal_label(e), "WeChat Pay notification refused");
+        return notify_fail(StatusCode::UNAUTHORIZED, "signature refused");
+    }
+    let Ok(notification) = serde_json::from_slice::<Notification>(&body) else {
+        return notify_fail(StatusCode::BAD_REQUEST, "malformed");
+    };
+    if notification.event_type != "TRANSACTION.SUCCESS" {
+        // Other events (refunds, closures) carry nothing we act on here; acknowledge so they stop.
+        tracing::info!(event = %notification.event_type, "WeChat Pay notification ignored");
+        return HttpResponse::NoContent().finish();
+    }
+    let Ok(plain) = wx.decrypt(&notification.resource) else {
+        return notify_fail(StatusCode::BAD_REQUEST, "cannot decrypt");
+    };
+    let Ok(tx) = serde_json::from_slice::<Transaction>(&plain) else {
+        return notify_fail(StatusCode::BAD_REQUEST, "malformed resource");
+    };
+    if tx.sp_mchid != wx.sp_mchid {
+        return notify_fail(StatusCode::BAD_REQUEST, "merchant mismatch");
+    }
+    let mut conn = match state.db.get().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no database connection for a notification");
+            return notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later");
+        }
+    };
+    match store::settle(&mut conn, &tx).await {
+        Ok(outcome) => {
+            tracing::info!(?outcome, notification = %notification.id, "WeChat Pay notification applied");
+            HttpResponse::NoContent().finish()
+        }
+        Err(SettleError::Refused(SettleRefusal::UnknownOrder)) => notify_fail(StatusCode::NOT_FOUND, "unknown order"),
+        Err(SettleError::Refused(r)) => {
+            tracing::warn!(reason = %r, "WeChat Pay notification does not match the order");
+            notify_fail(StatusCode::BAD_REQUEST, "does not match the order")
+        }
+        Err(SettleError::Db(e)) => {
+            tracing::error!(error = %e, "settling a notification failed");
+            notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later")
+        }
+    }
+}
+
+fn refusal_label(e: VerifyError) -> &'static str {
+    match e {
+        VerifyError::MissingHeader => "missing_header",
+        VerifyError::Probe => "probe",
+        VerifyError::Stale => "stale",
+        VerifyError::UnknownSerial => "unknown_serial",
+        VerifyError::BadSignature => "bad_signature",
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ArrearsQuery {
+    /// At most this many bills (1–1000, default 200).
+    pub limit: Option<i64>,
+}
+
+/// Unpaid bills of a community, oldest first (property company app). Arrears never block door access.
+#[utoipa::path(
+    tag = "billing",
+    params(("community_id" = Uuid, Path, description = "community id"), ArrearsQuery),
+    responses(
+        (status = 200, body = BillList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/communities/{community_id}/arrears")]
+async fn arrears(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<ArrearsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let community = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, b"").await?;
+    app.require(&[OrgRole::Property], community)?;
+    let limit = query.limit.unwrap_or(200).clamp(1, 1000);
+    let bills = store::arrears(&mut conn, community, limit).await?;
+    Ok(HttpResponse::Ok().json(BillList { bills }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    pub out_trade_no: String,
+    /// Chosen by the caller; sending the same number again is the same refund (safe retry).
+    pub out_refund_no: String,
+    pub amount_fen: i64,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundView {
+    pub out_refund_no: String,
+    pub refund_id: Option<String>,
+    pub status: String,
+}
+
+/// Refunds (part of) a paid order (property company app). Stored before WeChat Pay is called; a retry with the
+/// same `out_refund_no` re-sends the same refund.
+#[utoipa::path(
+    tag = "billing",
+    request_body = CreateRefund,
+    responses(
+        (status = 200, body = RefundView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the number is used for another refund"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("app_hmac" = []))
+)]
+#[post("/openapi/v1/billing/refunds")]
+async fn create_refund(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &body).await?;
+    let input: CreateRefund = parse_json(&body)?;
+    let no_ok = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*@".contains(&b))
+    };
+    if !no_ok(&input.out_trade_no, 32)
+        || !no_ok(&input.out_refund_no, 64)
+        || input.amount_fen <= 0
+        || input.reason.chars().count() > 80
+    {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_invalid", "Check the refund fields"));
+    }
+    let order: OrderRow = payment_orders::table
+        .filter(payment_orders::out_trade_no.eq(&input.out_trade_no))
+        .select(OrderRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    app.require(&[OrgRole::Property], order.community_id)?;
+    if order.status != "paid" {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "order_not_paid", "Only a paid order is refunded"));
+    }
+    let wx = wechatpay(&state)?;
+    let (order_id, amount) = conn
+        .transaction(async |conn| {
+            diesel::insert_into(refunds::table)
+                .values((
+                    refunds::id.eq(Uuid::now_v7()),
+                    refunds::out_refund_no.eq(&input.out_refund_no),
+                    refunds::order_id.eq(order.id),
+                    refunds::amount_fen.eq(input.amount_fen),
+                    refunds::reason.eq(&input.reason),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            let existing: (Uuid, i64) = refunds::table
+                .filter(refunds::out_refund_no.eq(&input.out_refund_no))
+                .select((refunds::order_id, refunds::amount_fen))
+                .first(conn)
+                .await?;
+            // Refunds of this order may not exceed what was paid.
+            let amounts: Vec<i64> = refunds::table
+                .filter(refunds::order_id.eq(order.id))
+                .filter(refunds::status.ne("closed"))
+                .select(refunds::amount_fen)
+                .load(conn)
+                .await?;
+            let refunded: i64 = amounts.iter().sum();
+            if refunded > order.amount_fen {
+                return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_too_large", "More than was paid"));
+            }
+            Ok::<_, ApiError>(existing)
+        })
+        .await?;
+    if order_id != order.id || amount != input.amount_fen {
+        return Err(ApiError::new(StatusCode::CONFLICT, "out_refund_no_used", "This refund number is used for another refund"));
+    }
+    let answer = wx
+        .refund(&order.sub_mchid, &order.out_trade_no, &input.out_refund_no, &input.reason, amount, order.amount_fen)
+        .await
+        .map_err(upstream)?;
+    let status = match answer.status.as_str() {
+        "SUCCESS" => "success",
+        "CLOSED" => "closed",
+        "ABNORMAL" => "abnormal",
+        _ => "processing",
+    };
+    diesel::update(refunds::table.filter(refunds::out_refund_no.eq(&input.out_refund_no)))
+        .set((refunds::status.eq(status), refunds::refund_id.eq(&answer.refund_id)))
+        .execute(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(RefundView {
+        out_refund_no: answer.out_refund_no,
+        refund_id: Some(answer.refund_id),
+        status: status.to_owned(),
+    }))
+}

@@ -1,0 +1,427 @@
+//! Persistence of fee items, bills, orders, settlement, ledger entries and receipts.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::fees::{self, FeeItem, Method, Period};
+use super::wechatpay::Transaction;
+use crate::schema::{bills, communities, fee_items, payment_order_bills, payment_orders, receipts, units};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no community {0}")]
+    UnknownCommunity(String),
+    #[error("fee calculation: {0}")]
+    Fee(#[from] fees::FeeError),
+    #[error("unknown fee method {0}")]
+    BadMethod(String),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Creates or updates a fee item of a community (by code).
+#[allow(clippy::too_many_arguments)]
+pub async fn upsert_fee_item(
+    conn: &mut AsyncPgConnection,
+    community_id: Uuid,
+    code: &str,
+    name: &str,
+    method: Method,
+    rate_fen: i64,
+    unit_kind: &str,
+    public_income: bool,
+) -> QueryResult<Uuid> {
+    diesel::insert_into(fee_items::table)
+        .values((
+            fee_items::id.eq(Uuid::now_v7()),
+            fee_items::community_id.eq(community_id),
+            fee_items::code.eq(code),
+            fee_items::name.eq(name),
+            fee_items::method.eq(method.as_str()),
+            fee_items::rate_fen.eq(rate_fen),
+            fee_items::unit_kind.eq(unit_kind),
+            fee_items::public_income.eq(public_income),
+        ))
+        .on_conflict((fee_items::community_id, fee_items::code))
+        .do_update()
+        .set((
+            fee_items::name.eq(name),
+            fee_items::method.eq(method.as_str()),
+            fee_items::rate_fen.eq(rate_fen),
+            fee_items::unit_kind.eq(unit_kind),
+            fee_items::public_income.eq(public_income),
+            fee_items::active.eq(true),
+        ))
+        .returning(fee_items::id)
+        .get_result(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GenerateReport {
+    pub created: usize,
+    pub already_present: usize,
+}
+
+/// Generates the bills of `period` for every unit of the community and every active item that applies to it.
+/// Idempotent: one bill per unit, item and period (unique key); existing bills are left as they are.
+pub async fn generate_bills(
+    conn: &mut AsyncPgConnection,
+    community_code: &str,
+    period: Period,
+) -> Result<GenerateReport, StoreError> {
+    let community_id: Uuid = communities::table
+        .filter(communities::code.eq(community_code))
+        .select(communities::id)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownCommunity(community_code.to_owned()))?;
+    let items: Vec<(Uuid, String, i64, String)> = fee_items::table
+        .filter(fee_items::community_id.eq(community_id))
+        .filter(fee_items::active.eq(true))
+        .select((fee_items::id, fee_items::method, fee_items::rate_fen, fee_items::unit_kind))
+        .load(conn)
+        .await?;
+    let unit_rows: Vec<(Uuid, String, i64)> = units::table
+        .filter(units::community_id.eq(community_id))
+        .select((units::id, units::kind, units::exclusive_area_centi_m2))
+        .load(conn)
+        .await?;
+    let period_text = period.to_string();
+    let mut rows = Vec::new();
+    for (item_id, method, rate_fen, unit_kind) in &items {
+        let method = Method::parse(method).ok_or_else(|| StoreError::BadMethod(method.clone()))?;
+        let item = FeeItem { method, rate_fen: *rate_fen, unit_kind: unit_kind.clone() };
+        for (unit_id, kind, area) in &unit_rows {
+            if !item.applies_to(kind) {
+                continue;
+            }
+            let amount = fees::monthly_amount(&item, *area)?;
+            if amount > 0 {
+                rows.push((
+                    bills::id.eq(Uuid::now_v7()),
+                    bills::community_id.eq(community_id),
+                    bills::unit_id.eq(*unit_id),
+                    bills::fee_item_id.eq(*item_id),
+                    bills::period.eq(period_text.clone()),
+                    bills::amount_fen.eq(amount),
+                ));
+            }
+        }
+    }
+    let total = rows.len();
+    let created = conn
+        .transaction(async |conn| {
+            let mut created = 0;
+            for chunk in rows.chunks(2000) {
+                created += diesel::insert_into(bills::table).values(chunk).on_conflict_do_nothing().execute(conn).await?;
+            }
+            Ok::<_, diesel::result::Error>(created)
+        })
+        .await?;
+    Ok(GenerateReport { created, already_present: total - created })
+}
+
+#[derive(Debug, Clone, QueryableByName, serde::Serialize, utoipa::ToSchema)]
+pub struct BillView {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub community_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub unit_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub building: String,
+    #[diesel(sql_type = Text)]
+    pub unit: String,
+    #[diesel(sql_type = Text)]
+    pub item_code: String,
+    #[diesel(sql_type = Text)]
+    pub item_name: String,
+    #[diesel(sql_type = Text)]
+    pub period: String,
+    #[diesel(sql_type = BigInt)]
+    pub amount_fen: i64,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+}
+
+const BILL_COLUMNS: &str = "b.id, b.community_id, b.unit_id, bl.code AS building, u.number AS unit, f.code AS item_code, \
+     f.name AS item_name, b.period, b.amount_fen, b.status \
+     FROM bills b JOIN fee_items f ON f.id = b.fee_item_id JOIN units u ON u.id = b.unit_id \
+     JOIN buildings bl ON bl.id = u.building_id";
+
+/// Units an account owns as a verified owner (enrollment linked it to the register person).
+const OWNED_UNITS: &str = "SELECT o.unit_id FROM ownerships o JOIN account_persons ap ON ap.person_id = o.person_id \
+     JOIN units ou ON ou.id = o.unit_id AND ou.community_id = ap.community_id WHERE ap.account_id = $1";
+
+/// The bills of the units the account owns (verified owners only).
+pub async fn owner_bills(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<Vec<BillView>> {
+    diesel::sql_query(format!(
+        "SELECT {BILL_COLUMNS} WHERE b.unit_id IN ({OWNED_UNITS}) ORDER BY b.period, bl.code, u.number, f.code LIMIT 500"
+    ))
+    .bind::<SqlUuid, _>(account)
+    .load(conn)
+    .await
+}
+
+/// Unpaid bills of a community (arrears), oldest period first.
+pub async fn arrears(conn: &mut AsyncPgConnection, community: Uuid, limit: i64) -> QueryResult<Vec<BillView>> {
+    diesel::sql_query(format!(
+        "SELECT {BILL_COLUMNS} WHERE b.community_id = $1 AND b.status = 'unpaid' \
+         ORDER BY b.period, bl.code, u.number, f.code LIMIT $2"
+    ))
+    .bind::<SqlUuid, _>(community)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LockedBill {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub community_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub community_code: String,
+    #[diesel(sql_type = BigInt)]
+    pub amount_fen: i64,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+}
+
+/// The owner's bills among `ids`, locked for the rest of the transaction.
+pub async fn lock_owner_bills(conn: &mut AsyncPgConnection, account: Uuid, ids: &[Uuid]) -> QueryResult<Vec<LockedBill>> {
+    diesel::sql_query(format!(
+        "SELECT b.id, b.community_id, c.code AS community_code, b.amount_fen, b.status FROM bills b \
+         JOIN communities c ON c.id = b.community_id \
+         WHERE b.id = ANY($2) AND b.unit_id IN ({OWNED_UNITS}) ORDER BY b.id FOR UPDATE OF b"
+    ))
+    .bind::<SqlUuid, _>(account)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = payment_orders)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub out_trade_no: String,
+    pub community_id: Uuid,
+    pub account_id: Uuid,
+    pub sp_mchid: String,
+    pub sub_mchid: String,
+    pub amount_fen: i64,
+    pub status: String,
+    pub prepay_id: Option<String>,
+    pub transaction_id: Option<String>,
+}
+
+pub async fn order_by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+    payment_orders::table.find(id).select(OrderRow::as_select()).first(conn).await.optional()
+}
+
+/// The open (created or prepaid) orders holding any of `bill_ids`, with the bills each holds.
+pub async fn open_orders_for(conn: &mut AsyncPgConnection, bill_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Vec<Uuid>)>> {
+    let order_ids: Vec<Uuid> = payment_order_bills::table
+        .filter(payment_order_bills::bill_id.eq_any(bill_ids))
+        .filter(payment_order_bills::open.eq(true))
+        .select(payment_order_bills::order_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    let mut out = Vec::new();
+    for id in order_ids {
+        let mut held: Vec<Uuid> = payment_order_bills::table
+            .filter(payment_order_bills::order_id.eq(id))
+            .select(payment_order_bills::bill_id)
+            .load(conn)
+            .await?;
+        held.sort();
+        out.push((id, held));
+    }
+    Ok(out)
+}
+
+/// Marks an order closed and frees its bills for a new order (only while it is not paid).
+pub async fn mark_closed(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<bool> {
+    conn.transaction(async |conn| {
+        let n = diesel::update(payment_orders::table.find(order))
+            .filter(payment_orders::status.eq_any(["created", "prepaid"]))
+            .set((payment_orders::status.eq("closed"), payment_orders::closed_at.eq(diesel::dsl::now)))
+            .execute(conn)
+            .await?;
+        if n == 1 {
+            diesel::update(payment_order_bills::table.filter(payment_order_bills::order_id.eq(order)))
+                .set(payment_order_bills::open.eq(false))
+                .execute(conn)
+                .await?;
+        }
+        Ok(n == 1)
+    })
+    .await
+}
+
+/// What applying a transaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// This call credited the order.
+    Applied,
+    /// It was credited before (a duplicate notification or a second reconciliation).
+    AlreadyPaid,
+    /// WeChat Pay does not report it paid.
+    NotPaid,
+}
+
+/// Why a transaction report was refused (nothing changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SettleRefusal {
+    #[error("unknown order")]
+    UnknownOrder,
+    #[error("merchant does not match")]
+    Merchant,
+    #[error("amount or currency does not match")]
+    Amount,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error(transparent)]
+    Refused(SettleRefusal),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Applies a transaction reported by WeChat Pay (notification or query), exactly once: the order row is locked,
+/// checked against the report (merchant, amount, currency), and credited only if not yet paid. Bills, ledger
+/// entries and the receipt are written in the same transaction; their unique keys make a second write impossible.
+pub async fn settle(conn: &mut AsyncPgConnection, tx: &Transaction) -> Result<Settled, SettleError> {
+    conn.transaction(async |conn| {
+        let order: Option<OrderRow> = payment_orders::table
+            .filter(payment_orders::out_trade_no.eq(&tx.out_trade_no))
+            .select(OrderRow::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let order = order.ok_or(SettleError::Refused(SettleRefusal::UnknownOrder))?;
+        if order.sp_mchid != tx.sp_mchid || order.sub_mchid != tx.sub_mchid {
+            return Err(SettleError::Refused(SettleRefusal::Merchant));
+        }
+        if tx.trade_state != "SUCCESS" {
+            return Ok(Settled::NotPaid);
+        }
+        let amount_ok = tx.amount.as_ref().is_some_and(|a| a.total == order.amount_fen && a.currency == "CNY");
+        if !amount_ok {
+            return Err(SettleError::Refused(SettleRefusal::Amount));
+        }
+        if order.status == "paid" {
+            if order.transaction_id.as_deref() != tx.transaction_id.as_deref() {
+                tracing::warn!(order = %order.id, "paid order reported again with another transaction id");
+            }
+            return Ok(Settled::AlreadyPaid);
+        }
+        if order.status == "closed" {
+            // Paid at WeChat after we closed it locally (a race with close): the money is in, so credit it.
+            tracing::warn!(order = %order.id, "payment for a locally closed order");
+        }
+        diesel::update(payment_orders::table.find(order.id))
+            .set((
+                payment_orders::status.eq("paid"),
+                payment_orders::transaction_id.eq(&tx.transaction_id),
+                payment_orders::paid_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        let bill_ids: Vec<Uuid> = payment_order_bills::table
+            .filter(payment_order_bills::order_id.eq(order.id))
+            .select(payment_order_bills::bill_id)
+            .load(conn)
+            .await?;
+        diesel::update(bills::table.filter(bills::id.eq_any(&bill_ids)).filter(bills::status.eq("unpaid")))
+            .set((bills::status.eq("paid"), bills::paid_order_id.eq(order.id), bills::paid_at.eq(diesel::dsl::now)))
+            .execute(conn)
+            .await?;
+        write_ledger_entries(conn, order.id, order.community_id).await?;
+        super::receipt::issue(conn, &order, tx.transaction_id.as_deref()).await?;
+        Ok(Settled::Applied)
+    })
+    .await
+}
+
+/// One income entry per book: common-part items (public income) apart from the community's other income.
+async fn write_ledger_entries(conn: &mut AsyncPgConnection, order: Uuid, community: Uuid) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO ledger_entries (id, community_id, book, amount_fen, source, order_id) \
+         SELECT gen_random_uuid(), $2, CASE WHEN f.public_income THEN 'public_income' ELSE 'community_income' END, \
+                sum(pob.amount_fen), 'wechatpay', $1 \
+         FROM payment_order_bills pob JOIN bills b ON b.id = pob.bill_id JOIN fee_items f ON f.id = b.fee_item_id \
+         WHERE pob.order_id = $1 GROUP BY f.public_income \
+         ON CONFLICT (order_id, book) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(order)
+    .bind::<SqlUuid, _>(community)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Orders still open after `older_than_secs` (the reconciliation job's work list).
+pub async fn pending_orders(conn: &mut AsyncPgConnection, older_than_secs: i64, limit: i64) -> QueryResult<Vec<OrderRow>> {
+    payment_orders::table
+        .filter(payment_orders::status.eq_any(["created", "prepaid"]))
+        .filter(payment_orders::created_at.lt(chrono::Utc::now() - chrono::Duration::seconds(older_than_secs)))
+        .order(payment_orders::created_at)
+        .limit(limit)
+        .select(OrderRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn receipt_html(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<Option<String>> {
+    receipts::table.filter(receipts::order_id.eq(order)).select(receipts::html).first(conn).await.optional()
+}
+
+#[derive(Debug, QueryableByName, serde::Serialize, utoipa::ToSchema)]
+pub struct ReceiptCheck {
+    #[diesel(sql_type = Text)]
+    pub number: String,
+    #[diesel(sql_type = Text)]
+    pub community: String,
+    #[diesel(sql_type = BigInt)]
+    pub amount_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Bool)]
+    pub refunded: bool,
+}
+
+/// What anyone holding a receipt's verification code may see (no personal data).
+pub async fn check_receipt(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Option<ReceiptCheck>> {
+    diesel::sql_query(
+        "SELECT r.number, c.name AS community, o.amount_fen, r.issued_at, \
+         EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.id AND f.status = 'success') AS refunded \
+         FROM receipts r JOIN payment_orders o ON o.id = r.order_id JOIN communities c ON c.id = o.community_id \
+         WHERE r.verification_code = $1",
+    )
+    .bind::<Text, _>(code)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Seconds since the order was created.
+pub async fn order_age_secs(
+    conn: &mut AsyncPgConnection,
+    order: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<i64> {
+    let created: chrono::DateTime<chrono::Utc> =
+        payment_orders::table.find(order).select(payment_orders::created_at).first(conn).await?;
+    Ok((now - created).num_seconds())
+}
