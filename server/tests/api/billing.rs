@@ -521,3 +521,123 @@ async fn forged_notifications_change_nothing() {
     assert_eq!((status.as_str(), ledger, receipt), ("paid", 1, 1));
     assert_eq!(bill_states, vec!["paid", "paid"]);
 }
+
+async fn org_request(
+    f: &Fixture,
+    app: &(String, linli_identity::org_app::AppSecret),
+    method: reqwest::Method,
+    path: &str,
+    body: &[u8],
+) -> (u16, serde_json::Value) {
+    let nonce = Uuid::new_v4().simple().to_string();
+    let auth = linli_identity::org_app::authorization_header(
+        &app.0,
+        &app.1,
+        method.as_str(),
+        path,
+        chrono::Utc::now().timestamp_millis(),
+        &nonce,
+        body,
+    );
+    let resp = f
+        .http
+        .request(method, format!("{}{path}", f.server_url))
+        .header("Authorization", auth)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The property company's app sees the community's arrears (the owner's bills among them until paid) and
+/// refunds a paid order by its `out_refund_no`; the same number again is the same refund, another amount under
+/// it is refused. An app of another role sees nothing (404).
+#[actix_web::test]
+async fn arrears_and_refunds_for_the_property_company() {
+    let f = setup(None).await;
+    let mut conn = f.t.conn().await;
+    let community =
+        linli_server::community::store::community_by_code(&mut conn, "SH-PD-0001").await.unwrap().unwrap();
+    let property = linli_server::auth::org_app::create_app(
+        &mut conn,
+        &f.t.state.pii,
+        "阳光物业",
+        linli_server::auth::org_app::OrgRole::Property,
+        &[community],
+    )
+    .await
+    .unwrap();
+    let bank = linli_server::auth::org_app::create_app(
+        &mut conn,
+        &f.t.state.pii,
+        "银行",
+        linli_server::auth::org_app::OrgRole::Bank,
+        &[community],
+    )
+    .await
+    .unwrap();
+    let path = format!("/openapi/v1/communities/{community}/arrears?limit=1000");
+    let (status, list) = org_request(&f, &property, reqwest::Method::GET, &path, b"").await;
+    assert_eq!(status, 200, "{list}");
+    // Two periods of 1,056 residences and 144 parking spaces, capped at the limit of 1,000 rows.
+    assert_eq!(list["bills"].as_array().unwrap().len(), 1000);
+    let (status, _) = org_request(&f, &bank, reqwest::Method::GET, &path, b"").await;
+    assert_eq!(status, 404);
+
+    let (_, order) = f.order(&f.bills, "to-refund").await;
+    let otn = order["out_trade_no"].as_str().unwrap().to_owned();
+    f.http
+        .post(format!("{}/sandbox/wechatpay/orders/{otn}/pay", f.sandbox_url))
+        .json(&serde_json::json!({ "retry_scale": 0.001 }))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if f.counts(&otn).await.0 == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(f.counts(&otn).await.0, "paid");
+    let refund = serde_json::json!({ "out_trade_no": otn, "out_refund_no": "RF-1", "amount_fen": f.fee, "reason": "重复缴费" });
+    let body = refund.to_string().into_bytes();
+    let (status, first) = org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", &body).await;
+    assert_eq!((status, first["status"].as_str()), (200, Some("success")), "{first}");
+    let (status, again) = org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["refund_id"], first["refund_id"], "a retry is the same refund");
+    let other = serde_json::json!({ "out_trade_no": otn, "out_refund_no": "RF-1", "amount_fen": 1, "reason": "x" });
+    let (status, refused) =
+        org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", other.to_string().as_bytes()).await;
+    assert_eq!((status, refused["code"].as_str()), (409, Some("out_refund_no_used")));
+    let too_much = serde_json::json!({ "out_trade_no": otn, "out_refund_no": "RF-2", "amount_fen": 2 * f.fee, "reason": "x" });
+    let (status, _) =
+        org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", too_much.to_string().as_bytes()).await;
+    assert_eq!(status, 422);
+}
+
+/// The server died after storing the order and before storing WeChat Pay's answer: the order row is there
+/// without a prepay id. Asking again for the same bills reuses that order and its `out_trade_no`, and WeChat Pay
+/// gives the same prepay id again, so nothing is doubled.
+#[actix_web::test]
+async fn an_order_interrupted_before_its_prepay_id_is_resumed_not_doubled() {
+    let f = setup(None).await;
+    let (status, first) = f.order(&f.bills, "crash-1").await;
+    assert_eq!(status, 201);
+    let otn = first["out_trade_no"].as_str().unwrap().to_owned();
+    let mut conn = f.t.conn().await;
+    // What a SIGKILL between the WeChat Pay call and the commit leaves behind.
+    diesel::update(payment_orders::table.filter(payment_orders::out_trade_no.eq(&otn)))
+        .set((payment_orders::status.eq("created"), payment_orders::prepay_id.eq(None::<String>)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, resumed) = f.order(&f.bills, "crash-2").await;
+    assert_eq!(status, 201, "{resumed}");
+    assert_eq!(resumed["out_trade_no"], first["out_trade_no"]);
+    assert_eq!(resumed["pay"]["package"], first["pay"]["package"]);
+    let orders: i64 = payment_orders::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(orders, 1);
+}
