@@ -25,3 +25,17 @@ where
         other => other,
     }
 }
+
+/// Claims a replay nonce for `ttl_secs` (`SET NX EX`): true the first time, false when it was seen before.
+pub async fn claim_nonce(redis: &Redis, nonce_key: &str, ttl_secs: u64) -> redis::RedisResult<bool> {
+    let key = format!("nonce:{nonce_key}");
+    let stored = retry_on_reconnect(|| {
+        let mut redis = redis.clone();
+        let key = key.clone();
+        async move {
+            redis::cmd("SET").arg(key).arg(1).arg("NX").arg("EX").arg(ttl_secs).query_async::<Option<String>>(&mut redis).await
+        }
+    })
+    .await?;
+    Ok(stored.is_some())
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use linli_identity::wechat::{AccessToken, SubscribeMessage, TemplateValue};
+use linli_identity::wechat::{AccessToken, SubscribeMessage, TemplateValue, WeChatError, WeChatErrorCode};
 use redis::AsyncCommands;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -66,7 +66,6 @@ async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, St
         .pii
         .decrypt(Column::AccountOpenid, &enc.ok_or(NotifyError::NoOpenid)?)
         .map_err(|e| NotifyError::Db(e.to_string()))?;
-    let token = access_token(state).await?;
     let message = SubscribeMessage {
         touser: openid,
         template_id: template.to_owned(),
@@ -78,8 +77,19 @@ async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, St
             .map(|(k, v)| ((*k).to_owned(), TemplateValue { value: v.clone() }))
             .collect::<BTreeMap<_, _>>(),
     };
-    identity.wechat.send_subscribe_message(&token, &message).await?;
-    Ok(())
+    let token = access_token(state).await?;
+    match identity.wechat.send_subscribe_message(&token, &message).await {
+        // 40001 invalid / 42001 expired: the cached token is no longer the current one (another holder refreshed
+        // it, or WeChat revoked it). Forget it and try once with a fresh one.
+        Err(WeChatError::Api { code: WeChatErrorCode::Other(40001 | 42001), .. }) => {
+            let mut redis = state.redis.clone();
+            let _: () = redis.del(TOKEN_KEY).await?;
+            let token = access_token(state).await?;
+            identity.wechat.send_subscribe_message(&token, &message).await?;
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Tells an owner that their device binding was reset and they must enroll the device again.

@@ -93,23 +93,7 @@ pub async fn verify_org_request(
     .map_err(ApiError::internal)?;
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     verify(&auth, &secret, req.method().as_str(), path, body, Utc::now().timestamp_millis()).map_err(refuse)?;
-    let nonce_key = format!("nonce:{}", auth.replay_key());
-    let fresh = crate::cache::retry_on_reconnect(|| {
-        let mut redis = state.redis.clone();
-        let nonce_key = nonce_key.clone();
-        async move {
-            redis::cmd("SET")
-                .arg(nonce_key)
-                .arg(1)
-                .arg("NX")
-                .arg("EX")
-                .arg(linli_identity::signed_request::NONCE_TTL_SECONDS)
-                .query_async::<Option<String>>(&mut redis)
-                .await
-        }
-    })
-    .await?
-    .is_some();
+    let fresh = crate::cache::claim_nonce(&state.redis, &auth.replay_key(), linli_identity::signed_request::NONCE_TTL_SECONDS).await?;
     if !fresh {
         return Err(refuse(OrgAuthError::NonceReplayed));
     }

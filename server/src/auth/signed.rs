@@ -90,23 +90,7 @@ pub async fn verify_signed_request(
     verify_request(&headers, &key, req.method().as_str(), path, body, now.timestamp_millis())
         .map_err(|e| refuse(e.code()))?;
 
-    let nonce_key = format!("nonce:{}", headers.replay_key());
-    let fresh = crate::cache::retry_on_reconnect(|| {
-        let mut redis = state.redis.clone();
-        let nonce_key = nonce_key.clone();
-        async move {
-            redis::cmd("SET")
-                .arg(nonce_key)
-                .arg(1)
-                .arg("NX")
-                .arg("EX")
-                .arg(NONCE_TTL_SECONDS)
-                .query_async::<Option<String>>(&mut redis)
-                .await
-        }
-    })
-    .await?
-    .is_some();
+    let fresh = crate::cache::claim_nonce(&state.redis, &headers.replay_key(), NONCE_TTL_SECONDS).await?;
     if !fresh {
         return Err(refuse(SignatureError::NonceReplayed.code()));
     }
