@@ -83,7 +83,7 @@ export LINLI_CONFIG=$CONFIG
 
 log "building (release)"
 cargo build --release --locked --bins
-BIN=$ROOT/target/release
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 
 stop_pidfile() {
   local f=$1
