@@ -2,3 +2,7 @@
 //! sheets, the tally and the result document.
 
 pub mod tally;
+pub mod domain;
+pub mod routes;
+pub mod screening;
+pub mod store;

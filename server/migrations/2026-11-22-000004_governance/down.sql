@@ -1,0 +1,9 @@
+DROP TABLE chain_outbox;
+DROP TABLE chain_contracts;
+DROP TABLE ballot_sheets;
+DROP TABLE roll_entries;
+DROP TABLE meeting_reviews;
+DROP TABLE meeting_proposals;
+DROP TABLE meetings;
+DROP FUNCTION governance_frozen_children();
+DROP FUNCTION governance_frozen_meeting();

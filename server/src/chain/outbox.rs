@@ -1,0 +1,56 @@
+//! The chain outbox: every chain write is a row written in the same transaction as the effect it records.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::chain_outbox;
+
+/// What a row asks the contract to do (column `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    OpenMeeting,
+    AddProposal,
+    CastSheet,
+    Finalize,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenMeeting => "open_meeting",
+            Self::AddProposal => "add_proposal",
+            Self::CastSheet => "cast_sheet",
+            Self::Finalize => "finalize",
+        }
+    }
+
+    /// Which key signs it: the contract gives meeting set-up to the committee role, sheets to the forwarder.
+    pub fn signer(self) -> &'static str {
+        match self {
+            Self::OpenMeeting | Self::AddProposal => "committee",
+            Self::CastSheet | Self::Finalize => "forwarder",
+        }
+    }
+}
+
+/// Appends a row; call inside the transaction that stores the effect.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    community: Uuid,
+    kind: Kind,
+    subject: Uuid,
+    call_data: Vec<u8>,
+) -> QueryResult<i64> {
+    diesel::insert_into(chain_outbox::table)
+        .values((
+            chain_outbox::community_id.eq(community),
+            chain_outbox::kind.eq(kind.as_str()),
+            chain_outbox::subject_id.eq(subject),
+            chain_outbox::signer.eq(kind.signer()),
+            chain_outbox::call_data.eq(call_data),
+        ))
+        .returning(chain_outbox::id)
+        .get_result(conn)
+        .await
+}

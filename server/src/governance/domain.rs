@@ -1,0 +1,264 @@
+//! Meeting rules as plain functions: draft validation, content and chain ids, the frozen roll and its hash,
+//! sheet hashes and voter pseudonyms. No database here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::tally::Matter;
+use crate::community::headcount::{CountingRules, HeadcountKey, Holder, UnitHolding, headcount_key};
+
+pub const MAX_PROPOSALS: usize = 32;
+pub const MAX_OPTIONS: usize = 16;
+
+/// A proposal as the committee drafts it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ProposalDraft {
+    /// Civil Code art. 278 matter, 1–9.
+    pub matter: u8,
+    pub title: String,
+    pub body: String,
+    /// 2–16 option labels; option 0 means yes (e.g. `["同意", "反对", "弃权"]`).
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DraftError {
+    #[error("a meeting needs 1 to {MAX_PROPOSALS} proposals")]
+    ProposalCount,
+    #[error("proposal {0}: matter must be 1 to 9")]
+    Matter(usize),
+    #[error("proposal {0}: 2 to {MAX_OPTIONS} non-empty options of at most 100 characters")]
+    Options(usize),
+    #[error("proposal {0}: title 1–200 characters, body 1–20000 characters")]
+    Text(usize),
+    #[error("meeting title must be 1–200 characters")]
+    Title,
+    #[error("the voting window must end after it starts and last at most 90 days")]
+    Window,
+}
+
+pub fn validate_draft(title: &str, proposals: &[ProposalDraft], starts_ms: i64, ends_ms: i64) -> Result<(), DraftError> {
+    let chars = |s: &str| s.chars().count();
+    if title.trim().is_empty() || chars(title) > 200 {
+        return Err(DraftError::Title);
+    }
+    if proposals.is_empty() || proposals.len() > MAX_PROPOSALS {
+        return Err(DraftError::ProposalCount);
+    }
+    for (i, p) in proposals.iter().enumerate() {
+        if Matter::new(p.matter).is_none() {
+            return Err(DraftError::Matter(i));
+        }
+        if p.options.len() < 2
+            || p.options.len() > MAX_OPTIONS
+            || p.options.iter().any(|o| o.trim().is_empty() || chars(o) > 100)
+        {
+            return Err(DraftError::Options(i));
+        }
+        if p.title.trim().is_empty() || chars(&p.title) > 200 || p.body.trim().is_empty() || chars(&p.body) > 20000 {
+            return Err(DraftError::Text(i));
+        }
+    }
+    if ends_ms <= starts_ms || ends_ms - starts_ms > 90 * 24 * 3600 * 1000 {
+        return Err(DraftError::Window);
+    }
+    Ok(())
+}
+
+/// Length-prefixed concatenation: `be32(len) ‖ bytes` per field, so no two field lists share an encoding.
+fn framed(h: &mut Sha256, field: &[u8]) {
+    h.update(u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
+    h.update(field);
+}
+
+/// `sha256("linli-proposal-v1" ‖ framed(matter) ‖ framed(title) ‖ framed(body) ‖ framed(option)…)` (UTF-8).
+pub fn proposal_content_hash(p: &ProposalDraft) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"linli-proposal-v1");
+    framed(&mut h, &[p.matter]);
+    framed(&mut h, p.title.as_bytes());
+    framed(&mut h, p.body.as_bytes());
+    for o in &p.options {
+        framed(&mut h, o.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// The meeting's bytes32 id on chain: 16 zero bytes ‖ the UUID's 16 bytes.
+pub fn chain_meeting_id(id: Uuid) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[16..].copy_from_slice(id.as_bytes());
+    out
+}
+
+/// The voter's bytes32 pseudonym on chain: `sha256("linli-voter-v1" ‖ meeting uuid ‖ account uuid)`; unlinkable
+/// across meetings without the server's rows.
+pub fn voter_pseudonym(meeting: Uuid, account: Uuid) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"linli-voter-v1");
+    h.update(meeting.as_bytes());
+    h.update(account.as_bytes());
+    h.finalize().into()
+}
+
+/// `sha256("linli-sheet-v1" ‖ sheet uuid ‖ meeting uuid ‖ pseudonym ‖ be64 area ‖ be64 heads ‖ framed(choices))`.
+pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, heads: i64, choices: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"linli-sheet-v1");
+    h.update(sheet.as_bytes());
+    h.update(meeting.as_bytes());
+    h.update(pseudonym);
+    h.update(area.to_be_bytes());
+    h.update(heads.to_be_bytes());
+    framed(&mut h, choices);
+    h.finalize().into()
+}
+
+/// One unit as published in the roll: numbers and areas, never names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct RollUnit {
+    pub building: String,
+    pub unit: String,
+    pub area_centi_m2: i64,
+}
+
+/// One "person" of the roll (a headcount key) with its units and its designated voter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollEntry {
+    pub key: String,
+    pub area_centi_m2: i64,
+    pub units: Vec<RollUnit>,
+    pub voter: Option<Uuid>,
+}
+
+/// A unit of the register with the labels the roll shows.
+#[derive(Debug, Clone)]
+pub struct RegisterUnit {
+    pub holding: UnitHolding,
+    pub building: String,
+    pub number: String,
+}
+
+/// Builds the roll: one entry per headcount key, areas summed. The designated voter of a key is the account
+/// verified first (earliest `verified_at`, then smallest account id) for any of the key's persons; for the
+/// developer key, for any person holding a developer unit. A co-owned unit thus has one voter: the first
+/// co-owner who completed enrollment (a written designation by the co-owners is not modelled yet).
+pub fn build_roll(
+    units: &[RegisterUnit],
+    rules: CountingRules,
+    verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
+    developer_persons: &BTreeSet<Uuid>,
+) -> Vec<RollEntry> {
+    let mut by_key: BTreeMap<HeadcountKey, (i64, Vec<RollUnit>)> = BTreeMap::new();
+    for u in units {
+        let Some(key) = headcount_key(&u.holding, rules) else { continue };
+        if matches!(&u.holding.holder, Holder::Owners(o) if o.is_empty()) {
+            continue;
+        }
+        let e = by_key.entry(key).or_default();
+        e.0 += u.holding.area.get();
+        e.1.push(RollUnit { building: u.building.clone(), unit: u.number.clone(), area_centi_m2: u.holding.area.get() });
+    }
+    let mut out: Vec<RollEntry> = by_key
+        .into_iter()
+        .map(|(key, (area, mut units))| {
+            units.sort();
+            let persons: Vec<Uuid> = match &key {
+                HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+                HeadcountKey::Buyer(owners) => owners.clone(),
+            };
+            let voter = persons.iter().filter_map(|p| verified.get(p)).flatten().min().map(|(_, account)| *account);
+            RollEntry { key: key.opaque(), area_centi_m2: area, units, voter }
+        })
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+/// The roll hash: sha256 over the UTF-8 text
+/// `"linli-roll-v1\n"` then, for each entry sorted by key, `key \t area \t 1 \t units \n` where `units` is
+/// `building/unit:area` joined by `,` (sorted); areas in decimal centi-m². Anyone holding the published roll can
+/// recompute it with a few lines of script.
+pub fn roll_hash(entries: &[RollEntry]) -> [u8; 32] {
+    let mut sorted: Vec<&RollEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut text = String::from("linli-roll-v1\n");
+    for e in sorted {
+        let units: Vec<String> =
+            e.units.iter().map(|u| format!("{}/{}:{}", u.building, u.unit, u.area_centi_m2)).collect();
+        text.push_str(&format!("{}\t{}\t1\t{}\n", e.key, e.area_centi_m2, units.join(",")));
+    }
+    Sha256::digest(text.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::community::domain::{AreaCentiM2, UnitKind};
+
+    fn unit(n: u128, building: &str, number: &str, centi: i64, owners: &[u128]) -> RegisterUnit {
+        RegisterUnit {
+            holding: UnitHolding {
+                unit_id: Uuid::from_u128(1000 + n),
+                kind: UnitKind::Residence,
+                area: AreaCentiM2::new(centi).unwrap(),
+                holder: Holder::Owners(owners.iter().map(|o| Uuid::from_u128(*o)).collect()),
+            },
+            building: building.into(),
+            number: number.into(),
+        }
+    }
+
+    #[test]
+    fn roll_hash_matches_an_independent_computation() {
+        let entries = vec![RollEntry {
+            key: "buyer:aa".into(),
+            area_centi_m2: 8935,
+            units: vec![RollUnit { building: "1".into(), unit: "101".into(), area_centi_m2: 8935 }],
+            voter: None,
+        }];
+        // printf 'linli-roll-v1\nbuyer:aa\t8935\t1\t1/101:8935\n' | sha256sum
+        assert_eq!(
+            hex::encode(roll_hash(&entries)),
+            "453dda2c48fa604b4fcebb991e500ebe52c385196d0b5d23a203a8b76dc37cc5"
+        );
+    }
+
+    #[test]
+    fn co_owned_unit_gets_the_first_verified_co_owner_and_one_person_sums_areas() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let units = vec![
+            unit(1, "1", "101", 8000, &[1, 2]),
+            unit(2, "1", "102", 9000, &[3]),
+            unit(3, "2", "201", 1000, &[3]),
+        ];
+        let mut verified = BTreeMap::new();
+        verified.insert(Uuid::from_u128(2), vec![(t(10), Uuid::from_u128(92))]);
+        verified.insert(Uuid::from_u128(1), vec![(t(20), Uuid::from_u128(91))]);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new());
+        assert_eq!(roll.len(), 2);
+        let co = roll.iter().find(|e| e.area_centi_m2 == 8000).unwrap();
+        assert_eq!(co.voter, Some(Uuid::from_u128(92)), "person 2 verified first");
+        let multi = roll.iter().find(|e| e.units.len() == 2).unwrap();
+        assert_eq!(multi.area_centi_m2, 10000);
+        assert_eq!(multi.voter, None, "person 3 never enrolled");
+    }
+
+    #[test]
+    fn drafts_are_validated() {
+        let p = ProposalDraft { matter: 5, title: "t".into(), body: "b".into(), options: vec!["y".into(), "n".into()] };
+        assert!(validate_draft("m", std::slice::from_ref(&p), 0, 1).is_ok());
+        assert_eq!(validate_draft("m", &[], 0, 1), Err(DraftError::ProposalCount));
+        let mut bad = p.clone();
+        bad.matter = 10;
+        assert_eq!(validate_draft("m", &[bad], 0, 1), Err(DraftError::Matter(0)));
+        let mut bad = p.clone();
+        bad.options = vec!["y".into()];
+        assert_eq!(validate_draft("m", &[bad], 0, 1), Err(DraftError::Options(0)));
+        assert_eq!(validate_draft("m", &[p], 5, 5), Err(DraftError::Window));
+    }
+}

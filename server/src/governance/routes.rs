@@ -1,0 +1,808 @@
+//! Meeting routes: drafting, screening, reviews, publication, opening (roll freeze), ballot sheets, receipts,
+//! closing, and the bureau's read access.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use alloy_sol_types::SolCall;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use linli_ledger_client::governance::LinliGovernance;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::domain::{self, ProposalDraft, RollUnit};
+use super::screening::{DEFAULT_LIST, Screener};
+use super::store::{self, MeetingRow, ProposalRow};
+use crate::auth::org_app::{OrgRole, verify_org_request};
+use crate::auth::{CurrentAccount, Role, require_role};
+use crate::chain::outbox::{self, Kind};
+use crate::error::extractors::parse_json;
+use crate::error::{ApiError, Problem};
+use crate::http::AppState;
+use crate::schema::{account_persons, ballot_sheets, chain_outbox, meeting_proposals, meeting_reviews, meetings, roll_entries};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_meeting)
+        .service(get_meeting)
+        .service(submit_meeting)
+        .service(screening_review)
+        .service(committee_review)
+        .service(bureau_review)
+        .service(open_meeting)
+        .service(get_roll)
+        .service(cast_sheet)
+        .service(my_sheet)
+        .service(close_meeting)
+        .service(org_get_meeting);
+}
+
+fn conflict(code: &'static str, title: &'static str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, title)
+}
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_meeting", "The meeting is not acceptable").with_detail(detail)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema, Default, Clone, Copy)]
+pub struct RuleSetInput {
+    #[serde(default)]
+    pub silent_counts_as_participating: bool,
+    #[serde(default)]
+    pub silent_follows_majority: bool,
+    /// Not supported: the contract accepts one sheet per voter. `true` is refused.
+    #[serde(default)]
+    pub vote_change_allowed: bool,
+    #[serde(default)]
+    pub count_parking_spaces: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateMeeting {
+    pub title: String,
+    pub proposals: Vec<ProposalDraft>,
+    #[serde(default)]
+    pub rules: RuleSetInput,
+    #[serde(default)]
+    pub bureau_review_required: bool,
+    /// Days between publication and the start of voting (0–90).
+    pub notice_days: i32,
+    pub voting_starts_at: DateTime<Utc>,
+    pub voting_ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingView {
+    #[serde(flatten)]
+    pub meeting: MeetingRow,
+    pub proposals: Vec<ProposalRow>,
+    /// The meeting's id on chain (hex bytes32).
+    pub chain_meeting_id: String,
+}
+
+async fn view(conn: &mut AsyncPgConnection, m: MeetingRow) -> Result<MeetingView, ApiError> {
+    let proposals = store::proposals(conn, m.id).await?;
+    let chain_meeting_id = hex::encode(&m.chain_meeting_id);
+    Ok(MeetingView { meeting: m, proposals, chain_meeting_id })
+}
+
+/// Committee members and verified owners of the meeting's community may read it; anyone else gets 404.
+async fn require_reader(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> Result<(), ApiError> {
+    if crate::auth::roles::has_role(conn, account, community, Role::Committee).await? {
+        return Ok(());
+    }
+    let owner: i64 = account_persons::table
+        .filter(account_persons::account_id.eq(account))
+        .filter(account_persons::community_id.eq(community))
+        .count()
+        .get_result(conn)
+        .await?;
+    if owner > 0 { Ok(()) } else { Err(ApiError::not_found()) }
+}
+
+/// Drafts a meeting (committee).
+#[utoipa::path(
+    tag = "governance",
+    params(("community_id" = Uuid, Path)),
+    request_body = CreateMeeting,
+    responses(
+        (status = 201, body = MeetingView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/communities/{community_id}/meetings")]
+async fn create_meeting(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let community = path.into_inner();
+    let mut conn = state.db.get().await?;
+    require_role(&mut conn, account.0, community, Role::Committee).await?;
+    let input: CreateMeeting = parse_json(&body)?;
+    domain::validate_draft(
+        &input.title,
+        &input.proposals,
+        input.voting_starts_at.timestamp_millis(),
+        input.voting_ends_at.timestamp_millis(),
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    if input.rules.vote_change_allowed {
+        return Err(invalid("vote_change_allowed is not supported: the contract accepts one sheet per voter"));
+    }
+    if !(0..=90).contains(&input.notice_days) {
+        return Err(invalid("notice_days must be 0–90"));
+    }
+    let id = Uuid::now_v7();
+    let m = conn
+        .transaction(async |conn| {
+            diesel::insert_into(meetings::table)
+                .values((
+                    meetings::id.eq(id),
+                    meetings::community_id.eq(community),
+                    meetings::chain_meeting_id.eq(domain::chain_meeting_id(id).to_vec()),
+                    meetings::title.eq(&input.title),
+                    meetings::status.eq("draft"),
+                    meetings::silent_counts_as_participating.eq(input.rules.silent_counts_as_participating),
+                    meetings::silent_follows_majority.eq(input.rules.silent_follows_majority),
+                    meetings::vote_change_allowed.eq(false),
+                    meetings::count_parking_spaces.eq(input.rules.count_parking_spaces),
+                    meetings::bureau_review_required.eq(input.bureau_review_required),
+                    meetings::notice_days.eq(input.notice_days),
+                    meetings::voting_starts_at.eq(input.voting_starts_at),
+                    meetings::voting_ends_at.eq(input.voting_ends_at),
+                    meetings::created_by.eq(account.0),
+                ))
+                .execute(conn)
+                .await?;
+            for (i, p) in input.proposals.iter().enumerate() {
+                diesel::insert_into(meeting_proposals::table)
+                    .values((
+                        meeting_proposals::meeting_id.eq(id),
+                        meeting_proposals::idx.eq(i16::try_from(i).unwrap_or(i16::MAX)),
+                        meeting_proposals::matter.eq(i16::from(p.matter)),
+                        meeting_proposals::title.eq(&p.title),
+                        meeting_proposals::body.eq(&p.body),
+                        meeting_proposals::options.eq(serde_json::json!(p.options)),
+                        meeting_proposals::content_hash.eq(domain::proposal_content_hash(p).to_vec()),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            crate::audit::append(conn, &account.0.to_string(), "meeting.draft", &id.to_string(), serde_json::json!({}))
+                .await
+                .map_err(ApiError::internal)?;
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view(&mut conn, m).await?))
+}
+
+/// A meeting with its proposals (committee, or a verified owner of the community).
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}")]
+async fn get_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    if m.status == "draft" || m.status.ends_with("_review") || m.status == "rejected" {
+        require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
+    }
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Submits a draft: automatic screening with the sensitive-word list. Clean → committee review; a match →
+/// human review (`screening_review`) with the matched terms in `screening_terms`.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/submit")]
+async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let screener = Screener::from_list(DEFAULT_LIST).map_err(ApiError::internal)?;
+    let m = conn
+        .transaction(async |conn| {
+            let m = store::meeting_for_update(conn, id).await?;
+            require_role(conn, account.0, m.community_id, Role::Committee).await?;
+            if m.status != "draft" {
+                return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
+            }
+            let mut text = m.title.clone();
+            for p in store::proposals(conn, id).await? {
+                text.push('\n');
+                text.push_str(&p.title);
+                text.push('\n');
+                text.push_str(&p.body);
+                for o in p.options.as_array().into_iter().flatten() {
+                    text.push('\n');
+                    text.push_str(o.as_str().unwrap_or_default());
+                }
+            }
+            let terms = screener.matches(&text);
+            let next = if terms.is_empty() { "committee_review" } else { "screening_review" };
+            diesel::update(meetings::table.find(id))
+                .set((meetings::status.eq(next), meetings::screening_terms.eq(serde_json::json!(terms))))
+                .execute(conn)
+                .await?;
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReviewInput {
+    pub approved: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn record_review(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    stage: &str,
+    reviewer: &str,
+    input: &ReviewInput,
+) -> Result<(), ApiError> {
+    if input.note.chars().count() > 2000 {
+        return Err(invalid("note too long"));
+    }
+    let n = diesel::insert_into(meeting_reviews::table)
+        .values((
+            meeting_reviews::meeting_id.eq(id),
+            meeting_reviews::stage.eq(stage),
+            meeting_reviews::reviewer.eq(reviewer),
+            meeting_reviews::approved.eq(input.approved),
+            meeting_reviews::note.eq(&input.note),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if n == 0 {
+        return Err(conflict("already_reviewed", "This reviewer has already reviewed this meeting"));
+    }
+    crate::audit::append(conn, reviewer, &format!("meeting.review.{stage}"), &id.to_string(), serde_json::json!({"approved": input.approved}))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// Publishes, refusing when the notice period no longer fits before voting starts.
+async fn publish(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<&'static str, ApiError> {
+    let now = Utc::now();
+    if now + chrono::Duration::days(i64::from(m.notice_days)) > m.voting_starts_at {
+        return Err(conflict("notice_too_short", "The notice period no longer fits before voting starts"));
+    }
+    diesel::update(meetings::table.find(m.id))
+        .set((meetings::status.eq("published"), meetings::published_at.eq(now)))
+        .execute(conn)
+        .await?;
+    Ok("published")
+}
+
+/// Human review of screened content (platform support staff): approve → committee review, reject → rejected.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    request_body = ReviewInput,
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/screening-review")]
+async fn screening_review(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let input: ReviewInput = parse_json(&body)?;
+    let mut conn = state.db.get().await?;
+    let m = conn
+        .transaction(async |conn| {
+            let m = store::meeting_for_update(conn, id).await?;
+            require_role(conn, account.0, m.community_id, Role::Support).await?;
+            if m.status != "screening_review" {
+                return Err(conflict("not_in_screening_review", "The meeting is not waiting for screening review"));
+            }
+            record_review(conn, id, "screening", &account.0.to_string(), &input).await?;
+            let next = if input.approved { "committee_review" } else { "rejected" };
+            diesel::update(meetings::table.find(id)).set(meetings::status.eq(next)).execute(conn).await?;
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Committee review: two distinct committee members must approve; one rejection rejects. After the second
+/// approval the meeting goes to the bureau (when required) or is published.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    request_body = ReviewInput,
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/committee-review")]
+async fn committee_review(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let input: ReviewInput = parse_json(&body)?;
+    let mut conn = state.db.get().await?;
+    let m = conn
+        .transaction(async |conn| {
+            let m = store::meeting_for_update(conn, id).await?;
+            require_role(conn, account.0, m.community_id, Role::Committee).await?;
+            if m.status != "committee_review" {
+                return Err(conflict("not_in_committee_review", "The meeting is not waiting for committee review"));
+            }
+            record_review(conn, id, "committee", &account.0.to_string(), &input).await?;
+            if !input.approved {
+                diesel::update(meetings::table.find(id)).set(meetings::status.eq("rejected")).execute(conn).await?;
+            } else {
+                let approvals: i64 = meeting_reviews::table
+                    .filter(meeting_reviews::meeting_id.eq(id))
+                    .filter(meeting_reviews::stage.eq("committee"))
+                    .filter(meeting_reviews::approved.eq(true))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if approvals >= 2 {
+                    if m.bureau_review_required {
+                        diesel::update(meetings::table.find(id)).set(meetings::status.eq("bureau_review")).execute(conn).await?;
+                    } else {
+                        publish(conn, &m).await?;
+                    }
+                }
+            }
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Street-office review (organisation app, role `bureau`, community in scope): approve → published.
+#[utoipa::path(
+    tag = "openapi",
+    params(("meeting_id" = Uuid, Path)),
+    request_body = ReviewInput,
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("app_hmac" = []))
+)]
+#[post("/openapi/v1/meetings/{meeting_id}/bureau-review")]
+async fn bureau_review(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &body).await?;
+    let input: ReviewInput = parse_json(&body)?;
+    let m = conn
+        .transaction(async |conn| {
+            let m = store::meeting_for_update(conn, id).await?;
+            app.require(&[OrgRole::Bureau], m.community_id)?;
+            if m.status != "bureau_review" {
+                return Err(conflict("not_in_bureau_review", "The meeting is not waiting for bureau review"));
+            }
+            record_review(conn, id, "bureau", &format!("app:{}", app.id), &input).await?;
+            if input.approved {
+                publish(conn, &m).await?;
+            } else {
+                diesel::update(meetings::table.find(id)).set(meetings::status.eq("rejected")).execute(conn).await?;
+            }
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Opens voting: freezes the roll from the register, stores its hash and totals, and queues the chain
+/// writes (openMeeting, then addProposal per proposal). The contract needs the roll hash before the window
+/// starts, so this runs after publication and before `voting_starts_at`.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/open")]
+async fn open_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let m = conn
+        .transaction(async |conn| {
+            let m = store::meeting_for_update(conn, id).await?;
+            require_role(conn, account.0, m.community_id, Role::Committee).await?;
+            if m.status != "published" {
+                return Err(conflict("meeting_not_published", "Only a published meeting can be opened"));
+            }
+            if Utc::now() >= m.voting_starts_at {
+                return Err(conflict("voting_already_started", "The roll must be frozen before voting starts"));
+            }
+            let roll = store::freeze_roll(conn, &m).await?;
+            if roll.is_empty() {
+                return Err(conflict("empty_roll", "The register has no counted units"));
+            }
+            let hash = domain::roll_hash(&roll);
+            let area: i64 = roll.iter().map(|e| e.area_centi_m2).sum();
+            let heads = i64::try_from(roll.len()).unwrap_or(i64::MAX);
+            diesel::update(meetings::table.find(id))
+                .set((
+                    meetings::status.eq("open"),
+                    meetings::roll_frozen_at.eq(Utc::now()),
+                    meetings::roll_hash.eq(hash.to_vec()),
+                    meetings::roll_area_centi_m2.eq(area),
+                    meetings::roll_heads.eq(heads),
+                ))
+                .execute(conn)
+                .await?;
+            let mid = alloy_primitives::FixedBytes::<32>::from(domain::chain_meeting_id(id));
+            let call = LinliGovernance::openMeetingCall {
+                meetingId: mid,
+                rollHash: hash.into(),
+                totalAreaCm2: u64::try_from(area).unwrap_or(0),
+                totalHeads: u32::try_from(heads).unwrap_or(0),
+                startMs: u64::try_from(m.voting_starts_at.timestamp_millis()).unwrap_or(0),
+                endMs: u64::try_from(m.voting_ends_at.timestamp_millis()).unwrap_or(0),
+            };
+            outbox::enqueue(conn, m.community_id, Kind::OpenMeeting, id, call.abi_encode()).await?;
+            for p in store::proposals(conn, id).await? {
+                let hash: [u8; 32] = p.content_hash.as_slice().try_into().unwrap_or([0; 32]);
+                let call = LinliGovernance::addProposalCall {
+                    meetingId: mid,
+                    proposalIndex: u8::try_from(p.idx).unwrap_or(0),
+                    matter: u8::try_from(p.matter).unwrap_or(0),
+                    contentHash: hash.into(),
+                    optionCount: u8::try_from(p.option_count()).unwrap_or(0),
+                };
+                outbox::enqueue(conn, m.community_id, Kind::AddProposal, id, call.abi_encode()).await?;
+            }
+            crate::audit::append(conn, &account.0.to_string(), "meeting.open", &id.to_string(), serde_json::json!({"roll_hash": hex::encode(hash)}))
+                .await
+                .map_err(ApiError::internal)?;
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedRollEntry {
+    pub headcount_key: String,
+    pub area_centi_m2: i64,
+    pub heads: i64,
+    pub units: Vec<RollUnit>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedRoll {
+    pub meeting_id: Uuid,
+    pub roll_hash: String,
+    pub total_area_centi_m2: i64,
+    pub total_heads: i64,
+    pub entries: Vec<PublishedRollEntry>,
+}
+
+async fn published_roll(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<PublishedRoll, ApiError> {
+    let Some(hash) = &m.roll_hash else { return Err(conflict("roll_not_frozen", "The roll is not frozen yet")) };
+    let entries = store::roll(conn, m.id)
+        .await?
+        .into_iter()
+        .map(|e| PublishedRollEntry { headcount_key: e.key, area_centi_m2: e.area_centi_m2, heads: 1, units: e.units })
+        .collect();
+    Ok(PublishedRoll {
+        meeting_id: m.id,
+        roll_hash: hex::encode(hash),
+        total_area_centi_m2: m.roll_area_centi_m2.unwrap_or(0),
+        total_heads: m.roll_heads.unwrap_or(0),
+        entries,
+    })
+}
+
+/// The frozen roll: unit numbers and areas per headcount key, totals and hash; never names.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = PublishedRoll), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/roll")]
+async fn get_roll(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    Ok(HttpResponse::Ok().json(published_roll(&mut conn, &m).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SheetInput {
+    pub pin: String,
+    /// One option index per proposal, in proposal order.
+    pub choices: Vec<u8>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SheetReceipt {
+    pub sheet_id: Uuid,
+    pub meeting_id: Uuid,
+    /// hex sha256 (see `governance::domain::sheet_hash`).
+    pub sheet_hash: String,
+    pub area_centi_m2: i64,
+    pub heads: i64,
+    pub choices: Vec<u8>,
+    pub submitted_at: DateTime<Utc>,
+    /// Filled in once the chain has the sheet.
+    pub tx_hash: Option<String>,
+    pub block_number: Option<i64>,
+    /// Outbox state: pending, sent, done, failed.
+    pub chain_status: String,
+}
+
+/// Casts the caller's ballot sheet: device-signed, PIN, `Idempotency-Key`, one choice per proposal. The sheet
+/// and its outbox row are stored in one transaction with the idempotent answer.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    request_body = SheetInput,
+    responses(
+        (status = 201, body = SheetReceipt),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "bad signature or replayed nonce"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "not on the roll, wrong PIN"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "window closed, already voted"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "choices do not match the proposals"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/sheets")]
+async fn cast_sheet(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let idem = crate::idempotency::from_request(&req, &body, crate::idempotency::Scope::account(account.0))?;
+    if let crate::idempotency::Begin::Replay(resp) = crate::idempotency::begin(&mut conn, &idem).await? {
+        return Ok(resp);
+    }
+    let result = cast_sheet_inner(&state, &mut conn, &req, &body, account.0, id, &idem).await;
+    if result.is_err() {
+        // No effect was stored: let the client retry with the same key.
+        crate::idempotency::abandon(&mut conn, &idem).await?;
+    }
+    result
+}
+
+async fn cast_sheet_inner(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    req: &HttpRequest,
+    body: &[u8],
+    account: Uuid,
+    id: Uuid,
+    idem: &crate::idempotency::IdempotentRequest,
+) -> Result<HttpResponse, ApiError> {
+    let device = crate::auth::signed::verify_signed_request(state, conn, req, body, account).await?;
+    let input: SheetInput = parse_json(body)?;
+    let m = store::meeting(conn, id).await?;
+    require_reader(conn, account, m.community_id).await?;
+    let now = Utc::now();
+    if m.status != "open" || now < m.voting_starts_at {
+        return Err(conflict("voting_not_open", "Voting is not open"));
+    }
+    if now >= m.voting_ends_at {
+        return Err(conflict("voting_closed", "Voting has closed"));
+    }
+    let weights: Vec<i64> = roll_entries::table
+        .filter(roll_entries::meeting_id.eq(id))
+        .filter(roll_entries::voter_account.eq(account))
+        .select(roll_entries::area_centi_m2)
+        .load(conn)
+        .await?;
+    if weights.is_empty() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_on_roll", "You are not a voter on this meeting's roll"));
+    }
+    let area: i64 = weights.iter().sum();
+    let heads = i64::try_from(weights.len()).unwrap_or(i64::MAX);
+    let proposals = store::proposals(conn, id).await?;
+    if input.choices.len() != proposals.len() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "One choice per proposal is required")
+            .with_detail(format!("{} proposals, {} choices", proposals.len(), input.choices.len())));
+    }
+    for (p, c) in proposals.iter().zip(&input.choices) {
+        if usize::from(*c) >= p.option_count() {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "A choice is not an option of its proposal")
+                .with_detail(format!("proposal {} has {} options", p.idx, p.option_count())));
+        }
+    }
+    let voted: i64 = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(id))
+        .filter(ballot_sheets::account_id.eq(account))
+        .count()
+        .get_result(conn)
+        .await?;
+    if voted > 0 {
+        return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
+    }
+    let pin = crate::auth::pin::parse_pin(&input.pin)?;
+    crate::auth::pin::verify_pin(conn, state.identity()?, account, pin).await?;
+
+    let sheet_id = Uuid::now_v7();
+    let pseudonym = domain::voter_pseudonym(id, account);
+    let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &input.choices);
+    let call = LinliGovernance::castSheetCall {
+        meetingId: domain::chain_meeting_id(id).into(),
+        voter: pseudonym.into(),
+        areaCm2: u64::try_from(area).unwrap_or(0),
+        heads: u32::try_from(heads).unwrap_or(0),
+        choices: input.choices.clone(),
+        sheetHash: hash.into(),
+    };
+    let receipt = SheetReceipt {
+        sheet_id,
+        meeting_id: id,
+        sheet_hash: hex::encode(hash),
+        area_centi_m2: area,
+        heads,
+        choices: input.choices.clone(),
+        submitted_at: now,
+        tx_hash: None,
+        block_number: None,
+        chain_status: "pending".into(),
+    };
+    let body = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
+    conn.transaction(async |conn| {
+        let inserted = diesel::insert_into(ballot_sheets::table)
+            .values((
+                ballot_sheets::id.eq(sheet_id),
+                ballot_sheets::meeting_id.eq(id),
+                ballot_sheets::account_id.eq(account),
+                ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
+                ballot_sheets::area_centi_m2.eq(area),
+                ballot_sheets::heads.eq(i32::try_from(heads).unwrap_or(i32::MAX)),
+                ballot_sheets::choices.eq(serde_json::json!(input.choices)),
+                ballot_sheets::sheet_hash.eq(hash.to_vec()),
+                ballot_sheets::device_serial.eq(&device.serial),
+                ballot_sheets::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        if inserted == 0 {
+            return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
+        }
+        outbox::enqueue(conn, m.community_id, Kind::CastSheet, sheet_id, call.abi_encode()).await?;
+        crate::idempotency::complete(conn, idem, StatusCode::CREATED, &body).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    Ok(HttpResponse::Created().content_type("application/json").body(body))
+}
+
+/// The caller's receipt: sheet id and hash, and once forwarded the transaction hash and block number.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = SheetReceipt), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/sheets/mine")]
+async fn my_sheet(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    type Row = (Uuid, Vec<u8>, i64, i32, serde_json::Value, DateTime<Utc>);
+    let row: Option<Row> = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(id))
+        .filter(ballot_sheets::account_id.eq(account.0))
+        .select((
+            ballot_sheets::id,
+            ballot_sheets::sheet_hash,
+            ballot_sheets::area_centi_m2,
+            ballot_sheets::heads,
+            ballot_sheets::choices,
+            ballot_sheets::created_at,
+        ))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let (sheet_id, hash, area, heads, choices, at) = row.ok_or_else(ApiError::not_found)?;
+    let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
+        .filter(chain_outbox::kind.eq("cast_sheet"))
+        .filter(chain_outbox::subject_id.eq(sheet_id))
+        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let (chain_status, tx, block) = chain.unwrap_or_else(|| ("pending".into(), None, None));
+    let done = chain_status == "done";
+    Ok(HttpResponse::Ok().json(SheetReceipt {
+        sheet_id,
+        meeting_id: id,
+        sheet_hash: hex::encode(hash),
+        area_centi_m2: area,
+        heads: i64::from(heads),
+        choices: serde_json::from_value(choices).unwrap_or_default(),
+        submitted_at: at,
+        tx_hash: if done { tx.map(|t| format!("0x{}", hex::encode(t))) } else { None },
+        block_number: if done { block } else { None },
+        chain_status,
+    }))
+}
+
+/// Closes voting after the window (committee): queues the contract's finalize, after every sheet.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/close")]
+async fn close_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let m = conn
+        .transaction(async |conn| {
+            let m = store::meeting_for_update(conn, id).await?;
+            require_role(conn, account.0, m.community_id, Role::Committee).await?;
+            if m.status != "open" {
+                return Err(conflict("meeting_not_open", "Only an open meeting can be closed"));
+            }
+            if Utc::now() < m.voting_ends_at {
+                return Err(conflict("voting_not_over", "Voting has not ended yet"));
+            }
+            diesel::update(meetings::table.find(id)).set(meetings::status.eq("closed")).execute(conn).await?;
+            let call = LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(id).into() };
+            outbox::enqueue(conn, m.community_id, Kind::Finalize, id, call.abi_encode()).await?;
+            store::meeting(conn, id).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Bureau supervision: a meeting with its roll hash and totals (organisation app, role `bureau`).
+#[utoipa::path(
+    tag = "openapi",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/meetings/{meeting_id}")]
+async fn org_get_meeting(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    app.require(&[OrgRole::Bureau], m.community_id)?;
+    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}

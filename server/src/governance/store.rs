@@ -1,0 +1,225 @@
+//! Persistence of meetings: loading, the roll freeze, the tally input from the rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::domain::{RegisterUnit, RollEntry, RollUnit, build_roll};
+use super::tally::{Matter, ProposalSpec, Sheet, TallyInput, TallyRules, Weight};
+use crate::community::headcount::{CountingRules, Holder, UnitHolding};
+use crate::error::ApiError;
+use crate::schema::{account_persons, ballot_sheets, meeting_proposals, meetings, roll_entries};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = meetings)]
+pub struct MeetingRow {
+    pub id: Uuid,
+    pub community_id: Uuid,
+    #[serde(skip)]
+    pub chain_meeting_id: Vec<u8>,
+    pub title: String,
+    pub status: String,
+    pub silent_counts_as_participating: bool,
+    pub silent_follows_majority: bool,
+    pub vote_change_allowed: bool,
+    pub count_parking_spaces: bool,
+    pub bureau_review_required: bool,
+    pub notice_days: i32,
+    pub voting_starts_at: DateTime<Utc>,
+    pub voting_ends_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    #[schema(value_type = Vec<String>)]
+    pub screening_terms: serde_json::Value,
+    pub published_at: Option<DateTime<Utc>>,
+    pub roll_frozen_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "hex_opt")]
+    #[schema(value_type = Option<String>)]
+    pub roll_hash: Option<Vec<u8>>,
+    pub roll_area_centi_m2: Option<i64>,
+    pub roll_heads: Option<i64>,
+    pub finalized_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub result: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub result_signature: Option<String>,
+    pub result_mismatch: bool,
+}
+
+fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(b) => s.serialize_some(&hex::encode(b)),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = meeting_proposals)]
+pub struct ProposalRow {
+    #[serde(skip)]
+    pub meeting_id: Uuid,
+    pub idx: i16,
+    pub matter: i16,
+    pub title: String,
+    pub body: String,
+    #[schema(value_type = Vec<String>)]
+    pub options: serde_json::Value,
+    #[serde(serialize_with = "hex_vec")]
+    #[schema(value_type = String)]
+    pub content_hash: Vec<u8>,
+}
+
+fn hex_vec<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(v))
+}
+
+impl ProposalRow {
+    pub fn option_count(&self) -> usize {
+        self.options.as_array().map_or(0, Vec::len)
+    }
+}
+
+pub async fn meeting(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeetingRow, ApiError> {
+    meetings::table
+        .find(id)
+        .select(MeetingRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn meeting_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeetingRow, ApiError> {
+    meetings::table
+        .find(id)
+        .select(MeetingRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn proposals(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<ProposalRow>> {
+    meeting_proposals::table
+        .filter(meeting_proposals::meeting_id.eq(id))
+        .order(meeting_proposals::idx.asc())
+        .select(ProposalRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Freezes the roll from the register as it stands now; returns the entries (also inserted).
+pub async fn freeze_roll(
+    conn: &mut AsyncPgConnection,
+    meeting: &MeetingRow,
+) -> Result<Vec<RollEntry>, ApiError> {
+    let holdings = crate::community::store::holdings(conn, meeting.community_id).await.map_err(ApiError::internal)?;
+    let mut developer_persons = BTreeSet::new();
+    let owner_rows: Vec<(Uuid, Option<String>)> = crate::schema::ownerships::table
+        .inner_join(crate::schema::units::table)
+        .filter(crate::schema::units::community_id.eq(meeting.community_id))
+        .select((crate::schema::ownerships::person_id, crate::schema::ownerships::developer_holding))
+        .load(conn)
+        .await?;
+    for (person, holding) in owner_rows {
+        if holding.is_some() {
+            developer_persons.insert(person);
+        }
+    }
+    let units: Vec<RegisterUnit> = holdings
+        .iter()
+        .filter(|(_, h)| !matches!(h, Holder::Owners(set) if set.is_empty()))
+        .map(|(u, h)| RegisterUnit {
+            holding: UnitHolding { unit_id: u.id, kind: u.kind, area: u.exclusive_area, holder: h.clone() },
+            building: u.building_code.clone(),
+            number: u.number.clone(),
+        })
+        .collect();
+    let links: Vec<(Uuid, Uuid, DateTime<Utc>)> = account_persons::table
+        .filter(account_persons::community_id.eq(meeting.community_id))
+        .select((account_persons::person_id, account_persons::account_id, account_persons::verified_at))
+        .load(conn)
+        .await?;
+    let mut verified: BTreeMap<Uuid, Vec<(DateTime<Utc>, Uuid)>> = BTreeMap::new();
+    for (person, account, at) in links {
+        verified.entry(person).or_default().push((at, account));
+    }
+    let rules = CountingRules { count_parking_spaces: meeting.count_parking_spaces };
+    let roll = build_roll(&units, rules, &verified, &developer_persons);
+    for chunk in roll.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    roll_entries::meeting_id.eq(meeting.id),
+                    roll_entries::headcount_key.eq(e.key.clone()),
+                    roll_entries::area_centi_m2.eq(e.area_centi_m2),
+                    roll_entries::heads.eq(1),
+                    roll_entries::units.eq(serde_json::to_value(&e.units).unwrap_or_default()),
+                    roll_entries::voter_account.eq(e.voter),
+                )
+            })
+            .collect();
+        diesel::insert_into(roll_entries::table).values(rows).execute(conn).await?;
+    }
+    Ok(roll)
+}
+
+/// The published roll: entries with unit numbers and areas, no names, no accounts.
+pub async fn roll(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Vec<RollEntry>> {
+    let rows: Vec<(String, i64, serde_json::Value, Option<Uuid>)> = roll_entries::table
+        .filter(roll_entries::meeting_id.eq(meeting))
+        .order(roll_entries::headcount_key.asc())
+        .select((roll_entries::headcount_key, roll_entries::area_centi_m2, roll_entries::units, roll_entries::voter_account))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, area, units, voter)| RollEntry {
+            key,
+            area_centi_m2: area,
+            units: serde_json::from_value::<Vec<RollUnit>>(units).unwrap_or_default(),
+            voter,
+        })
+        .collect())
+}
+
+/// The tally input from the server's own rows (the strict tally; proof of service is not recorded yet, so the
+/// served-but-silent weight is zero).
+pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<TallyInput, ApiError> {
+    let props = proposals(conn, m.id).await?;
+    let mut specs = Vec::with_capacity(props.len());
+    for p in &props {
+        let matter = u8::try_from(p.matter).ok().and_then(Matter::new).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad matter")))?;
+        specs.push(ProposalSpec { matter, option_count: u8::try_from(p.option_count()).unwrap_or(0) });
+    }
+    let rows: Vec<(i64, i32, serde_json::Value)> = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(m.id))
+        .select((ballot_sheets::area_centi_m2, ballot_sheets::heads, ballot_sheets::choices))
+        .load(conn)
+        .await?;
+    let sheets = rows
+        .into_iter()
+        .map(|(area, heads, choices)| Sheet {
+            weight: Weight::new(area, i64::from(heads)),
+            choices: serde_json::from_value(choices).unwrap_or_default(),
+        })
+        .collect();
+    Ok(TallyInput {
+        roll_totals: Weight::new(m.roll_area_centi_m2.unwrap_or(0), m.roll_heads.unwrap_or(0)),
+        proposals: specs,
+        sheets,
+        served_silent: Weight::default(),
+        rules: TallyRules {
+            silent_counts_as_participating: m.silent_counts_as_participating,
+            silent_follows_majority: m.silent_follows_majority,
+        },
+    })
+}

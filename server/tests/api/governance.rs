@@ -1,0 +1,209 @@
+//! Owners' meetings through the API: the review pipeline, screening, the frozen roll (totals and hash
+//! recomputed here from the register file, independently of the server's headcount code), immutability.
+
+use actix_web::test;
+use diesel_async::RunQueryDsl;
+use linli_server::auth::Role;
+use sha2::{Digest, Sha256};
+
+use crate::common::{TestApp, demo_register, json_of};
+use crate::service;
+
+fn draft(title: &str, body: &str, starts_in_secs: i64) -> serde_json::Value {
+    let start = chrono::Utc::now() + chrono::Duration::seconds(starts_in_secs);
+    serde_json::json!({
+        "title": title,
+        "proposals": [
+            {"matter": 5, "title": "更换电梯", "body": body, "options": ["同意", "反对", "弃权"]},
+            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙", "options": ["同意", "反对", "弃权"]}
+        ],
+        "notice_days": 0,
+        "voting_starts_at": start.to_rfc3339(),
+        "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()
+    })
+}
+
+macro_rules! call {
+    ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
+        let req = test::TestRequest::$method()
+            .uri(&$uri)
+            .insert_header(("authorization", format!("Bearer {}", $token)))
+            .set_json($body)
+            .to_request();
+        json_of(test::call_service(&$app, req).await).await
+    }};
+}
+
+/// The roll as the law reads the register file: per owner set (a co-owned unit's owners together, the
+/// developer's units together) sum the areas of non-parking units; heads = number of such sets.
+fn roll_from_file() -> (i64, i64, Vec<(String, i64, String)>) {
+    let mut rdr = csv::Reader::from_path(demo_register()).unwrap();
+    type Unit = (String, i64, Vec<String>, bool);
+    let mut units: std::collections::BTreeMap<(String, String), Unit> = Default::default();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        match &rec[0] {
+            "unit" => {
+                let area = (rec[6].parse::<f64>().unwrap() * 100.0).round() as i64;
+                units.insert((rec[2].to_owned(), rec[3].to_owned()), (rec[5].to_owned(), area, vec![], false));
+            }
+            "owner" => {
+                let u = units.get_mut(&(rec[2].to_owned(), rec[3].to_owned())).unwrap();
+                if &rec[9] == "developer" || !rec[12].is_empty() {
+                    u.3 = true;
+                }
+                u.2.push(rec[10].to_owned());
+            }
+            _ => {}
+        }
+    }
+    let mut persons: std::collections::BTreeMap<String, i64> = Default::default();
+    let (mut area, mut unit_count) = (0, 0);
+    let mut lines = vec![];
+    for ((b, n), (kind, a, mut owners, developer)) in units {
+        if kind == "parking" {
+            continue;
+        }
+        owners.sort();
+        let key = if developer { "developer".to_owned() } else { owners.join("+") };
+        *persons.entry(key).or_default() += a;
+        area += a;
+        unit_count += 1;
+        lines.push((b, a, n));
+    }
+    let _ = unit_count;
+    (area, persons.len() as i64, lines)
+}
+
+#[actix_web::test]
+async fn pipeline_two_reviewers_publish_open_and_the_roll_matches_the_register() {
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (a, ta) = t.account().await;
+    let (b, tb) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    t.grant(b, community, Role::Committee).await;
+    let app = service!(t);
+
+    let (s, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, draft("2026 年第一次业主大会", "使用维修资金更换 3 号楼电梯", 3600));
+    assert_eq!(s, 201, "{m}");
+    let id = m["id"].as_str().unwrap().to_owned();
+    assert_eq!(m["status"], "draft");
+
+    let (s, _, m) = call!(app, post, format!("/v1/meetings/{id}/submit"), ta, serde_json::json!({}));
+    assert_eq!((s, m["status"].as_str()), (200, Some("committee_review")), "{m}");
+
+    // Open before publication is refused; one member cannot approve twice.
+    let (s, _, e) = call!(app, post, format!("/v1/meetings/{id}/open"), ta, serde_json::json!({}));
+    assert_eq!((s, e["code"].as_str()), (409, Some("meeting_not_published")));
+    let (s, _, m) = call!(app, post, format!("/v1/meetings/{id}/committee-review"), ta, serde_json::json!({"approved": true}));
+    assert_eq!((s, m["status"].as_str()), (200, Some("committee_review")));
+    let (s, _, e) = call!(app, post, format!("/v1/meetings/{id}/committee-review"), ta, serde_json::json!({"approved": true}));
+    assert_eq!((s, e["code"].as_str()), (409, Some("already_reviewed")));
+    let (s, _, m) = call!(app, post, format!("/v1/meetings/{id}/committee-review"), tb, serde_json::json!({"approved": true}));
+    assert_eq!((s, m["status"].as_str()), (200, Some("published")), "{m}");
+
+    let (s, _, m) = call!(app, post, format!("/v1/meetings/{id}/open"), tb, serde_json::json!({}));
+    assert_eq!((s, m["status"].as_str()), (200, Some("open")), "{m}");
+
+    let (s, _, roll) = call!(app, get, format!("/v1/meetings/{id}/roll"), ta, serde_json::json!({}));
+    assert_eq!(s, 200, "{roll}");
+    let (area, heads, _) = roll_from_file();
+    assert_eq!(roll["total_area_centi_m2"].as_i64().unwrap(), area);
+    assert_eq!(roll["total_heads"].as_i64().unwrap(), heads);
+    // Recompute the hash from the published roll with the documented encoding.
+    let mut text = String::from("linli-roll-v1\n");
+    for e in roll["entries"].as_array().unwrap() {
+        let units: Vec<String> = e["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| format!("{}/{}:{}", u["building"].as_str().unwrap(), u["unit"].as_str().unwrap(), u["area_centi_m2"]))
+            .collect();
+        text.push_str(&format!("{}\t{}\t1\t{}\n", e["headcount_key"].as_str().unwrap(), e["area_centi_m2"], units.join(",")));
+    }
+    assert_eq!(roll["roll_hash"].as_str().unwrap(), hex::encode(Sha256::digest(text.as_bytes())));
+    assert!(!roll.to_string().contains("name"), "the roll carries no names");
+
+    // Chain writes queued in order: openMeeting, then one addProposal per proposal.
+    let mut conn = t.conn().await;
+    let kinds: Vec<String> = diesel::sql_query("SELECT kind FROM chain_outbox ORDER BY id")
+        .load::<KindRow>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(kinds, ["open_meeting", "add_proposal", "add_proposal"]);
+
+    // The database refuses to change a published meeting, its proposals or its roll.
+    for sql in [
+        format!("UPDATE meetings SET title = 'x' WHERE id = '{id}'"),
+        format!("UPDATE meeting_proposals SET body = 'x' WHERE meeting_id = '{id}'"),
+        format!("DELETE FROM roll_entries WHERE meeting_id = '{id}'"),
+    ] {
+        let r = diesel::sql_query(&sql).execute(&mut conn).await;
+        assert!(r.is_err(), "{sql} must be refused");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct KindRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+}
+
+#[actix_web::test]
+async fn sensitive_words_go_to_human_review_with_the_terms_shown() {
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (a, ta) = t.account().await;
+    let (s, ts) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    t.grant(s, community, Role::Support).await;
+    let app = service!(t);
+    let (st, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, draft("会议", "禁止在会所赌博", 3600));
+    assert_eq!(st, 201);
+    let id = m["id"].as_str().unwrap().to_owned();
+    let (_, _, m) = call!(app, post, format!("/v1/meetings/{id}/submit"), ta, serde_json::json!({}));
+    assert_eq!(m["status"], "screening_review");
+    assert_eq!(m["screening_terms"], serde_json::json!(["赌博"]));
+    // A committee member cannot clear it; support staff can.
+    let (st, _, _) = call!(app, post, format!("/v1/meetings/{id}/screening-review"), ta, serde_json::json!({"approved": true}));
+    assert_eq!(st, 404);
+    let (st, _, m) = call!(app, post, format!("/v1/meetings/{id}/screening-review"), ts, serde_json::json!({"approved": true, "note": "禁止赌博的提醒，合规"}));
+    assert_eq!((st, m["status"].as_str()), (200, Some("committee_review")));
+}
+
+#[actix_web::test]
+async fn bad_drafts_and_foreign_readers_are_refused() {
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (a, ta) = t.account().await;
+    let (_, stranger) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    let app = service!(t);
+    let mut bad = draft("m", "b", 3600);
+    bad["proposals"][0]["matter"] = serde_json::json!(10);
+    let (s, _, e) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, bad);
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_meeting")));
+    let mut change = draft("m", "b", 3600);
+    change["rules"] = serde_json::json!({"vote_change_allowed": true});
+    let (s, _, _) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, change);
+    assert_eq!(s, 422);
+    let (s, _, _) = call!(app, post, format!("/v1/communities/{community}/meetings"), stranger, draft("m", "b", 3600));
+    assert_eq!(s, 404);
+    let (_, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, draft("m", "b", 3600));
+    let id = m["id"].as_str().unwrap();
+    let (s, _, _) = call!(app, get, format!("/v1/meetings/{id}"), stranger, serde_json::json!({}));
+    assert_eq!(s, 404);
+    // A sheet without a device signature is refused before anything else happens.
+    let req = test::TestRequest::post()
+        .uri(&format!("/v1/meetings/{id}/sheets"))
+        .insert_header(("authorization", format!("Bearer {ta}")))
+        .insert_header(("idempotency-key", "k1"))
+        .set_json(serde_json::json!({"pin": "135790", "choices": [0, 0]}))
+        .to_request();
+    let (s, _, _) = json_of(test::call_service(&app, req).await).await;
+    assert_eq!(s, 401);
+}
