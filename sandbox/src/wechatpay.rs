@@ -4,6 +4,8 @@
 //! - `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}?sp_mchid=…&sub_mchid=…`
 //! - `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close` → 204
 //! - `POST /v3/refund/domestic/refunds` (same `out_refund_no` → same refund)
+//! - `GET /v3/bill/tradebill?bill_date=…&sub_mchid=…` → `{hash_type: "SHA1", hash_value, download_url}`, and
+//!   `GET /v3/billdownload/file?token=…` → the CSV (successful payments of the day, Asia/Shanghai)
 //!
 //! Every request must carry `Authorization: WECHATPAY2-SHA256-RSA2048 mchid=…,nonce_str=…,signature=…,
 //! timestamp=…,serial_no=…`, checked here against the merchant's public key (fixtures) over
@@ -85,6 +87,7 @@ pub struct WeChatPayState {
     orders: Mutex<HashMap<String, Order>>,
     refunds: Mutex<HashMap<String, Refund>>,
     nonces: Mutex<HashSet<String>>,
+    bills: Mutex<HashMap<String, Vec<u8>>>,
     http: reqwest::Client,
     rng: SystemRandom,
 }
@@ -170,6 +173,7 @@ impl WeChatPayState {
             orders: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
             nonces: Mutex::new(HashSet::new()),
+            bills: Mutex::new(HashMap::new()),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
             rng: SystemRandom::new(),
         })
@@ -209,6 +213,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v3/pay/partner/transactions/out-trade-no/{otn}", web::get().to(query))
         .route("/v3/pay/partner/transactions/out-trade-no/{otn}/close", web::post().to(close))
         .route("/v3/refund/domestic/refunds", web::post().to(refund))
+        .route("/v3/bill/tradebill", web::get().to(trade_bill))
+        .route("/v3/billdownload/file", web::get().to(bill_file))
         .route("/sandbox/wechatpay/orders/{otn}/pay", web::post().to(pay))
         .route("/sandbox/wechatpay/orders/{otn}", web::get().to(show));
 }
@@ -642,5 +648,81 @@ async fn show(path: web::Path<String>, state: web::Data<AppState>) -> HttpRespon
     match state.wechatpay.order(&path.into_inner()) {
         Some(o) => HttpResponse::Ok().json(o),
         None => HttpResponse::NotFound().json(serde_json::json!({ "error": "no such order" })),
+    }
+}
+
+/// The trade bill's header (bill_type ALL).
+const BILL_HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注";
+
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+async fn trade_bill(req: HttpRequest, q: web::Query<HashMap<String, String>>, state: web::Data<AppState>) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, b"") {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    let (Some(date), Some(sub)) = (q.get("bill_date"), q.get("sub_mchid")) else {
+        return wx_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "bill_date and sub_mchid are required");
+    };
+    let Ok(orders) = st.orders.lock() else {
+        return wx_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "lock");
+    };
+    let mut paid: Vec<&Order> = orders
+        .values()
+        .filter(|o| &o.sub_mchid == sub && o.success_time.as_deref().is_some_and(|t| t.starts_with(date.as_str())))
+        .collect();
+    paid.sort_by(|a, b| a.success_time.cmp(&b.success_time));
+    let mut csv = format!("{BILL_HEADER}\n");
+    let mut total = 0;
+    for o in &paid {
+        let time = o.success_time.as_deref().unwrap_or("").get(..19).unwrap_or("").replace('T', " ");
+        let fee = o.total * 6; // 0.60 % in thousandths of a fen
+        csv.push_str(&format!(
+            "`{time},`{},`{SP_MCHID},`{},`,`{},`{},`{},`JSAPI,`SUCCESS,`OTHERS,`CNY,`{},`0.00,`0,`0,`0.00,`0.00,`,`,`{},`,`{}.{:05},`0.60%,`{},`0.00,`\n",
+            o.sp_appid,
+            o.sub_mchid,
+            o.transaction_id.as_deref().unwrap_or(""),
+            o.out_trade_no,
+            o.sp_openid,
+            yuan(o.total),
+            o.description.replace(',', " "),
+            fee / 100_000,
+            fee % 100_000,
+            yuan(o.total),
+        ));
+        total += o.total;
+    }
+    csv.push_str("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n");
+    csv.push_str(&format!("`{},`{},`0.00,`0.00,`0.00000,`{},`0.00\n", paid.len(), yuan(total), yuan(total)));
+    drop(orders);
+    let bytes = csv.into_bytes();
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &bytes);
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    if let Ok(mut bills) = st.bills.lock() {
+        bills.insert(token.clone(), bytes);
+    }
+    let host = req.connection_info().host().to_owned();
+    answer(
+        st,
+        StatusCode::OK,
+        Some(serde_json::json!({
+            "hash_type": "SHA1",
+            "hash_value": hex::encode(digest.as_ref()),
+            "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
+        })),
+    )
+}
+
+async fn bill_file(req: HttpRequest, q: web::Query<HashMap<String, String>>, state: web::Data<AppState>) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, b"") {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    let file = q.get("token").and_then(|t| st.bills.lock().ok()?.get(t).cloned());
+    match file {
+        Some(bytes) => HttpResponse::Ok().content_type("application/octet-stream").body(bytes),
+        None => wx_error(StatusCode::NOT_FOUND, "NO_STATEMENT_EXIST", "no such bill"),
     }
 }

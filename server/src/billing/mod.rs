@@ -8,5 +8,6 @@ pub mod fees;
 pub mod receipt;
 pub mod reconcile;
 pub mod routes;
+pub mod statement;
 pub mod store;
 pub mod wechatpay;

@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(verify_receipt)
         .service(wechat_notify)
         .service(arrears)
-        .service(create_refund);
+        .service(create_refund)
+        .service(daily_statement);
 }
 
 /// Most bills one order may pay.
@@ -618,5 +619,66 @@ async fn create_refund(state: web::Data<AppState>, req: HttpRequest, body: web::
         out_refund_no: answer.out_refund_no,
         refund_id: Some(answer.refund_id),
         status: status.to_owned(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementView {
+    /// The day (Asia/Shanghai).
+    pub date: chrono::NaiveDate,
+    /// Paid orders in our records and successful transactions in WeChat Pay's bill.
+    pub ours: usize,
+    pub theirs: usize,
+    pub differences: Vec<super::statement::Difference>,
+}
+
+/// The daily statement of a community (property company app): our paid orders of the day against WeChat Pay's
+/// trade bill of the community's sub-merchant, with every difference listed.
+#[utoipa::path(
+    tag = "billing",
+    params(
+        ("community_id" = Uuid, Path, description = "community id"),
+        ("date" = String, Path, description = "YYYY-MM-DD (Asia/Shanghai)"),
+    ),
+    responses(
+        (status = 200, body = StatementView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/communities/{community_id}/statements/{date}")]
+async fn daily_statement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (community, date) = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, b"").await?;
+    app.require(&[OrgRole::Property], community)?;
+    let date = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "date_invalid", "The date must be YYYY-MM-DD"))?;
+    let wx = wechatpay(&state)?;
+    let code: String = crate::schema::communities::table
+        .find(community)
+        .select(crate::schema::communities::code)
+        .first(&mut conn)
+        .await?;
+    let sub_mchid = wx.sub_mchid(&code).ok_or_else(ApiError::not_found)?.to_owned();
+    let ours = super::statement::our_payments(&mut conn, community, date).await?;
+    let text = wx.trade_bill(&sub_mchid, date).await.map_err(upstream)?;
+    let theirs = super::statement::parse_trade_bill(&text).map_err(|e| {
+        tracing::warn!(error = %e, "unreadable trade bill");
+        ApiError::new(StatusCode::BAD_GATEWAY, "trade_bill_unreadable", "WeChat Pay's bill could not be read")
+    })?;
+    let theirs: Vec<_> = theirs.into_iter().filter(|l| l.sub_mchid == sub_mchid).collect();
+    let differences = super::statement::compare(&ours, &theirs);
+    Ok(HttpResponse::Ok().json(StatementView {
+        date,
+        ours: ours.len(),
+        theirs: theirs.iter().filter(|l| l.trade_state == "SUCCESS").count(),
+        differences,
     }))
 }

@@ -601,6 +601,25 @@ async fn arrears_and_refunds_for_the_property_company() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(f.counts(&otn).await.0, "paid");
+
+    // The daily statement matches WeChat Pay's trade bill; a transaction id we recorded wrongly shows up.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let statement_path = format!("/openapi/v1/communities/{community}/statements/{today}");
+    let (status, statement) = org_request(&f, &property, reqwest::Method::GET, &statement_path, b"").await;
+    assert_eq!(status, 200, "{statement}");
+    assert_eq!((statement["ours"].as_u64(), statement["theirs"].as_u64()), (Some(1), Some(1)), "{statement}");
+    assert_eq!(statement["differences"], serde_json::json!([]));
+    diesel::update(payment_orders::table.filter(payment_orders::out_trade_no.eq(&otn)))
+        .set(payment_orders::transaction_id.eq("4200000000000000000000009999"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (_, statement) = org_request(&f, &property, reqwest::Method::GET, &statement_path, b"").await;
+    assert_eq!(
+        statement["differences"],
+        serde_json::json!([{ "kind": "mismatch", "out_trade_no": otn, "ours_fen": 2 * f.fee, "theirs_fen": 2 * f.fee }])
+    );
+
     let refund = serde_json::json!({ "out_trade_no": otn, "out_refund_no": "RF-1", "amount_fen": f.fee, "reason": "重复缴费" });
     let body = refund.to_string().into_bytes();
     let (status, first) = org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", &body).await;

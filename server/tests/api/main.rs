@@ -5,7 +5,6 @@
 mod billing;
 mod common;
 mod errors;
-mod governance;
 mod import;
 mod migrations;
 mod openapi;
