@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cache;
+pub mod chain;
 pub mod cli;
 pub mod community;
 pub mod config;

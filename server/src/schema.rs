@@ -236,6 +236,117 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    meetings (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        chain_meeting_id -> Bytea,
+        title -> Text,
+        status -> Text,
+        silent_counts_as_participating -> Bool,
+        silent_follows_majority -> Bool,
+        vote_change_allowed -> Bool,
+        count_parking_spaces -> Bool,
+        bureau_review_required -> Bool,
+        notice_days -> Int4,
+        voting_starts_at -> Timestamptz,
+        voting_ends_at -> Timestamptz,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        screening_terms -> Jsonb,
+        published_at -> Nullable<Timestamptz>,
+        roll_frozen_at -> Nullable<Timestamptz>,
+        roll_hash -> Nullable<Bytea>,
+        roll_area_centi_m2 -> Nullable<Int8>,
+        roll_heads -> Nullable<Int8>,
+        finalized_at -> Nullable<Timestamptz>,
+        result -> Nullable<Jsonb>,
+        result_signature -> Nullable<Text>,
+        result_mismatch -> Bool,
+    }
+}
+
+diesel::table! {
+    meeting_proposals (meeting_id, idx) {
+        meeting_id -> Uuid,
+        idx -> Int2,
+        matter -> Int2,
+        title -> Text,
+        body -> Text,
+        options -> Jsonb,
+        content_hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    meeting_reviews (meeting_id, stage, reviewer) {
+        meeting_id -> Uuid,
+        stage -> Text,
+        reviewer -> Text,
+        approved -> Bool,
+        note -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roll_entries (meeting_id, headcount_key) {
+        meeting_id -> Uuid,
+        headcount_key -> Text,
+        area_centi_m2 -> Int8,
+        heads -> Int4,
+        units -> Jsonb,
+        voter_account -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    ballot_sheets (id) {
+        id -> Uuid,
+        meeting_id -> Uuid,
+        account_id -> Uuid,
+        voter_pseudonym -> Bytea,
+        area_centi_m2 -> Int8,
+        heads -> Int4,
+        choices -> Jsonb,
+        sheet_hash -> Bytea,
+        device_serial -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chain_contracts (community_id) {
+        community_id -> Uuid,
+        address -> Text,
+        deploy_tx -> Nullable<Text>,
+        deployed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chain_outbox (id) {
+        id -> Int8,
+        community_id -> Uuid,
+        kind -> Text,
+        subject_id -> Uuid,
+        signer -> Text,
+        call_data -> Bytea,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        nonce -> Nullable<Text>,
+        block_limit -> Nullable<Int8>,
+        signed_bytes -> Nullable<Bytea>,
+        tx_hash -> Nullable<Bytea>,
+        previous_hashes -> Jsonb,
+        block_number -> Nullable<Int8>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        done_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(buildings -> communities (community_id));
 diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));
@@ -362,4 +473,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     receipts,
     refunds,
+    meetings,
+    meeting_proposals,
+    meeting_reviews,
+    roll_entries,
+    ballot_sheets,
+    chain_contracts,
+    chain_outbox,
 );

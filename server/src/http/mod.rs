@@ -64,6 +64,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::enrollment::routes::configure(cfg);
     crate::support::routes::configure(cfg);
     crate::billing::routes::configure(cfg);
+    crate::governance::routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).

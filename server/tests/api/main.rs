@@ -5,6 +5,7 @@
 mod billing;
 mod common;
 mod errors;
+mod governance;
 mod import;
 mod migrations;
 mod openapi;
