@@ -660,3 +660,32 @@ async fn an_order_interrupted_before_its_prepay_id_is_resumed_not_doubled() {
     let orders: i64 = payment_orders::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(orders, 1);
 }
+
+/// Eight concurrent requests (different keys) for the same bills make one order at WeChat Pay and here: every
+/// request either gets that order or is told the bills are in an open order.
+#[actix_web::test]
+async fn concurrent_orders_for_the_same_bills_make_one_order() {
+    let f = setup(None).await;
+    let requests = (0..8).map(|i| {
+        let f = &f;
+        async move { f.order(&f.bills, &format!("race-{i}")).await }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let mut numbers = std::collections::BTreeSet::new();
+    for (status, body) in &answers {
+        match status {
+            201 => {
+                numbers.insert(body["out_trade_no"].as_str().unwrap().to_owned());
+            }
+            409 => assert!(
+                matches!(body["code"].as_str(), Some("bill_in_open_order" | "idempotency_in_progress")),
+                "{body}"
+            ),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(numbers.len(), 1, "{answers:?}");
+    let mut conn = f.t.conn().await;
+    let orders: i64 = payment_orders::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(orders, 1);
+}
