@@ -249,7 +249,8 @@ impl WeChatPay {
             apiv3_key,
             notify_url: cfg.notify_url.clone(),
             platform_keys,
-            sub_mchids: cfg.sub_mchids.clone(),
+            // Environment overrides arrive lower-cased (`LINLI_WECHATPAY__SUB_MCHIDS__SH-PD-0001`): match any case.
+            sub_mchids: cfg.sub_mchids.iter().map(|(k, v)| (k.to_ascii_uppercase(), v.clone())).collect(),
             max_skew_secs: cfg.notify_max_skew_secs,
             http,
             rng: SystemRandom::new(),
@@ -258,7 +259,7 @@ impl WeChatPay {
 
     /// The sub-merchant of a community, by community code.
     pub fn sub_mchid(&self, community_code: &str) -> Option<&str> {
-        self.sub_mchids.get(community_code).map(String::as_str)
+        self.sub_mchids.get(&community_code.to_ascii_uppercase()).map(String::as_str)
     }
 
     fn sign(&self, message: &[u8]) -> Result<String, WeChatPayError> {
