@@ -340,9 +340,23 @@ async fn face(
     let policy = ImagePolicy::SELFIE;
     let (image, consent) = read_face_upload(payload, policy.max_input_bytes).await?;
     let image = image.ok_or_else(|| invalid("image_missing", "The multipart field `image` is required"))?;
+    // 1. Validate and normalise the image (CPU work off the async threads) before anything else: a refused upload
+    //    costs no attempt and changes nothing.
+    let normalized = tokio::task::spawn_blocking(move || normalize_image(&image, &policy))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            let status = match e {
+                linli_identity::upload::UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                linli_identity::upload::UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(status, e.code(), "The image is not acceptable")
+        })?;
     let mut conn = state.db.get().await?;
 
-    // 1. Consent, state and the day's attempts, then reserve an attempt (serialised per person).
+    // 2. Consent, state and the day's attempts, then record the attempt — counted and inserted under one
+    //    per-person lock, so parallel uploads cannot exceed the daily limit.
     let now = Utc::now();
     let day = attempt_day(now);
     let (row, attempt_id) = conn
@@ -389,32 +403,20 @@ async fn face(
                 .get_result(conn)
                 .await?;
             check_face_attempts(u32::try_from(today).unwrap_or(u32::MAX)).map_err(rule_error)?;
-            Ok::<_, ApiError>((row, Uuid::now_v7()))
+            let attempt_id = Uuid::now_v7();
+            diesel::insert_into(face_attempts::table)
+                .values((
+                    face_attempts::id.eq(attempt_id),
+                    face_attempts::enrollment_id.eq(row.id),
+                    face_attempts::id_number_bidx.eq(&row.id_number_bidx),
+                    face_attempts::attempt_day.eq(day),
+                    face_attempts::passed.eq(false),
+                    face_attempts::image_sha256.eq(normalized.sha256_hex()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok::<_, ApiError>((row, attempt_id))
         })
-        .await?;
-
-    // 2. Validate and normalise the image (CPU work off the async threads), before any call-out.
-    let normalized = tokio::task::spawn_blocking(move || normalize_image(&image, &policy))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| {
-            let status = match e {
-                linli_identity::upload::UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                linli_identity::upload::UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            ApiError::new(status, e.code(), "The image is not acceptable")
-        })?;
-    diesel::insert_into(face_attempts::table)
-        .values((
-            face_attempts::id.eq(attempt_id),
-            face_attempts::enrollment_id.eq(row.id),
-            face_attempts::id_number_bidx.eq(&row.id_number_bidx),
-            face_attempts::attempt_day.eq(day),
-            face_attempts::passed.eq(false),
-            face_attempts::image_sha256.eq(normalized.sha256_hex()),
-        ))
-        .execute(&mut conn)
         .await?;
 
     // 3. The provider, outside any transaction.
