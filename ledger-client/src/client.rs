@@ -169,7 +169,7 @@ impl ChainClient {
     pub async fn send_prepared_with(
         &self,
         p: &PreparedTx,
-        custom_errors: &dyn Fn(&[u8]) -> Option<String>,
+        custom_errors: &(dyn Fn(&[u8]) -> Option<String> + Sync),
     ) -> Result<TxOutcome, RpcError> {
         match self.rpc.send_transaction(&p.signed_bytes).await {
             Ok(receipt) => Ok(classify_receipt(receipt, custom_errors)),
@@ -209,7 +209,7 @@ impl ChainClient {
     pub async fn check(
         &self,
         p: &PreparedTx,
-        custom_errors: &dyn Fn(&[u8]) -> Option<String>,
+        custom_errors: &(dyn Fn(&[u8]) -> Option<String> + Sync),
     ) -> Result<TxOutcome, RpcError> {
         if let Some(r) = self.rpc.get_transaction_receipt(&p.hash).await? {
             return Ok(classify_receipt(r, custom_errors));

@@ -25,6 +25,8 @@ pub struct Config {
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,
+    /// Chain forwarding (registry, keys, platform signing key). Absent = the outbox only fills.
+    pub chain: Option<crate::chain::ChainConfig>,
     /// WeChat Pay v3 (partner mode). Absent = payments off.
     pub wechatpay: Option<crate::billing::wechatpay::WeChatPayConfig>,
 }

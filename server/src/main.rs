@@ -49,6 +49,9 @@ enum Command {
     /// Fee items and bills.
     #[command(subcommand)]
     Bills(linli_server::billing::cli::BillsCommand),
+    /// Chain deployments (governance contract per community).
+    #[command(subcommand)]
+    Chain(linli_server::chain::cli::ChainCommand),
     /// Grant a per-community role to an account (audited).
     GrantRole {
         #[arg(long)]
@@ -157,6 +160,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Openapi | Command::Ca(_) => Ok(ExitCode::SUCCESS),
         Command::Bills(cmd) => linli_server::billing::cli::run(cmd, &config).await.map(|()| ExitCode::SUCCESS),
+        Command::Chain(cmd) => linli_server::chain::cli::run(cmd, &config).await.map(|()| ExitCode::SUCCESS),
         Command::Apps(AppsCommand::Create { org, role, communities }) => {
             let role = OrgRole::parse(&role).context("role must be property, bank, bureau, parking_system or door_gateway")?;
             let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;

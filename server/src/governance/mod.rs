@@ -3,6 +3,7 @@
 
 pub mod tally;
 pub mod domain;
+pub mod result;
 pub mod routes;
 pub mod screening;
 pub mod store;

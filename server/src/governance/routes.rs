@@ -35,7 +35,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cast_sheet)
         .service(my_sheet)
         .service(close_meeting)
-        .service(org_get_meeting);
+        .service(get_result)
+        .service(get_result_html)
+        .service(verify_sheet)
+        .service(org_get_meeting)
+        .service(org_get_roll)
+        .service(org_get_result);
 }
 
 fn conflict(code: &'static str, title: &'static str) -> ApiError {
@@ -805,4 +810,154 @@ async fn org_get_meeting(state: web::Data<AppState>, req: HttpRequest, path: web
     let m = store::meeting(&mut conn, path.into_inner()).await?;
     app.require(&[OrgRole::Bureau], m.community_id)?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedResult {
+    /// The result document (see `governance::result`).
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+    /// `ed25519:<public key base64>:<signature base64>` over the compact JSON bytes of `document`.
+    pub signature: String,
+}
+
+fn signed_result(m: &MeetingRow) -> Result<SignedResult, ApiError> {
+    if m.result_mismatch {
+        return Err(conflict("result_mismatch", "The chain's tally differs from the server's; the result is withheld"));
+    }
+    match (&m.result, &m.result_signature) {
+        (Some(d), Some(s)) if m.status == "finalized" => Ok(SignedResult { document: d.clone(), signature: s.clone() }),
+        _ => Err(conflict("result_not_ready", "The meeting has no published result yet")),
+    }
+}
+
+/// The signed result document (JSON).
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = SignedResult), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/result")]
+async fn get_result(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    Ok(HttpResponse::Ok().json(signed_result(&m)?))
+}
+
+/// The printable result page (HTML).
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/result.html")]
+async fn get_result_html(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    let r = signed_result(&m)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(super::result::result_html(&r.document, &r.signature)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct VerifyQuery {
+    /// The sheet id from the receipt.
+    pub sheet: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SheetVerification {
+    pub sheet_id: Uuid,
+    pub sheet_hash: String,
+    /// The sheet is stored and counted in the server's tally.
+    pub counted: bool,
+    /// The chain committed the sheet's transaction.
+    pub on_chain: bool,
+    pub tx_hash: Option<String>,
+    pub block_number: Option<i64>,
+}
+
+/// Lets an owner check that their sheet is counted and on chain (only the owner's own sheet).
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path), VerifyQuery),
+    responses((status = 200, body = SheetVerification), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/verify")]
+async fn verify_sheet(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    query: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let hash: Vec<u8> = ballot_sheets::table
+        .find(query.sheet)
+        .filter(ballot_sheets::meeting_id.eq(id))
+        .filter(ballot_sheets::account_id.eq(account.0))
+        .select(ballot_sheets::sheet_hash)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
+        .filter(chain_outbox::kind.eq("cast_sheet"))
+        .filter(chain_outbox::subject_id.eq(query.sheet))
+        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let on_chain = chain.as_ref().is_some_and(|c| c.0 == "done");
+    let (tx, block) = chain.filter(|c| c.0 == "done").map(|c| (c.1, c.2)).unwrap_or((None, None));
+    Ok(HttpResponse::Ok().json(SheetVerification {
+        sheet_id: query.sheet,
+        sheet_hash: hex::encode(hash),
+        counted: true,
+        on_chain,
+        tx_hash: tx.map(|t| format!("0x{}", hex::encode(t))),
+        block_number: block,
+    }))
+}
+
+/// Bureau supervision: the frozen roll (hash, totals, units and areas).
+#[utoipa::path(
+    tag = "openapi",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = PublishedRoll), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/meetings/{meeting_id}/roll")]
+async fn org_get_roll(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    app.require(&[OrgRole::Bureau], m.community_id)?;
+    Ok(HttpResponse::Ok().json(published_roll(&mut conn, &m).await?))
+}
+
+/// Bureau supervision: the signed result with its chain references.
+#[utoipa::path(
+    tag = "openapi",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = SignedResult), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/meetings/{meeting_id}/result")]
+async fn org_get_result(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    app.require(&[OrgRole::Bureau], m.community_id)?;
+    Ok(HttpResponse::Ok().json(signed_result(&m)?))
 }
