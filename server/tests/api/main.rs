@@ -6,6 +6,7 @@ mod billing;
 mod common;
 mod errors;
 mod governance;
+mod governance_chain;
 mod import;
 mod migrations;
 mod openapi;

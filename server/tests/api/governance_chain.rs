@@ -1,0 +1,229 @@
+//! The outbox worker against a real `bcos-devnode` (built by `cargo build -p bcos-devnode`; its path is taken
+//! from `LINLI_DEVNODE_BIN` or the same target directory as this test): a meeting is opened, proposals added,
+//! sheets cast and the meeting finalized on chain in order; the server then compares the contract's tally with
+//! its own and publishes the signed result. Expected sums are computed here from the sheets this test inserts.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use actix_web::test;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use linli_ledger_client::governance::{RoleGrant, deploy_governance, role};
+use linli_ledger_client::{ChainClient, ChainRegistry, CryptoSuite, Signer};
+use linli_server::auth::Role;
+use linli_server::chain::outbox::{self, Kind};
+use linli_server::chain::worker::{ChainMetrics, Forwarder, step};
+use linli_server::governance::domain;
+use linli_server::schema::{accounts, ballot_sheets, chain_contracts, meetings, roll_entries};
+use uuid::Uuid;
+
+use crate::common::{TestApp, json_of};
+use crate::service;
+
+struct Devnode(Child, String);
+
+impl Drop for Devnode {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn devnode(dir: &std::path::Path) -> Devnode {
+    let bin = std::env::var("LINLI_DEVNODE_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        let mut d = std::env::current_exe().unwrap();
+        d.pop();
+        if d.ends_with("deps") {
+            d.pop();
+        }
+        d.join("bcos-devnode")
+    });
+    assert!(bin.exists(), "{} missing: run `cargo build -p bcos-devnode` first", bin.display());
+    let mut child = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args(["--chain-id", "chain0", "--group-id", "group0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("bcos-devnode listening on ").unwrap().to_owned();
+    Devnode(child, format!("http://{addr}"))
+}
+
+#[actix_web::test]
+async fn outbox_forwards_in_order_and_the_published_result_equals_the_chain_and_the_sheets() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let node = devnode(&dir.path().join("chain"));
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+
+    // Registry, keys, deployment.
+    let registry_file = dir.path().join("chains.toml");
+    std::fs::write(
+        &registry_file,
+        format!("[communities.SH-PD-0001]\nendpoints = [\"{}\"]\nchain_id = \"chain0\"\ngroup_id = \"group0\"\n", node.1),
+    )
+    .unwrap();
+    let key_file = |name: &str, s: &Signer| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, hex::encode(s.secret_bytes())).unwrap();
+        p
+    };
+    let (admin, fwd, com) =
+        (Signer::random(CryptoSuite::Ecdsa), Signer::random(CryptoSuite::Ecdsa), Signer::random(CryptoSuite::Ecdsa));
+    let config = linli_server::chain::ChainConfig {
+        registry_file: registry_file.clone(),
+        forwarder_key_file: key_file("fwd.key", &fwd),
+        committee_key_file: key_file("com.key", &com),
+        admin_key_file: Some(key_file("admin.key", &admin)),
+        platform_key_hex: hex::encode([7u8; 32]).into(),
+        poll_ms: 20,
+    };
+    let target = ChainRegistry::load(&registry_file).unwrap().target("SH-PD-0001").unwrap().clone();
+    let client = ChainClient::from_target(&target).unwrap();
+    let grants = [
+        RoleGrant { account: fwd.address(), role: role::FORWARDER },
+        RoleGrant { account: com.address(), role: role::COMMITTEE },
+    ];
+    let contract = deploy_governance(&client, &admin, &grants).await.unwrap();
+    let mut conn = t.conn().await;
+    diesel::insert_into(chain_contracts::table)
+        .values((chain_contracts::community_id.eq(community), chain_contracts::address.eq(contract.to_string())))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    // A meeting through the API: matter 5 and matter 7, opened (roll frozen) before its window.
+    let (a, ta) = t.account().await;
+    let (b, tb) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    t.grant(b, community, Role::Committee).await;
+    let app = service!(t);
+    let start = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let body = serde_json::json!({
+        "title": "电梯与外墙",
+        "proposals": [
+            {"matter": 5, "title": "使用维修资金更换电梯", "body": "更换电梯", "options": ["同意", "反对", "弃权"]},
+            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙", "options": ["同意", "反对", "弃权"]}
+        ],
+        "notice_days": 0,
+        "voting_starts_at": start.to_rfc3339(),
+        "voting_ends_at": (start + chrono::Duration::seconds(60)).to_rfc3339()
+    });
+    let post = |uri: String, token: &str, body: serde_json::Value| {
+        test::TestRequest::post().uri(&uri).insert_header(("authorization", format!("Bearer {token}"))).set_json(body).to_request()
+    };
+    let (s, _, m) = json_of(test::call_service(&app, post(format!("/v1/communities/{community}/meetings"), &ta, body)).await).await;
+    assert_eq!(s, 201, "{m}");
+    let id: Uuid = m["id"].as_str().unwrap().parse().unwrap();
+    for (uri, tok) in [
+        (format!("/v1/meetings/{id}/submit"), &ta),
+        (format!("/v1/meetings/{id}/committee-review"), &ta),
+        (format!("/v1/meetings/{id}/committee-review"), &tb),
+        (format!("/v1/meetings/{id}/open"), &tb),
+    ] {
+        let (s, _, m) = json_of(test::call_service(&app, post(uri, tok, serde_json::json!({"approved": true}))).await).await;
+        assert_eq!(s, 200, "{m}");
+    }
+
+    let forwarder = Forwarder::from_config(&config).unwrap();
+    let metrics = ChainMetrics::register(&prometheus::Registry::new()).unwrap();
+    let drain = async || {
+        for _ in 0..2000 {
+            if !step(&t.state, &forwarder, &metrics).await.unwrap() {
+                return;
+            }
+        }
+        panic!("outbox did not drain");
+    };
+    drain().await;
+    assert_eq!(metrics.backlog.get(), 0, "nothing left in the outbox");
+
+    // Inside the window on the chain's clock.
+    client.rpc().request("devnode_advanceTime", vec![serde_json::json!(6_000)]).await.unwrap();
+
+    // Sheets for every roll entry (100 % participation): proposal 0 all yes; proposal 1 yes for the first
+    // half, no for the rest. Inserted as the sheet handler stores them (sheet + outbox row).
+    let entries: Vec<(String, i64)> = roll_entries::table
+        .filter(roll_entries::meeting_id.eq(id))
+        .order(roll_entries::headcount_key.asc())
+        .select((roll_entries::headcount_key, roll_entries::area_centi_m2))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    let half = entries.len() / 2;
+    let (mut total, mut yes1) = ((0i64, 0i64), (0i64, 0i64));
+    for (i, (_, area)) in entries.iter().enumerate() {
+        let account = Uuid::now_v7();
+        diesel::insert_into(accounts::table).values(accounts::id.eq(account)).execute(&mut conn).await.unwrap();
+        let choices = vec![0u8, if i < half { 0 } else { 1 }];
+        total = (total.0 + area, total.1 + 1);
+        if i < half {
+            yes1 = (yes1.0 + area, yes1.1 + 1);
+        }
+        let sheet = Uuid::now_v7();
+        let pseudonym = domain::voter_pseudonym(id, account);
+        let hash = domain::sheet_hash(sheet, id, &pseudonym, *area, 1, &choices);
+        diesel::insert_into(ballot_sheets::table)
+            .values((
+                ballot_sheets::id.eq(sheet),
+                ballot_sheets::meeting_id.eq(id),
+                ballot_sheets::account_id.eq(account),
+                ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
+                ballot_sheets::area_centi_m2.eq(area),
+                ballot_sheets::heads.eq(1),
+                ballot_sheets::choices.eq(serde_json::json!(choices)),
+                ballot_sheets::sheet_hash.eq(hash.to_vec()),
+                ballot_sheets::device_serial.eq("test"),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let call = linli_ledger_client::governance::LinliGovernance::castSheetCall {
+            meetingId: domain::chain_meeting_id(id).into(),
+            voter: pseudonym.into(),
+            areaCm2: *area as u64,
+            heads: 1,
+            choices,
+            sheetHash: hash.into(),
+        };
+        outbox::enqueue(&mut conn, community, Kind::CastSheet, sheet, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
+    }
+    drain().await;
+    // After the window on the chain's clock: close (the server's clock has not reached the end, so the row is
+    // queued as the close handler queues it) and finalize.
+    client.rpc().request("devnode_advanceTime", vec![serde_json::json!(70_000)]).await.unwrap();
+    diesel::update(meetings::table.find(id)).set(meetings::status.eq("closed")).execute(&mut conn).await.unwrap();
+    let fin = linli_ledger_client::governance::LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(id).into() };
+    outbox::enqueue(&mut conn, community, Kind::Finalize, id, alloy_sol_types::SolCall::abi_encode(&fin)).await.unwrap();
+    drain().await;
+
+    let failed: i64 = linli_server::schema::chain_outbox::table
+        .filter(linli_server::schema::chain_outbox::status.ne("done"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0, "every row committed");
+    let (status, result): (String, Option<serde_json::Value>) =
+        meetings::table.find(id).select((meetings::status, meetings::result)).first(&mut conn).await.unwrap();
+    let result = result.unwrap();
+    assert_eq!(status, "finalized", "{result}");
+    assert_eq!(result["chain_agrees"], true);
+    // Independent expectations from the inserted sheets.
+    let p0 = &result["proposals"][0]["strict"];
+    assert_eq!((p0["options"][0]["area_centi_m2"].as_i64(), p0["options"][0]["heads"].as_i64()), (Some(total.0), Some(total.1)));
+    assert_eq!(p0["quorum"], true);
+    assert_eq!(result["proposals"][0]["passed"], true);
+    let p1 = &result["proposals"][1]["strict"];
+    assert_eq!((p1["options"][0]["area_centi_m2"].as_i64(), p1["options"][0]["heads"].as_i64()), (Some(yes1.0), Some(yes1.1)));
+    let pass7 = 4 * yes1.0 >= 3 * total.0 && 4 * yes1.1 >= 3 * total.1;
+    assert_eq!(result["proposals"][1]["passed"], pass7);
+    assert!(!pass7, "half the voters cannot carry a three-quarter matter");
+    assert_eq!(metrics.tally_mismatch.get(), 0);
+}
