@@ -37,8 +37,12 @@ fn fixtures(dir: &Path) {
         std::fs::copy(repo_fixtures().join("faces").join(f), dir.join("faces").join(f)).unwrap();
     }
     std::fs::create_dir_all(dir.join("test-keys")).unwrap();
-    for f in ["test-ca.pem", "test-registry-server.pem", "test-registry-server.key", "test-registry-client.pem", "test-registry-client.key"] {
-        std::fs::copy(repo_fixtures().join("test-keys").join(f), dir.join("test-keys").join(f)).unwrap();
+    // Every test key the sandbox loads (registry TLS, WeChat Pay merchant and platform keys).
+    for entry in std::fs::read_dir(repo_fixtures().join("test-keys")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join("test-keys").join(path.file_name().unwrap())).unwrap();
+        }
     }
 }
 
