@@ -19,7 +19,6 @@ mkdir -p "$RUN" "$LOGS"
 
 ensure_build_tools
 ensure_postgres
-ensure_database "$DB_NAME"
 ensure_redis
 
 # A configuration with freshly generated keys, made once and kept (the keys protect the imported personal data).
@@ -76,9 +75,37 @@ client_key_file = "${ROOT}/fixtures/test-keys/test-registry-client.key"
 [identity.device_ca]
 cert_file = "${STATE}/device-ca.pem"
 key_file = "${STATE}/device-ca.key"
+
+# WeChat Pay v3 (partner mode) is played by the sandbox too; the merchant and platform keys are test-only.
+[wechatpay]
+base_url = "http://127.0.0.1:${SANDBOX_PORT}"
+sp_appid = "wx0000sandbox0000"
+sp_mchid = "1900000100"
+merchant_serial_no = "3775B6A45ACD588826D15E583A95F5DD5BBAB6A0"
+merchant_key_file = "${ROOT}/fixtures/test-keys/test-wechatpay-merchant.key"
+apiv3_key = "linli-sandbox-apiv3-key-32-bytes"
+notify_url = "http://127.0.0.1:${PORT}/v1/payments/wechat/notify"
+platform_keys = [
+  { serial = "PUB_KEY_ID_0119000000000000000000000000000001", file = "${ROOT}/fixtures/test-keys/test-wechatpay-platform.pub" },
+  { serial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1", file = "${ROOT}/fixtures/test-keys/test-wechatpay-platform-cert.pem" },
+]
+
+[wechatpay.sub_mchids]
+"SH-PD-0001" = "1900000109"
+
+# The dev chain (bcos-devnode). Keys are generated for this machine below.
+[chain]
+registry_file = "${STATE}/chains.toml"
+admin_key_file = "${STATE}/chain-admin.key"
+forwarder_key_file = "${STATE}/chain-forwarder.key"
+committee_key_file = "${STATE}/chain-committee.key"
+platform_key_hex = "$(key)"
 TOML
   umask 022
+  # New keys cannot read data encrypted with lost ones: a new configuration starts from an empty database.
+  runuser -u postgres -- psql -q -p "$PG_PORT" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null
 fi
+ensure_database "$DB_NAME"
 export LINLI_CONFIG=$CONFIG
 
 log "building (release)"
@@ -120,6 +147,23 @@ nohup "$BIN/linli-sandbox" --listen "127.0.0.1:${SANDBOX_PORT}" --tls-listen "12
 echo $! >"$RUN/sandbox.pid"
 wait_port "$SANDBOX_PORT"
 
+# Chain keys and the registry entry of the demo community (made once, kept with the chain's data).
+for role in admin forwarder committee; do
+  if [ ! -f "$STATE/chain-$role.key" ]; then
+    "$BIN/bcos" key new | sed -E 's/.*"private_key":"([0-9a-f]+)".*/\1/' >"$STATE/chain-$role.key"
+    chmod 600 "$STATE/chain-$role.key"
+  fi
+done
+if [ ! -f "$STATE/chains.toml" ]; then
+  cat >"$STATE/chains.toml" <<TOML
+[communities.SH-PD-0001]
+endpoints = ["http://127.0.0.1:${CHAIN_PORT}"]
+chain_id = "chain0"
+group_id = "group0"
+crypto = "ecdsa"
+TOML
+fi
+
 log "starting the dev chain (bcos-devnode) on ${CHAIN_PORT}"
 mkdir -p "$STATE/chain"
 nohup "$BIN/bcos-devnode" --listen "127.0.0.1:${CHAIN_PORT}" --data-dir "$STATE/chain" \
@@ -131,6 +175,20 @@ log "migrating"
 "$BIN/linli" migrate >/dev/null
 log "importing the demo community"
 IMPORT=$("$BIN/linli" import-register fixtures/demo-register.csv)
+
+deployed=$(runuser -u postgres -- psql -qtA -p "$PG_PORT" -d "$DB_NAME" -c "SELECT count(*) FROM chain_contracts")
+if [ "$deployed" = "0" ]; then
+  log "deploying the governance contract for SH-PD-0001 on the dev chain"
+  "$BIN/linli" chain deploy --community SH-PD-0001 >/dev/null
+fi
+
+log "demo fee items and the bills of the current month"
+"$BIN/linli" bills set-item --community SH-PD-0001 --code property --name "物业服务费" --method per_area \
+  --rate-fen 350 --unit-kind residence >/dev/null
+"$BIN/linli" bills set-item --community SH-PD-0001 --code parking --name "车位管理费" --method fixed \
+  --rate-fen 8000 --unit-kind parking >/dev/null
+PERIOD=$(date -u +%Y-%m)
+BILLS=$("$BIN/linli" bills generate --community SH-PD-0001 --period "$PERIOD")
 
 log "starting the server on 127.0.0.1:${PORT}"
 nohup "$BIN/linli" serve >>"$LOGS/linli.log" 2>&1 &
@@ -165,6 +223,7 @@ Linli is running.
   Metrics     http://127.0.0.1:${PORT}/metrics
   Register    ${counts}
   Import      ${IMPORT}
+  Bills       ${PERIOD}: ${BILLS}
   Logs        ${LOGS}/
   Config      ${CONFIG}
 
