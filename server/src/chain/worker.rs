@@ -40,11 +40,11 @@ pub struct ChainMetrics {
 impl ChainMetrics {
     pub fn register(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
         let m = Self {
-            backlog: IntGauge::new("linli_chain_outbox_backlog", "Outbox rows not yet on chain")?,
-            oldest_age_seconds: IntGauge::new("linli_chain_outbox_oldest_age_seconds", "Age of the oldest unfinished outbox row")?,
-            sent: IntCounter::new("linli_chain_outbox_committed_total", "Outbox rows committed on chain")?,
-            failed: IntCounter::new("linli_chain_outbox_failed_total", "Outbox rows the chain refused for good")?,
-            tally_mismatch: IntGauge::new("linli_governance_tally_mismatch", "1 when a chain result differs from the server tally")?,
+            backlog: IntGauge::new("chain_outbox_backlog", "Outbox rows not yet on chain")?,
+            oldest_age_seconds: IntGauge::new("chain_outbox_oldest_age_seconds", "Age of the oldest unfinished outbox row")?,
+            sent: IntCounter::new("chain_outbox_committed_total", "Outbox rows committed on chain")?,
+            failed: IntCounter::new("chain_outbox_failed_total", "Outbox rows the chain refused for good")?,
+            tally_mismatch: IntGauge::new("governance_tally_mismatch", "1 when a chain result differs from the server tally")?,
         };
         for c in [&m.backlog, &m.oldest_age_seconds, &m.tally_mismatch] {
             registry.register(Box::new(c.clone()))?;
