@@ -102,6 +102,9 @@ async fn every_route_every_caller_own_and_foreign() {
         (("put", "/v1/admin/communities/{community_id}/rules"), &["admin"][..]),
         (("post", "/v1/support/communities/{community_id}/binding-resets"), &["support"][..]),
         (("get", "/openapi/v1/communities/{community_id}/register/summary"), &["app:property", "app:bureau"][..]),
+        (("get", "/openapi/v1/communities/{community_id}/arrears"), &["app:property"][..]),
+        (("get", "/openapi/v1/communities/{community_id}/statements/{date}"), &["app:property"][..]),
+        (("post", "/v1/communities/{community_id}/meetings"), &["committee"][..]),
     ]);
 
     let spec: Value = linli_tests::client().get(world.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
@@ -161,6 +164,8 @@ fn fill(template: &str, community: Uuid) -> String {
         let name = &rest[start + 1..end];
         if name == "community_id" {
             out.push_str(&community.to_string());
+        } else if name == "date" {
+            out.push_str("2026-11-21");
         } else {
             out.push_str(&Uuid::now_v7().to_string());
         }
