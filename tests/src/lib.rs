@@ -60,12 +60,8 @@ impl Drop for TempDir {
 }
 
 impl LinliServer {
-    /// Starts the server against `db` (already migrated: `TestDb::new` clones a migrated template).
-    pub async fn start(db: &TestDb) -> Result<Self, HarnessError> {
-        Self::start_with(db, &[]).await
-    }
-
-    /// Starts the server with extra `LINLI_*` environment (e.g. the identity section pointing at a sandbox).
+    /// Starts the server against `db` (already migrated: `TestDb::new` clones a migrated template) with extra
+    /// `LINLI_*` environment. `linli serve` needs the identity section: [`world::World`] supplies it (and a sandbox).
     pub async fn start_with(db: &TestDb, extra_env: &[(String, String)]) -> Result<Self, HarnessError> {
         let port = free_port()?;
         let dir = std::env::temp_dir().join(format!("linli-e2e-{}-{port}", std::process::id()));
