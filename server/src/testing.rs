@@ -129,10 +129,6 @@ impl TestDb {
     pub fn url(&self) -> &str {
         &self.url
     }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 impl Drop for TestDb {

@@ -73,12 +73,6 @@ impl SessionStore {
         .await?;
         Ok(value.and_then(|v| Uuid::parse_str(&v).ok()))
     }
-
-    pub async fn revoke(&self, token: &str) -> redis::RedisResult<()> {
-        let mut redis = self.redis.clone();
-        let _: () = redis.del(key(token)).await?;
-        Ok(())
-    }
 }
 
 /// The account behind the request's `Authorization: Bearer <token>`; 401 `unauthenticated` otherwise.
