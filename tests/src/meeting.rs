@@ -84,10 +84,13 @@ pub struct Voter {
     pub pin: String,
 }
 
-/// Enrolls the first `n` demo persons (each with their first unit) under openids `<prefix>-<i>`.
+/// Enrolls the first `n` demo persons (each with their first unit) under openids `<prefix>-<i>`, skipping a person
+/// whose unit an earlier one already holds: a co-owned unit has one voter on the roll.
 pub async fn enroll_voters(world: &World, prefix: &str, n: usize) -> anyhow::Result<Vec<Voter>> {
-    let persons = demo_persons(world).await?;
-    anyhow::ensure!(persons.len() >= n, "the demo register has {} persons with faces, {n} wanted", persons.len());
+    let mut seen = std::collections::BTreeSet::new();
+    let persons: Vec<DemoPerson> =
+        demo_persons(world).await?.into_iter().filter(|p| seen.insert((p.building.clone(), p.unit.clone()))).collect();
+    anyhow::ensure!(persons.len() >= n, "the demo register has {} voters with faces in distinct units, {n} wanted", persons.len());
     let mut out = Vec::with_capacity(n);
     for (i, person) in persons.into_iter().take(n).enumerate() {
         let mut owner = Owner::login(world, &format!("{prefix}-{i}")).await?;
