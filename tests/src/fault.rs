@@ -16,7 +16,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use linli_server::schema::{ballot_sheets, chain_outbox};
 use uuid::Uuid;
 
-use crate::meeting::{Voter, close_meeting, committee, enroll_voters, my_receipt, open_meeting, submit_sheet, two_proposals, wait_for};
+use crate::meeting::{Voter, close_meeting, committee, enroll_voters, my_receipt, open_meeting, submit_sheet, two_proposals, voter_persons, wait_for};
 use crate::world::World;
 
 #[derive(Debug, Clone)]
@@ -63,6 +63,8 @@ impl FaultPlan {
 /// What the run saw; printed by the callers.
 #[derive(Debug, Default)]
 pub struct FaultReport {
+    pub voters: usize,
+    pub meetings: usize,
     pub sheets_sent: usize,
     pub acknowledged: usize,
     /// Sheets whose final answer was a refusal (e.g. `voting_closed` after a long retry): must not be counted.
@@ -113,7 +115,13 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
     let began = Instant::now();
     let mut report = FaultReport::default();
     let mut world = World::start_with_chain().await?;
+    let available = voter_persons(&world).await?.len();
+    if available < plan.voters {
+        eprintln!("fault run: the demo register offers {available} voters, not {}", plan.voters);
+    }
+    let plan = &FaultPlan { voters: plan.voters.min(available), ..plan.clone() };
     let voters = Arc::new(enroll_voters(&world, "o-fault", plan.voters).await?);
+    (report.voters, report.meetings) = (plan.voters, plan.meetings);
     let a = committee(&world, "o-fault-com-a").await?;
     let b = committee(&world, "o-fault-com-b").await?;
     let phase = plan.submission_phase();

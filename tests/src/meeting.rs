@@ -77,6 +77,12 @@ pub async fn close_meeting(member: &Owner, meeting: Uuid) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The demo persons with faces, one per unit (a co-owned unit has one voter on the roll).
+pub async fn voter_persons(world: &World) -> anyhow::Result<Vec<DemoPerson>> {
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(demo_persons(world).await?.into_iter().filter(|p| seen.insert((p.building.clone(), p.unit.clone()))).collect())
+}
+
 /// An enrolled voter: the owner session, the person and their PIN.
 pub struct Voter {
     pub owner: Owner,
@@ -87,9 +93,7 @@ pub struct Voter {
 /// Enrolls the first `n` demo persons (each with their first unit) under openids `<prefix>-<i>`, skipping a person
 /// whose unit an earlier one already holds: a co-owned unit has one voter on the roll.
 pub async fn enroll_voters(world: &World, prefix: &str, n: usize) -> anyhow::Result<Vec<Voter>> {
-    let mut seen = std::collections::BTreeSet::new();
-    let persons: Vec<DemoPerson> =
-        demo_persons(world).await?.into_iter().filter(|p| seen.insert((p.building.clone(), p.unit.clone()))).collect();
+    let persons = voter_persons(world).await?;
     anyhow::ensure!(persons.len() >= n, "the demo register has {} voters with faces in distinct units, {n} wanted", persons.len());
     let mut out = Vec::with_capacity(n);
     for (i, person) in persons.into_iter().take(n).enumerate() {
