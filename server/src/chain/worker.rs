@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::ChainConfig;
 use crate::http::AppState;
-use crate::schema::{chain_contracts, chain_outbox, communities};
+use crate::schema::{chain_contracts, chain_outbox, communities, meetings};
 
 /// Outbox metrics, registered in the server's registry.
 #[derive(Clone)]
@@ -233,7 +233,10 @@ pub async fn step(state: &AppState, forwarder: &Forwarder, metrics: &ChainMetric
             Ok(Some((row, prepared, target)))
         })
         .await?;
-    let Some((row, prepared, target)) = claimed else { return Ok(false) };
+    let Some((row, prepared, target)) = claimed else {
+        publish_unpublished(&mut conn, forwarder, metrics).await?;
+        return Ok(false);
+    };
 
     let outcome = target.0.send_prepared_with(&prepared, &decode_error).await;
     let backoff = |attempts: i32| {
@@ -311,4 +314,50 @@ pub async fn step(state: &AppState, forwarder: &Forwarder, metrics: &ChainMetric
         }
     }
     Ok(true)
+}
+
+/// Meetings whose finalize is on chain (row `done`) but whose result was never published: the process died, or
+/// the chain read failed, between recording the finalize and publishing. Without this the meeting would stay
+/// `closed` for ever, since the finalize row is never claimed again. Each meeting is locked while published so
+/// that two instances do not both publish it.
+async fn publish_unpublished(conn: &mut AsyncPgConnection, forwarder: &Forwarder, metrics: &ChainMetrics) -> anyhow::Result<()> {
+    let finalized_on_chain = chain_outbox::table
+        .filter(chain_outbox::kind.eq("finalize"))
+        .filter(chain_outbox::status.eq("done"))
+        .select(chain_outbox::subject_id);
+    let waiting: Vec<(Uuid, Uuid)> = meetings::table
+        .filter(meetings::status.eq("closed"))
+        .filter(meetings::result.is_null())
+        .filter(meetings::id.eq_any(finalized_on_chain))
+        .select((meetings::id, meetings::community_id))
+        .load(conn)
+        .await?;
+    for (meeting, community) in waiting {
+        let target = forwarder.target(conn, community).await?;
+        let published = conn
+            .transaction(async |conn| {
+                let still_waiting: Option<Uuid> = meetings::table
+                    .find(meeting)
+                    .filter(meetings::status.eq("closed"))
+                    .filter(meetings::result.is_null())
+                    .select(meetings::id)
+                    .for_update()
+                    .skip_locked()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                if still_waiting.is_none() {
+                    return Ok(None);
+                }
+                crate::governance::result::publish_after_finalize(conn, forwarder, &target, meeting).await.map(Some)
+            })
+            .await;
+        match published {
+            Ok(None) => {}
+            Ok(Some(true)) => tracing::info!(%meeting, "result published on a later attempt"),
+            Ok(Some(false)) => metrics.tally_mismatch.set(1),
+            Err(e) => tracing::warn!(error = %e, %meeting, "result publication failed; retrying later"),
+        }
+    }
+    Ok(())
 }

@@ -55,7 +55,7 @@ fn devnode(dir: &std::path::Path) -> Devnode {
 }
 
 #[actix_web::test]
-async fn outbox_forwards_in_order_and_the_published_result_equals_the_chain_and_the_sheets() {
+async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lost_publication_is_retried() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let node = devnode(&dir.path().join("chain"));
@@ -133,10 +133,21 @@ async fn outbox_forwards_in_order_and_the_published_result_equals_the_chain_and_
 
     let forwarder = Forwarder::from_config(&config).unwrap();
     let metrics = ChainMetrics::register(&prometheus::Registry::new()).unwrap();
+    // Until no row is open: "nothing due now" is not "drained" (a slow send leaves its row pending for a poll).
     let drain = async || {
+        let mut conn = t.conn().await;
         for _ in 0..2000 {
             if !step(&t.state, &forwarder, &metrics).await.unwrap() {
-                return;
+                let open: i64 = linli_server::schema::chain_outbox::table
+                    .filter(linli_server::schema::chain_outbox::status.eq_any(["pending", "sent"]))
+                    .count()
+                    .get_result(&mut conn)
+                    .await
+                    .unwrap();
+                if open == 0 {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
         }
         panic!("outbox did not drain");
@@ -209,7 +220,19 @@ async fn outbox_forwards_in_order_and_the_published_result_equals_the_chain_and_
         .get_result(&mut conn)
         .await
         .unwrap();
-    assert_eq!(failed, 0, "every row committed");
+    let open: Vec<(i64, String, String, Option<String>)> = linli_server::schema::chain_outbox::table
+        .filter(linli_server::schema::chain_outbox::status.ne("done"))
+        .select((
+            linli_server::schema::chain_outbox::id,
+            linli_server::schema::chain_outbox::kind,
+            linli_server::schema::chain_outbox::status,
+            linli_server::schema::chain_outbox::last_error,
+        ))
+        .limit(3)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0, "every row committed: {open:?}");
     let (status, result): (String, Option<serde_json::Value>) =
         meetings::table.find(id).select((meetings::status, meetings::result)).first(&mut conn).await.unwrap();
     let result = result.unwrap();
@@ -226,4 +249,23 @@ async fn outbox_forwards_in_order_and_the_published_result_equals_the_chain_and_
     assert_eq!(result["proposals"][1]["passed"], pass7);
     assert!(!pass7, "half the voters cannot carry a three-quarter matter");
     assert_eq!(metrics.tally_mismatch.get(), 0);
+
+    // A SIGKILL (or a failed chain read) between recording the finalize row as done and publishing leaves the
+    // meeting closed without a result, and the finalize row is never claimed again. That state, exactly: the next
+    // idle step of the worker must publish it (before the fix it stayed closed for ever).
+    diesel::update(meetings::table.find(id))
+        .set((
+            meetings::status.eq("closed"),
+            meetings::result.eq(None::<serde_json::Value>),
+            meetings::result_signature.eq(None::<String>),
+            meetings::finalized_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(!step(&t.state, &forwarder, &metrics).await.unwrap(), "no outbox row is left to send");
+    let (status, again): (String, Option<serde_json::Value>) =
+        meetings::table.find(id).select((meetings::status, meetings::result)).first(&mut conn).await.unwrap();
+    assert_eq!(status, "finalized");
+    assert_eq!(again.as_ref().map(|r| &r["proposals"]), Some(&result["proposals"]), "the same result, read again from the chain");
 }
