@@ -10,6 +10,7 @@ use linli_server::testing::{TestDb, redis_url};
 
 pub mod client;
 pub mod owner;
+pub mod voters;
 pub mod world;
 
 #[derive(Debug, thiserror::Error)]
