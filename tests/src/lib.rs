@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use linli_server::testing::{TestDb, redis_url};
 
+pub mod chain;
 pub mod client;
+pub mod meeting;
 pub mod owner;
 pub mod voters;
 pub mod world;
@@ -43,6 +45,20 @@ pub fn free_port() -> Result<u16, std::io::Error> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// What every `linli` command of a test needs: the database, Redis and the test personal-data keys.
+pub fn base_env(db: &TestDb) -> Vec<(String, String)> {
+    [
+        ("LINLI_DATABASE__URL", db.url().to_owned()),
+        ("LINLI_REDIS__URL", redis_url()),
+        ("LINLI_PII__ACTIVE_KEY_ID", "test1".to_owned()),
+        ("LINLI_PII__ENCRYPTION_KEY", "0f".repeat(32)),
+        ("LINLI_PII__BLIND_INDEX_KEY", "1e".repeat(32)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 /// A running `linli serve`. Killed (SIGKILL) when dropped if still running.
 pub struct LinliServer {
     child: Child,
@@ -64,8 +80,12 @@ impl LinliServer {
     /// Starts the server against `db` (already migrated: `TestDb::new` clones a migrated template) with extra
     /// `LINLI_*` environment. `linli serve` needs the identity section: [`world::World`] supplies it (and a sandbox).
     pub async fn start_with(db: &TestDb, extra_env: &[(String, String)]) -> Result<Self, HarnessError> {
-        let port = free_port()?;
-        let dir = std::env::temp_dir().join(format!("linli-e2e-{}-{port}", std::process::id()));
+        Self::start_on(db, extra_env, free_port()?).await
+    }
+
+    /// As [`Self::start_with`], on a given port (a restart after [`Self::kill`] keeps the clients' base URL).
+    pub async fn start_on(db: &TestDb, extra_env: &[(String, String)], port: u16) -> Result<Self, HarnessError> {
+        let dir = std::env::temp_dir().join(format!("linli-e2e-{}-{port}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
         let log_path = dir.join("linli.log");
         let log = std::fs::File::create(&log_path)?;
@@ -76,12 +96,8 @@ impl LinliServer {
             .env("LINLI_HTTP__LISTEN", format!("127.0.0.1:{port}"))
             .env("LINLI_HTTP__WORKERS", "2")
             .env("LINLI_HTTP__SHUTDOWN_TIMEOUT_SECS", "20")
-            .env("LINLI_DATABASE__URL", db.url())
+            .envs(base_env(db))
             .env("LINLI_DATABASE__POOL_SIZE", "4")
-            .env("LINLI_REDIS__URL", redis_url())
-            .env("LINLI_PII__ACTIVE_KEY_ID", "test1")
-            .env("LINLI_PII__ENCRYPTION_KEY", "0f".repeat(32))
-            .env("LINLI_PII__BLIND_INDEX_KEY", "1e".repeat(32))
             .env("LINLI_LOG__FORMAT", "json")
             .env("RUST_LOG", "debug")
             .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -106,6 +122,16 @@ impl LinliServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Err(HarnessError::NotReady(self.log()))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base_url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default()
+    }
+
+    /// SIGKILL, and reap the process: no shutdown hook runs, requests in flight are cut off.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.child.kill()?;
+        self.child.wait().map(|_| ())
     }
 
     pub fn pid(&self) -> u32 {

@@ -9,6 +9,7 @@ use linli_server::testing::{TestDb, test_pii_config};
 use uuid::Uuid;
 
 use crate::LinliServer;
+use crate::chain::ChainWorld;
 
 pub const CONSENT_VERSION: &str = "2026-11";
 pub const FACE_CONSENT_VERSION: &str = "2026-11-face";
@@ -26,6 +27,12 @@ pub struct World {
     pub community_id: Uuid,
     pub ca_cert: PathBuf,
     pub db: TestDb,
+    /// The devnode, keys, registry and deployed contract when started with [`World::start_with_chain`].
+    pub chain: Option<ChainWorld>,
+    /// The environment the server was started with (a restart uses it again).
+    server_env: Vec<(String, String)>,
+    /// Logs of servers killed by [`World::kill_server`], oldest first.
+    pub killed_server_logs: Vec<String>,
     _dir: TempDir,
 }
 
@@ -73,6 +80,21 @@ impl World {
     }
 
     pub async fn start_with(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::start_inner(extra_env, false).await
+    }
+
+    /// A world whose server forwards to a real `bcos-devnode` (see [`crate::chain`]): the contract is deployed
+    /// with `linli chain deploy` before the server starts with its `[chain]` section.
+    pub async fn start_with_chain() -> anyhow::Result<Self> {
+        Self::start_inner(&[], true).await
+    }
+
+    /// As [`Self::start_with_chain`] with extra `LINLI_*` environment for the server.
+    pub async fn start_with_chain_env(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::start_inner(extra_env, true).await
+    }
+
+    async fn start_inner(extra_env: &[(String, String)], with_chain: bool) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await?;
         let community_id = import_demo(&db).await?;
@@ -89,9 +111,66 @@ impl World {
         let (ca_cert, ca_key) = (dir.join("device-ca.pem"), dir.join("device-ca.key"));
         linli_identity_ca(&ca_cert, &ca_key)?;
         let mut env = identity_env(&sandbox, &ca_cert, &ca_key);
+        let chain = if with_chain {
+            let mut chain = ChainWorld::prepare(&dir)?;
+            chain.deploy(&crate::base_env(&db))?;
+            env.extend(chain.env.iter().cloned());
+            Some(chain)
+        } else {
+            None
+        };
         env.extend(extra_env.iter().cloned());
         let server = LinliServer::start_with(&db, &env).await?;
-        Ok(Self { server, sandbox, community_id, ca_cert, db, _dir: TempDir(dir) })
+        Ok(Self {
+            server,
+            sandbox,
+            community_id,
+            ca_cert,
+            db,
+            chain,
+            server_env: env,
+            killed_server_logs: Vec::new(),
+            _dir: TempDir(dir),
+        })
+    }
+
+    /// The chain part; an error when the world was started without one.
+    pub fn chain(&self) -> anyhow::Result<&ChainWorld> {
+        self.chain.as_ref().ok_or_else(|| anyhow::anyhow!("this world has no chain: use World::start_with_chain"))
+    }
+
+    pub fn chain_mut(&mut self) -> anyhow::Result<&mut ChainWorld> {
+        self.chain.as_mut().ok_or_else(|| anyhow::anyhow!("this world has no chain: use World::start_with_chain"))
+    }
+
+    /// SIGKILLs the server (keeping its log in [`Self::killed_server_logs`]); [`Self::restart_server`] brings it
+    /// back.
+    pub fn kill_server(&mut self) -> std::io::Result<()> {
+        self.server.kill()?;
+        self.killed_server_logs.push(self.server.log());
+        Ok(())
+    }
+
+    /// Starts a new server process with the same database, environment and port (so sessions and clients' base
+    /// URLs stay valid); kills the current one first if it is still running.
+    pub async fn restart_server(&mut self) -> anyhow::Result<()> {
+        if self.server.wait(std::time::Duration::ZERO)?.is_none() {
+            self.kill_server()?;
+        }
+        let port = self.server.port();
+        let mut last = None;
+        // The port may stay busy for a moment after the kill.
+        for _ in 0..20 {
+            match LinliServer::start_on(&self.db, &self.server_env, port).await {
+                Ok(s) => {
+                    self.server = s;
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        Err(last.map_or_else(|| anyhow::anyhow!("server did not restart"), anyhow::Error::from))
     }
 
     pub fn url(&self, path: &str) -> String {
