@@ -4,8 +4,8 @@
 //!   would get it (single use, five minutes). With `errcode`, exchanging the code yields that WeChat error.
 //! - `GET /sandbox/wechat/messages?openid=…` → the subscribe messages sent to that user.
 //! - `GET /sandbox/persons` → the demo persons with committed reference faces: name, id_number, units, face image path.
-//! - `GET /sandbox/owners` → every person owner of the register: name, id_number, units (the persons of
-//!   `/sandbox/persons` included), each with a reference face.
+//! - `GET /sandbox/owners` → every person owner of the register: name, id_number, units with their exclusive
+//!   areas (the persons of `/sandbox/persons` included), each with a reference face.
 //! - `GET /sandbox/faces/{id_number}` → the person's reference face as PNG (committed or derived); 404 if unknown.
 //! - `GET /sandbox/health` → `{status: "ok"}`.
 
@@ -81,7 +81,16 @@ async fn owners(state: web::Data<AppState>) -> HttpResponse {
         .data
         .person_owners()
         .into_iter()
-        .map(|(id_number, name, units)| serde_json::json!({ "name": name, "id_number": id_number, "units": units }))
+        .map(|(id_number, name, units)| {
+            let units: Vec<_> = units
+                .iter()
+                .map(|k| {
+                    let area = state.data.units.get(k).map(|u| u.exclusive_area_m2.as_str()).unwrap_or_default();
+                    serde_json::json!({ "community": k.community, "building": k.building, "unit": k.unit, "exclusive_area_m2": area })
+                })
+                .collect();
+            serde_json::json!({ "name": name, "id_number": id_number, "units": units })
+        })
         .collect();
     HttpResponse::Ok().json(serde_json::json!({ "owners": list }))
 }

@@ -27,6 +27,18 @@ pub struct PersonOwner {
     pub id_number: String,
     /// Sorted by building and number (residences `B..` come before parking spaces `G..`).
     pub units: Vec<UnitRef>,
+    /// The register's exclusive area of all their units together, centi-m² (parking spaces included).
+    pub register_area_centi_m2: i64,
+}
+
+/// "89.35" → 8935 (the register's format: at most two decimals).
+fn centi(m2: &str) -> Option<i64> {
+    let (whole, frac) = m2.split_once('.').unwrap_or((m2, ""));
+    if frac.len() > 2 {
+        return None;
+    }
+    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    Some(whole.parse::<i64>().ok()? * 100 + frac)
 }
 
 /// Every person owner of the register the sandbox plays, sorted by ID number.
@@ -35,11 +47,14 @@ pub async fn person_owners(sandbox_base: &str) -> anyhow::Result<Vec<PersonOwner
     let mut out = Vec::new();
     for p in body["owners"].as_array().cloned().unwrap_or_default() {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let units = p["units"]
-            .as_array()
-            .map(|u| u.iter().map(|u| UnitRef { building: text(&u["building"]), unit: text(&u["unit"]) }).collect())
-            .unwrap_or_default();
-        out.push(PersonOwner { name: text(&p["name"]), id_number: text(&p["id_number"]), units });
+        let listed = p["units"].as_array().cloned().unwrap_or_default();
+        let units = listed.iter().map(|u| UnitRef { building: text(&u["building"]), unit: text(&u["unit"]) }).collect();
+        let mut area = 0;
+        for u in &listed {
+            area += centi(u["exclusive_area_m2"].as_str().unwrap_or_default())
+                .ok_or_else(|| anyhow::anyhow!("unit area {:?} is not in m² with two decimals", u["exclusive_area_m2"]))?;
+        }
+        out.push(PersonOwner { name: text(&p["name"]), id_number: text(&p["id_number"]), units, register_area_centi_m2: area });
     }
     anyhow::ensure!(!out.is_empty(), "the sandbox lists no person owners");
     Ok(out)
