@@ -3,7 +3,10 @@
 //! - `POST /sandbox/wechat/login-code {openid, unionid?, errcode?}` → `{code}`: a `wx.login` code as the phone
 //!   would get it (single use, five minutes). With `errcode`, exchanging the code yields that WeChat error.
 //! - `GET /sandbox/wechat/messages?openid=…` → the subscribe messages sent to that user.
-//! - `GET /sandbox/persons` → the demo persons with reference faces: name, id_number, units, face image path.
+//! - `GET /sandbox/persons` → the demo persons with committed reference faces: name, id_number, units, face image path.
+//! - `GET /sandbox/owners` → every person owner of the register: name, id_number, units with their exclusive
+//!   areas (the persons of `/sandbox/persons` included), each with a reference face.
+//! - `GET /sandbox/faces/{id_number}` → the person's reference face as PNG (committed or derived); 404 if unknown.
 //! - `GET /sandbox/health` → `{status: "ok"}`.
 
 use crate::AppState;
@@ -16,6 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sandbox/wechat/login-code", web::post().to(login_code))
         .route("/sandbox/wechat/messages", web::get().to(messages))
         .route("/sandbox/persons", web::get().to(persons))
+        .route("/sandbox/owners", web::get().to(owners))
+        .route("/sandbox/faces/{id_number}", web::get().to(face))
         .route("/sandbox/health", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }));
 }
 
@@ -69,4 +74,34 @@ async fn persons(state: web::Data<AppState>) -> HttpResponse {
         })
         .collect();
     HttpResponse::Ok().json(serde_json::json!({ "persons": list }))
+}
+
+async fn owners(state: web::Data<AppState>) -> HttpResponse {
+    let list: Vec<_> = state
+        .data
+        .person_owners()
+        .into_iter()
+        .map(|(id_number, name, units)| {
+            let units: Vec<_> = units
+                .iter()
+                .map(|k| {
+                    let area = state.data.units.get(k).map(|u| u.exclusive_area_m2.as_str()).unwrap_or_default();
+                    serde_json::json!({ "community": k.community, "building": k.building, "unit": k.unit, "exclusive_area_m2": area })
+                })
+                .collect();
+            serde_json::json!({ "name": name, "id_number": id_number, "units": units })
+        })
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "owners": list }))
+}
+
+async fn face(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    match state.data.reference_png(&path.into_inner()) {
+        Some(Ok(png)) => HttpResponse::Ok().content_type("image/png").body(png),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "reading a reference face");
+            HttpResponse::InternalServerError().finish()
+        }
+        None => HttpResponse::NotFound().json(serde_json::json!({"error": "no such person owner"})),
+    }
 }

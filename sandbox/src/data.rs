@@ -1,5 +1,6 @@
-//! The sandbox's knowledge of the world: the register (who owns which unit, with which area) and the demo
-//! persons' reference face images.
+//! The sandbox's knowledge of the world: the register (who owns which unit, with which area) and the persons'
+//! reference face images: the committed ones of `faces/index.csv`, and for every other person owner of the register
+//! the image derived from the ID number (`crate::faces`).
 
 use anyhow::{Context, bail};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ pub struct FacePerson {
 #[derive(Debug, Default)]
 pub struct Fixtures {
     pub units: HashMap<UnitKey, UnitRecord>,
-    /// id_number → name, for every person owner in the register.
+    /// id_number (upper case) → name, for every person owner in the register.
     pub persons: HashMap<String, String>,
     pub face_persons: Vec<FacePerson>,
 }
@@ -76,7 +77,7 @@ impl Fixtures {
             if otype != "person" {
                 continue;
             }
-            f.persons.insert(id.clone(), name.clone());
+            f.persons.insert(id.to_ascii_uppercase(), name.clone());
             if let Some(u) = f.units.get_mut(&key) {
                 u.owners.push((name, id));
             }
@@ -108,6 +109,44 @@ impl Fixtures {
         Ok(f)
     }
 
+    /// The name and reference thumbnail of a person owner: the committed image for the persons of
+    /// `faces/index.csv`, else the image derived from the ID number. None for an ID number not in the register.
+    pub fn reference(&self, id_number: &str) -> Option<(String, [f64; 256])> {
+        if let Some(p) = self.face_persons.iter().find(|p| p.id_number.eq_ignore_ascii_case(id_number)) {
+            return Some((p.name.clone(), p.thumbnail));
+        }
+        let name = self.persons.get(&id_number.to_ascii_uppercase())?;
+        Some((name.clone(), crate::faceid::thumbnail_of(&crate::faces::derived_face(id_number))))
+    }
+
+    /// The reference image a person's selfie must resemble, as PNG (committed file or derived image).
+    pub fn reference_png(&self, id_number: &str) -> Option<anyhow::Result<Vec<u8>>> {
+        if let Some(p) = self.face_persons.iter().find(|p| p.id_number.eq_ignore_ascii_case(id_number)) {
+            return Some(std::fs::read(&p.face_image_path).map_err(anyhow::Error::from));
+        }
+        self.persons.contains_key(&id_number.to_ascii_uppercase()).then(|| crate::faces::derived_face_png(id_number))
+    }
+
+    /// Every person owner with the units they (co-)own, sorted by ID number; units sorted.
+    pub fn person_owners(&self) -> Vec<(String, String, Vec<UnitKey>)> {
+        let mut units: HashMap<&str, Vec<UnitKey>> = HashMap::new();
+        for (k, u) in &self.units {
+            for (_, id) in &u.owners {
+                units.entry(id.as_str()).or_default().push(k.clone());
+            }
+        }
+        let mut out: Vec<(String, String, Vec<UnitKey>)> = units
+            .into_iter()
+            .map(|(id, mut v)| {
+                v.sort_by(|a, b| (&a.community, &a.building, &a.unit).cmp(&(&b.community, &b.building, &b.unit)));
+                let name = self.persons.get(&id.to_ascii_uppercase()).cloned().unwrap_or_default();
+                (id.to_owned(), name, v)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Units owned by a person.
     pub fn units_of(&self, id_number: &str) -> Vec<UnitKey> {
         let mut v: Vec<UnitKey> =
@@ -132,5 +171,51 @@ mod tests {
             assert_eq!(f.persons.get(&p.id_number), Some(&p.name), "{}", p.face_image);
             assert!(!f.units_of(&p.id_number).is_empty(), "{}", p.face_image);
         }
+    }
+
+    fn load_demo() -> Fixtures {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        Fixtures::load(&fixtures.join("demo-register.csv"), &fixtures).unwrap()
+    }
+
+    /// No person owner's reference image passes as another's: every pair of the ~1,000 references (committed and
+    /// derived) scores far below the pass mark of 70.
+    #[test]
+    fn every_person_owner_has_a_reference_far_from_every_other() {
+        let f = load_demo();
+        let owners = f.person_owners();
+        assert!(owners.len() > 900, "{}", owners.len());
+        assert_eq!(owners.len(), f.persons.len());
+        // Centred, unit-length thumbnails: the Pearson correlation is then a dot product.
+        let unit: Vec<[f64; 256]> = owners
+            .iter()
+            .map(|(id, name, units)| {
+                assert!(!units.is_empty() && !name.is_empty(), "{id}");
+                let (n, mut t) = f.reference(id).unwrap();
+                assert_eq!(&n, name);
+                let mean = t.iter().sum::<f64>() / 256.0;
+                t.iter_mut().for_each(|v| *v -= mean);
+                let norm = t.iter().map(|v| v * v).sum::<f64>().sqrt();
+                t.iter_mut().for_each(|v| *v /= norm);
+                t
+            })
+            .collect();
+        let mut worst = 0f64;
+        for (i, a) in unit.iter().enumerate() {
+            for b in &unit[i + 1..] {
+                worst = worst.max(a.iter().zip(b).map(|(x, y)| x * y).sum());
+            }
+        }
+        assert!(worst * 100.0 < 50.0, "two persons' references correlate at {worst}");
+    }
+
+    #[test]
+    fn committed_faces_keep_precedence_and_unknown_ids_have_none() {
+        let f = load_demo();
+        let p = &f.face_persons[0];
+        assert_eq!(f.reference(&p.id_number).unwrap().1, p.thumbnail);
+        assert_eq!(f.reference_png(&p.id_number).unwrap().unwrap(), std::fs::read(&p.face_image_path).unwrap());
+        assert!(f.reference("000000000000000000").is_none());
+        assert!(f.reference_png("000000000000000000").is_none());
     }
 }

@@ -12,6 +12,7 @@
 pub mod control;
 pub mod data;
 pub mod faceid;
+pub mod faces;
 pub mod registry;
 pub mod soter;
 pub mod wechat;

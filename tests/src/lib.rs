@@ -13,6 +13,7 @@ pub mod client;
 pub mod fault;
 pub mod meeting;
 pub mod owner;
+pub mod voters;
 pub mod world;
 
 #[derive(Debug, thiserror::Error)]

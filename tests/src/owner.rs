@@ -48,24 +48,29 @@ pub struct Owner {
 impl Owner {
     /// Logs in as a phone with this openid would (`wx.login` code from the sandbox, then our login).
     pub async fn login(world: &World, openid: &str) -> anyhow::Result<Self> {
+        Self::login_at(&world.server.base_url, &world.sandbox.base_url(), openid).await
+    }
+
+    /// [`Owner::login`] given the server's and the sandbox's base URLs (for tasks that cannot borrow the world).
+    pub async fn login_at(base: &str, sandbox: &str, openid: &str) -> anyhow::Result<Self> {
         let http = crate::client();
         let code: Value = http
-            .post(format!("{}/sandbox/wechat/login-code", world.sandbox.base_url()))
+            .post(format!("{sandbox}/sandbox/wechat/login-code"))
             .json(&json!({ "openid": openid }))
             .send()
             .await?
             .json()
             .await?;
         let resp = http
-            .post(world.url("/v1/auth/wechat/login"))
+            .post(format!("{base}/v1/auth/wechat/login"))
             .json(&json!({ "code": code["code"] }))
             .send()
             .await?;
         anyhow::ensure!(resp.status() == 200, "login: {}", resp.status());
         let body: Value = resp.json().await?;
         Ok(Self {
-            base: world.server.base_url.clone(),
-            sandbox: world.sandbox.base_url(),
+            base: base.to_owned(),
+            sandbox: sandbox.to_owned(),
             http,
             openid: openid.to_owned(),
             token: body["token"].as_str().unwrap_or_default().to_owned(),
@@ -113,11 +118,15 @@ impl Owner {
     }
 
     pub async fn start_enrollment(&self, community: Uuid, unit: Uuid, person: &DemoPerson) -> anyhow::Result<Uuid> {
+        self.start_enrollment_as(community, unit, &person.name, &person.id_number).await
+    }
+
+    pub async fn start_enrollment_as(&self, community: Uuid, unit: Uuid, name: &str, id_number: &str) -> anyhow::Result<Uuid> {
         let resp = self
             .post(
                 "/v1/enrollments",
-                &json!({ "community_id": community, "unit_id": unit, "real_name": person.name,
-                         "id_number": person.id_number, "consent_version": CONSENT_VERSION }),
+                &json!({ "community_id": community, "unit_id": unit, "real_name": name,
+                         "id_number": id_number, "consent_version": CONSENT_VERSION }),
             )
             .await?;
         anyhow::ensure!(resp.status() == 201, "start: {} {}", resp.status(), resp.text().await?);
@@ -152,8 +161,22 @@ impl Owner {
 
     /// All four factors for `person`'s first unit, ending with `pin`. Returns the enrollment id.
     pub async fn enroll(&mut self, world: &World, unit: Uuid, person: &DemoPerson, pin: &str) -> anyhow::Result<Uuid> {
-        let id = self.start_enrollment(world.community_id, unit, person).await?;
-        let face = self.upload_face(id, std::fs::read(&person.face_path)?, "selfie.png").await?;
+        let face = std::fs::read(&person.face_path)?;
+        self.enroll_with_face(world.community_id, unit, &person.name, &person.id_number, face, pin).await
+    }
+
+    /// All four factors for the person `name`/`id_number` and `unit`, with `face` as the selfie, ending with `pin`.
+    pub async fn enroll_with_face(
+        &mut self,
+        community: Uuid,
+        unit: Uuid,
+        name: &str,
+        id_number: &str,
+        face: Vec<u8>,
+        pin: &str,
+    ) -> anyhow::Result<Uuid> {
+        let id = self.start_enrollment_as(community, unit, name, id_number).await?;
+        let face = self.upload_face(id, face, "selfie.png").await?;
         anyhow::ensure!(face.status() == 200, "face: {}", face.text().await?);
         let registry = self.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await?;
         anyhow::ensure!(registry.status() == 200, "registry: {}", registry.text().await?);

@@ -1,0 +1,275 @@
+//! Ballot sheets per second end to end, next to two bare references measured in the same run (a benchmark, not a
+//! timed test: it prints figures and asserts only that every sheet was accepted and stored).
+//!
+//! - end to end: the real release `linli` (production Argon2 parameters, its default PIN concurrency), enrolled
+//!   owners sending device-signed sheets with PIN and Idempotency-Key; each 201 means the sheet and its outbox row
+//!   are committed (the chain is not configured, so the rows stay pending and no forwarding competes for the CPU);
+//! - bare PIN: `PinHasher::verify` alone with the same parameters on as many threads as the server's PIN slots;
+//! - bare SQL: the sheet insert + outbox insert transaction alone, over a pool of the server's size, at the
+//!   same client concurrency;
+//! - the ratio end to end / the slower reference (goal ≥ 0.8);
+//! - latency percentiles at a fixed offered rate (open loop: latency counts from the scheduled send time).
+//!
+//! Run with `deploy/bench-meetings.sh` (builds the release binaries first). Knobs: `BENCH_VOTERS` (300),
+//! `BENCH_CONCURRENCY` (16), `BENCH_RATE` (sheets/s offered, 40), `BENCH_RATE_SECS` (10).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy_sol_types::SolCall;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use linli_identity::pin::{PRODUCTION_M_COST_KIB, PRODUCTION_T_COST, Pin, PinHasher};
+use linli_ledger_client::governance::LinliGovernance;
+use linli_server::chain::outbox::{self, Kind};
+use linli_server::governance::domain;
+use linli_server::schema::ballot_sheets;
+use linli_tests::client::sign_request;
+use linli_tests::meeting::{committee, open_meeting, two_proposals};
+use linli_tests::voters::{EnrolledVoter, enroll_many, person_owners, sharing_no_unit};
+use linli_tests::world::{PIN_PEPPER, World};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The server's PIN slots and database pool in this run (passed to it, and used by the references).
+const PIN_SLOTS: usize = 2;
+const POOL_SIZE: usize = 16;
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One sheet as the mini-program sends it; Ok(latency) only for a 201.
+async fn cast(v: &EnrolledVoter, meeting: Uuid, key: &str) -> anyhow::Result<Duration> {
+    let path = format!("/v1/meetings/{meeting}/sheets");
+    let bytes = serde_json::to_vec(&json!({"pin": v.pin, "choices": [0, 2]}))?;
+    let owner = &v.owner;
+    let device = owner.key.as_ref().ok_or_else(|| anyhow::anyhow!("no device key"))?;
+    let serial = owner.serial.as_deref().ok_or_else(|| anyhow::anyhow!("no certificate"))?;
+    let started = Instant::now();
+    let mut headers = sign_request(device, serial, "POST", &path, &bytes);
+    headers.push(("Idempotency-Key".into(), key.into()));
+    let resp = owner.send_raw("POST", &path, &bytes, &headers).await?;
+    let status = resp.status();
+    anyhow::ensure!(status == 201, "sheet: {status} {}", resp.text().await?);
+    Ok(started.elapsed())
+}
+
+/// Closed loop: `concurrency` clients send the sheets of `jobs` as fast as answers come. Returns sheets/s.
+async fn closed_loop(voters: &Arc<Vec<EnrolledVoter>>, jobs: Vec<(usize, Uuid)>, concurrency: usize) -> anyhow::Result<f64> {
+    let n = jobs.len();
+    let queue = Arc::new(std::sync::Mutex::new(jobs));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (queue, voters) = (queue.clone(), voters.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = queue.lock().map_err(|_| anyhow::anyhow!("queue poisoned"))?.pop();
+                let Some((i, meeting)) = next else { return Ok::<_, anyhow::Error>(()) };
+                cast(&voters[i], meeting, &format!("bench-{meeting}-{i}")).await?;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Bare PIN verifications per second on `threads` threads for about `secs`.
+fn bare_pin(threads: usize, secs: f64) -> anyhow::Result<(f64, f64)> {
+    let pepper = linli_identity::pii::SecretKey::parse(PIN_PEPPER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hasher = Arc::new(PinHasher::with_params(pepper, PRODUCTION_M_COST_KIB, PRODUCTION_T_COST)?);
+    let pin = Pin::parse("739415")?;
+    let phc = Arc::new(hasher.hash(&pin)?);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (hasher, phc, pin) = (hasher.clone(), phc.clone(), pin.clone());
+            std::thread::spawn(move || {
+                let mut count = 0u64;
+                while started.elapsed().as_secs_f64() < secs {
+                    if hasher.verify(&pin, &phc).unwrap_or(false) {
+                        count += 1;
+                    }
+                }
+                count
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.join().map_err(|_| anyhow::anyhow!("pin thread panicked"))?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok((total as f64 / elapsed, elapsed * threads as f64 / total.max(1) as f64 * 1000.0))
+}
+
+/// The server's sheet transaction alone: ballot_sheets insert + outbox insert, committed, `concurrency` at once
+/// over a pool of `POOL_SIZE`. Returns transactions per second.
+async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) -> anyhow::Result<f64> {
+    let pool = linli_server::db::pool(world.db.url(), POOL_SIZE)?;
+    let community = world.community_id;
+    let n = jobs.len();
+    let queue = Arc::new(std::sync::Mutex::new(jobs));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (queue, pool) = (queue.clone(), pool.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = queue.lock().map_err(|_| anyhow::anyhow!("queue poisoned"))?.pop();
+                let Some((account, meeting)) = next else { return Ok::<_, anyhow::Error>(()) };
+                let sheet_id = Uuid::now_v7();
+                let pseudonym = domain::voter_pseudonym(meeting, account);
+                let hash = domain::sheet_hash(sheet_id, meeting, &pseudonym, 10_000, 1, &[0, 2]);
+                let call = LinliGovernance::castSheetCall {
+                    meetingId: domain::chain_meeting_id(meeting).into(),
+                    voter: pseudonym.into(),
+                    areaCm2: 10_000,
+                    heads: 1,
+                    choices: vec![0, 2],
+                    sheetHash: hash.into(),
+                };
+                let mut conn = pool.get().await?;
+                conn.transaction(async |conn| {
+                    diesel::insert_into(ballot_sheets::table)
+                        .values((
+                            ballot_sheets::id.eq(sheet_id),
+                            ballot_sheets::meeting_id.eq(meeting),
+                            ballot_sheets::account_id.eq(account),
+                            ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
+                            ballot_sheets::area_centi_m2.eq(10_000i64),
+                            ballot_sheets::heads.eq(1),
+                            ballot_sheets::choices.eq(json!([0, 2])),
+                            ballot_sheets::sheet_hash.eq(hash.to_vec()),
+                            ballot_sheets::device_serial.eq("bench"),
+                            ballot_sheets::created_at.eq(chrono::Utc::now()),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(conn)
+                        .await?;
+                    outbox::enqueue(conn, community, Kind::CastSheet, sheet_id, call.abi_encode()).await?;
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await?;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Open loop at `rate` sheets/s for `secs`: each send starts on schedule whatever the answers do; latency is
+/// measured from the scheduled time. Returns sorted latencies in ms.
+async fn open_loop(voters: &Arc<Vec<EnrolledVoter>>, jobs: Vec<(usize, Uuid)>, rate: f64) -> anyhow::Result<Vec<f64>> {
+    let epoch = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, (i, meeting)) in jobs.into_iter().enumerate() {
+        let at = epoch + Duration::from_secs_f64(n as f64 / rate);
+        tokio::time::sleep_until(at).await;
+        let voters = voters.clone();
+        tasks.spawn(async move {
+            cast(&voters[i], meeting, &format!("rate-{meeting}-{i}")).await?;
+            Ok::<_, anyhow::Error>(at.elapsed().as_secs_f64() * 1000.0)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        out.push(r??);
+    }
+    out.sort_by(f64::total_cmp);
+    Ok(out)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+    sorted.get(idx).copied().unwrap_or(f64::NAN)
+}
+
+async fn run() -> anyhow::Result<()> {
+    let voters_wanted = knob("BENCH_VOTERS", 300) as usize;
+    let concurrency = knob("BENCH_CONCURRENCY", 16) as usize;
+    let rate = knob("BENCH_RATE", 40) as f64;
+    let rate_secs = knob("BENCH_RATE_SECS", 10) as f64;
+    let env: Vec<(String, String)> = [
+        ("LINLI_IDENTITY__PIN_M_COST_KIB", PRODUCTION_M_COST_KIB.to_string()),
+        ("LINLI_IDENTITY__PIN_T_COST", PRODUCTION_T_COST.to_string()),
+        ("LINLI_IDENTITY__PIN_CONCURRENCY", PIN_SLOTS.to_string()),
+        ("LINLI_DATABASE__POOL_SIZE", POOL_SIZE.to_string()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let world = World::start_with(&env).await?;
+    println!("server: release linli, Argon2id m={PRODUCTION_M_COST_KIB} KiB t={PRODUCTION_T_COST}, {PIN_SLOTS} PIN slots, pool {POOL_SIZE}");
+
+    let mut owners = person_owners(&world.sandbox.base_url()).await?;
+    owners.sort_by_key(|p| p.id_number.clone());
+    let mut chosen = sharing_no_unit(&owners);
+    chosen.truncate(voters_wanted);
+    let t = Instant::now();
+    let voters = Arc::new(enroll_many(&world, chosen, 8).await?);
+    println!("enrolled {} owners in {:.1} s", voters.len(), t.elapsed().as_secs_f64());
+
+    // Meetings: 3 for the closed loop, 3 for the bare SQL, enough for the open loop.
+    let rate_sheets = (rate * rate_secs).ceil() as usize;
+    let rate_meetings = rate_sheets.div_ceil(voters.len().max(1));
+    let a = committee(&world, "o-bench-com-a").await?;
+    let b = committee(&world, "o-bench-com-b").await?;
+    let starts = chrono::Utc::now() + chrono::Duration::seconds(10);
+    let ends = starts + chrono::Duration::hours(2);
+    let mut meetings = Vec::new();
+    for n in 0..(6 + rate_meetings) {
+        meetings.push(open_meeting(&world, &a, &b, &format!("基准测试 {n}"), two_proposals(), starts, ends).await?);
+    }
+    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+
+    let e2e_jobs: Vec<(usize, Uuid)> = meetings[..3].iter().flat_map(|&m| (0..voters.len()).map(move |i| (i, m))).collect();
+    let e2e_n = e2e_jobs.len();
+    let e2e = closed_loop(&voters, e2e_jobs, concurrency).await?;
+    let (pin_rate, pin_ms) = bare_pin(PIN_SLOTS, 8.0)?;
+    let sql_jobs: Vec<(Uuid, Uuid)> =
+        meetings[3..6].iter().flat_map(|&m| voters.iter().map(move |v| (v.owner.account_id, m))).collect();
+    let sql_n = sql_jobs.len();
+    let sql = bare_sql(&world, sql_jobs, concurrency).await?;
+
+    let rate_jobs: Vec<(usize, Uuid)> =
+        meetings[6..].iter().flat_map(|&m| (0..voters.len()).map(move |i| (i, m))).take(rate_sheets).collect();
+    let lat = open_loop(&voters, rate_jobs, rate).await?;
+
+    // Every acknowledged sheet is stored with its outbox row.
+    let mut conn = diesel_async::AsyncPgConnection::establish(world.db.url()).await?;
+    let stored: i64 = ballot_sheets::table.count().get_result(&mut conn).await?;
+    let queued: i64 = linli_server::schema::chain_outbox::table
+        .filter(linli_server::schema::chain_outbox::kind.eq("cast_sheet"))
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    let expected = (e2e_n + sql_n + lat.len()) as i64;
+    anyhow::ensure!(stored == expected && queued == expected, "stored {stored}, queued {queued}, expected {expected}");
+
+    let slower = pin_rate.min(sql);
+    println!();
+    println!("end to end (signed, PIN, Idempotency-Key, sheet + outbox committed), {e2e_n} sheets, {concurrency} clients: {e2e:8.1} sheets/s");
+    println!("bare PIN verification (Argon2id m={PRODUCTION_M_COST_KIB} KiB t={PRODUCTION_T_COST}), {PIN_SLOTS} threads:    {pin_rate:8.1} /s ({pin_ms:.1} ms each)");
+    println!("bare SQL transaction (sheet + outbox insert), {sql_n} tx, {concurrency} clients, pool {POOL_SIZE}:       {sql:8.1} tx/s");
+    println!("ratio end to end / slower reference ({}): {:.2} (goal >= 0.8)", if pin_rate <= sql { "PIN" } else { "SQL" }, e2e / slower);
+    println!(
+        "fixed offered rate {rate:.0} sheets/s for {rate_secs:.0} s ({} sheets): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(run())
+}
