@@ -46,6 +46,7 @@ pub fn free_port() -> Result<u16, std::io::Error> {
 pub struct LinliServer {
     child: Child,
     pub base_url: String,
+    pub port: u16,
     log_path: PathBuf,
     _log_dir: TempDir,
 }
@@ -63,8 +64,12 @@ impl LinliServer {
     /// Starts the server against `db` (already migrated: `TestDb::new` clones a migrated template) with extra
     /// `LINLI_*` environment. `linli serve` needs the identity section: [`world::World`] supplies it (and a sandbox).
     pub async fn start_with(db: &TestDb, extra_env: &[(String, String)]) -> Result<Self, HarnessError> {
-        let port = free_port()?;
-        let dir = std::env::temp_dir().join(format!("linli-e2e-{}-{port}", std::process::id()));
+        Self::start_on(db, extra_env, free_port()?).await
+    }
+
+    /// As [`Self::start_with`] on a given port (a restart keeps the port, so URLs given to others stay valid).
+    pub async fn start_on(db: &TestDb, extra_env: &[(String, String)], port: u16) -> Result<Self, HarnessError> {
+        let dir = std::env::temp_dir().join(format!("linli-e2e-{}-{port}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
         let log_path = dir.join("linli.log");
         let log = std::fs::File::create(&log_path)?;
@@ -88,7 +93,7 @@ impl LinliServer {
             .stderr(Stdio::from(log))
             .spawn()?;
         let server =
-            Self { child, base_url: format!("http://127.0.0.1:{port}"), log_path, _log_dir: TempDir(dir) };
+            Self { child, base_url: format!("http://127.0.0.1:{port}"), port, log_path, _log_dir: TempDir(dir) };
         server.wait_ready(Duration::from_secs(30)).await?;
         Ok(server)
     }
@@ -118,6 +123,20 @@ impl LinliServer {
     /// Sends SIGTERM (via the `kill` command: no unsafe code here).
     pub fn terminate(&self) -> std::io::Result<()> {
         Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status().map(|_| ())
+    }
+
+    /// Waits for the process to end and tells whether SIGKILL ended it (`None`: still running after `within`).
+    pub fn wait_killed(&mut self, within: Duration) -> std::io::Result<Option<bool>> {
+        use std::os::unix::process::ExitStatusExt;
+        Ok(self.wait(within)?.map(|status| status.signal() == Some(9)))
+    }
+
+    /// SIGKILL now (if still running) and reap.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        if self.child.try_wait()?.is_none() {
+            self.child.kill()?;
+        }
+        self.child.wait().map(|_| ())
     }
 
     pub fn wait(&mut self, within: Duration) -> std::io::Result<Option<ExitStatus>> {

@@ -26,8 +26,14 @@ pub struct World {
     pub community_id: Uuid,
     pub ca_cert: PathBuf,
     pub db: TestDb,
+    /// The environment the server was started with (a restart reuses it).
+    env: Vec<(String, String)>,
+    dir: PathBuf,
     _dir: TempDir,
 }
+
+/// The demo community's sub-merchant in the WeChat Pay configuration of [`World::start_with_payments`].
+pub const SUB_MCHID: &str = "1900000109";
 
 struct TempDir(PathBuf);
 
@@ -73,6 +79,15 @@ impl World {
     }
 
     pub async fn start_with(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::start_full(extra_env, false).await
+    }
+
+    /// As [`Self::start_with`], with WeChat Pay configured against the sandbox (notifications to this server).
+    pub async fn start_with_payments(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::start_full(extra_env, true).await
+    }
+
+    async fn start_full(extra_env: &[(String, String)], payments: bool) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await?;
         let community_id = import_demo(&db).await?;
@@ -89,14 +104,84 @@ impl World {
         let (ca_cert, ca_key) = (dir.join("device-ca.pem"), dir.join("device-ca.key"));
         linli_identity_ca(&ca_cert, &ca_key)?;
         let mut env = identity_env(&sandbox, &ca_cert, &ca_key);
-        env.extend(extra_env.iter().cloned());
-        let server = LinliServer::start_with(&db, &env).await?;
-        Ok(Self { server, sandbox, community_id, ca_cert, db, _dir: TempDir(dir) })
+        let port = crate::free_port()?;
+        if payments {
+            let file = dir.join("wechatpay.toml");
+            std::fs::write(&file, wechatpay_toml(&sandbox.base_url(), &format!("http://127.0.0.1:{port}")))?;
+            env.push(("LINLI_CONFIG".to_owned(), file.to_string_lossy().into_owned()));
+        }
+        let server = LinliServer::start_on(&db, &[env.clone(), extra_env.to_vec()].concat(), port).await?;
+        Ok(Self { server, sandbox, community_id, ca_cert, db, env, dir: dir.clone(), _dir: TempDir(dir) })
+    }
+
+    /// Starts a new server on the same port and database, with the original environment plus `extra_env` (the
+    /// old one is killed first if it still runs).
+    pub async fn restart_server(&mut self, extra_env: &[(String, String)]) -> anyhow::Result<()> {
+        let port = self.server.port;
+        let env = [self.env.clone(), extra_env.to_vec()].concat();
+        // Replacing drops (kills) the old process only after the new one is up, so kill it first.
+        self.server.kill()?;
+        self.server = LinliServer::start_on(&self.db, &env, port).await?;
+        Ok(())
+    }
+
+    /// Runs the real `linli` binary with the server's environment (e.g. `bills reconcile`); returns stdout.
+    pub fn linli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = std::process::Command::new(crate::binary("linli")?)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LINLI_DATABASE__URL", self.db.url())
+            .env("LINLI_REDIS__URL", linli_server::testing::redis_url())
+            .env("LINLI_PII__ACTIVE_KEY_ID", "test1")
+            .env("LINLI_PII__ENCRYPTION_KEY", "0f".repeat(32))
+            .env("LINLI_PII__BLIND_INDEX_KEY", "1e".repeat(32))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()?;
+        anyhow::ensure!(out.status.success(), "linli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The world's scratch directory (removed with the world).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.base_url)
     }
+}
+
+/// The `[wechatpay]` section the quickstart writes, for a server at `server_url` and the sandbox at `sandbox_url`.
+pub fn wechatpay_toml(sandbox_url: &str, server_url: &str) -> String {
+    let keys = repo_root().join("fixtures/test-keys");
+    let k = |name: &str| keys.join(name).to_string_lossy().into_owned();
+    format!(
+        r#"[wechatpay]
+base_url = "{sandbox_url}"
+sp_appid = "{appid}"
+sp_mchid = "{sp_mchid}"
+merchant_serial_no = "{serial}"
+merchant_key_file = "{merchant_key}"
+apiv3_key = "{apiv3}"
+notify_url = "{server_url}/v1/payments/wechat/notify"
+platform_keys = [
+  {{ serial = "{pub_id}", file = "{platform_pub}" }},
+  {{ serial = "{cert_serial}", file = "{platform_cert}" }},
+]
+[wechatpay.sub_mchids]
+"SH-PD-0001" = "{SUB_MCHID}"
+"#,
+        appid = Credentials::default().wechat_appid,
+        sp_mchid = linli_sandbox::wechatpay::SP_MCHID,
+        serial = linli_sandbox::wechatpay::MERCHANT_SERIAL,
+        merchant_key = k("test-wechatpay-merchant.key"),
+        apiv3 = linli_sandbox::wechatpay::APIV3_KEY,
+        pub_id = linli_sandbox::wechatpay::PLATFORM_PUB_KEY_ID,
+        platform_pub = k("test-wechatpay-platform.pub"),
+        cert_serial = linli_sandbox::wechatpay::PLATFORM_CERT_SERIAL,
+        platform_cert = k("test-wechatpay-platform-cert.pem"),
+    )
 }
 
 /// The device CA for this run, made by the real `linli ca init`.
