@@ -13,11 +13,12 @@
 //! key (`Wechatpay-*` headers over `timestamp\nnonce\nbody\n`).
 //!
 //! Control (tests and demos): `POST /sandbox/wechatpay/orders/{out_trade_no}/pay` with an optional JSON body
-//! `{copies, repeat_after_ms, retry_scale, platform_serial}` pays the order as the user would and sends the
+//! `{copies, repeat_after_ms, retry_scale, platform_serial, deliver}` pays the order as the user would and sends the
 //! `TRANSACTION.SUCCESS` notification to its `notify_url`, signed and `AEAD_AES_256_GCM`-encrypted like WeChat
 //! Pay: `copies` concurrent deliveries (duplicates), one more after `repeat_after_ms`, each retried on failure
 //! on WeChat Pay's schedule (15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m ×3, 60 m, 3 h ×3, 6 h ×2) multiplied by
-//! `retry_scale`. `GET /sandbox/wechatpay/orders/{out_trade_no}` shows the order and its deliveries.
+//! `retry_scale`; `deliver: false` loses every notification. `GET /sandbox/wechatpay/orders/{out_trade_no}` shows
+//! the order, its JSAPI requests and its deliveries; `GET /sandbox/wechatpay/orders` lists every order.
 //!
 //! Own code only (DESIGN §2): the DER reading and the message formats here are written independently of the
 //! server's client.
@@ -68,8 +69,10 @@ pub struct Order {
     /// Notifications attempted and acknowledged (2xx) by the server.
     pub deliveries_attempted: u32,
     pub deliveries_acknowledged: u32,
-    /// Status codes the server answered, in order.
+    /// Status codes the server answered, in order (0 = no answer: connection refused or reset).
     pub answers: Vec<u16>,
+    /// JSAPI order requests received for this `out_trade_no` (a retry gets the same prepay id).
+    pub prepay_requests: u32,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -216,7 +219,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v3/bill/tradebill", web::get().to(trade_bill))
         .route("/v3/billdownload/file", web::get().to(bill_file))
         .route("/sandbox/wechatpay/orders/{otn}/pay", web::post().to(pay))
-        .route("/sandbox/wechatpay/orders/{otn}", web::get().to(show));
+        .route("/sandbox/wechatpay/orders/{otn}", web::get().to(show))
+        .route("/sandbox/wechatpay/orders", web::get().to(list));
 }
 
 fn wx_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
@@ -337,7 +341,7 @@ async fn jsapi(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
     let Ok(mut orders) = st.orders.lock() else {
         return wx_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "lock");
     };
-    if let Some(o) = orders.get(&r.out_trade_no) {
+    if let Some(o) = orders.get_mut(&r.out_trade_no) {
         if o.total != r.amount.total || o.sub_mchid != r.sub_mchid || o.sp_openid != r.payer.sp_openid {
             return wx_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "out_trade_no used with other parameters");
         }
@@ -346,6 +350,7 @@ async fn jsapi(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
             "CLOSED" => wx_error(StatusCode::BAD_REQUEST, "ORDER_CLOSED", "order closed"),
             _ => {
                 let prepay_id = o.prepay_id.clone();
+                o.prepay_requests += 1;
                 drop(orders);
                 answer(st, StatusCode::OK, Some(serde_json::json!({ "prepay_id": prepay_id })))
             }
@@ -369,6 +374,7 @@ async fn jsapi(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
             deliveries_attempted: 0,
             deliveries_acknowledged: 0,
             answers: vec![],
+            prepay_requests: 1,
         },
     );
     drop(orders);
@@ -531,6 +537,8 @@ struct PayControl {
     retry_scale: Option<f64>,
     /// Which platform key signs (default the platform public key).
     platform_serial: Option<String>,
+    /// false: the payment succeeds but every notification is lost (only a query finds it). Default true.
+    deliver: Option<bool>,
 }
 
 async fn pay(path: web::Path<String>, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
@@ -571,6 +579,9 @@ async fn pay(path: web::Path<String>, body: web::Bytes, state: web::Data<AppStat
         o.clone()
     };
     let state_arc: Arc<AppState> = state.into_inner();
+    if control.deliver == Some(false) {
+        return HttpResponse::Ok().json(transaction_json(&order));
+    }
     for _ in 0..copies {
         tokio::spawn(deliver(state_arc.clone(), order.clone(), serial.clone(), scale, 0));
     }
@@ -642,6 +653,16 @@ async fn deliver(state: Arc<AppState>, order: Order, serial: String, scale: f64,
             return;
         }
     }
+}
+
+/// Every order the sandbox holds, oldest `out_trade_no` first.
+async fn list(state: web::Data<AppState>) -> HttpResponse {
+    let Ok(orders) = state.wechatpay.orders.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut all: Vec<&Order> = orders.values().collect();
+    all.sort_by(|a, b| a.out_trade_no.cmp(&b.out_trade_no));
+    HttpResponse::Ok().json(serde_json::json!({ "orders": all }))
 }
 
 async fn show(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {

@@ -4,9 +4,11 @@
 //! A handler calls [`begin`] before doing anything: a new key is recorded as running (committed at once); a key
 //! seen before returns its stored response, or 422 when the body differs, or 409 while the first request is still
 //! running. The handler then stores its effect and calls [`complete`] **in the same transaction**, so the stored
-//! answer and the effect commit together. A request that died between the two leaves a running key; after
-//! [`STALE_AFTER`] a retry takes it over — the effect itself is protected by its own unique key (one sheet per
-//! voter, one order per bill), so re-running it has no second effect.
+//! answer and the effect commit together. A request that died between the two leaves a running key; a retry
+//! takes it over once the PostgreSQL backend that began it is gone (the request holds its connection from
+//! `begin` to `complete`, so a killed process leaves no such backend), or in any case after [`STALE_AFTER`] —
+//! the effect itself is protected by its own unique key (one sheet per voter, one order per bill), so re-running
+//! it has no second effect.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -86,6 +88,7 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
             idempotency_keys::key.eq(&request.key),
             idempotency_keys::request_sha256.eq(&request.request_sha256),
             idempotency_keys::status.eq("running"),
+            idempotency_keys::holder_pid.eq(backend_pid()),
         ))
         .on_conflict_do_nothing()
         .execute(conn)
@@ -93,8 +96,8 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
     if inserted == 1 {
         return Ok(Begin::Proceed);
     }
-    type Row = (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, chrono::DateTime<Utc>);
-    let (sha, status, code, body, created): Row = idempotency_keys::table
+    type Row = (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, chrono::DateTime<Utc>, Option<i32>);
+    let (sha, status, code, body, created, holder): Row = idempotency_keys::table
         .find((&request.scope.0, &request.key))
         .select((
             idempotency_keys::request_sha256,
@@ -102,6 +105,7 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
             idempotency_keys::response_status,
             idempotency_keys::response_body,
             idempotency_keys::created_at,
+            idempotency_keys::holder_pid,
         ))
         .first(conn)
         .await?;
@@ -120,7 +124,7 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
             HttpResponse::build(status).insert_header(("content-type", content_type)).insert_header(("idempotent-replayed", "true")).body(body),
         ));
     }
-    if Utc::now() - created < STALE_AFTER {
+    if Utc::now() - created < STALE_AFTER && !holder_gone(conn, holder).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_in_progress",
@@ -131,14 +135,34 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
     let taken = diesel::update(idempotency_keys::table.find((&request.scope.0, &request.key)))
         .filter(idempotency_keys::status.eq("running"))
         .filter(idempotency_keys::created_at.eq(created))
-        .set(idempotency_keys::created_at.eq(diesel::dsl::now))
+        .set((idempotency_keys::created_at.eq(diesel::dsl::now), idempotency_keys::holder_pid.eq(backend_pid())))
         .execute(conn)
         .await?;
     if taken == 1 {
+        tracing::info!(scope = %request.scope.0, "idempotency key of a dead request taken over");
         Ok(Begin::Proceed)
     } else {
         Err(ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "A request with this key is being processed"))
     }
+}
+
+/// This connection's PostgreSQL backend process id.
+fn backend_pid() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Integer>> {
+    diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Integer>>("pg_backend_pid()")
+}
+
+/// Whether the backend that began a running key has ended (its connection closed with the process that held
+/// it). Keys written before the holder was recorded only go stale by age.
+async fn holder_gone(conn: &mut AsyncPgConnection, holder: Option<i32>) -> QueryResult<bool> {
+    let Some(pid) = holder else { return Ok(false) };
+    let alive: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ",
+    )
+    .bind::<diesel::sql_types::Integer, _>(pid)
+    .sql(")"))
+    .get_result(conn)
+    .await?;
+    Ok(!alive)
 }
 
 /// Stores the answer; call inside the transaction that stores the effect.

@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod enrollment;
 pub mod error;
+pub mod fault;
 pub mod governance;
 pub mod http;
 pub mod idempotency;

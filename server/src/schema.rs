@@ -233,6 +233,7 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+        holder_pid -> Nullable<Int4>,
     }
 }
 
@@ -418,6 +419,7 @@ diesel::table! {
         source -> Text,
         order_id -> Uuid,
         created_at -> Timestamptz,
+        refund_id -> Nullable<Uuid>,
     }
 }
 
@@ -442,6 +444,7 @@ diesel::table! {
         status -> Text,
         refund_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        succeeded_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -64,6 +64,7 @@ pub fn base_env(db: &TestDb) -> Vec<(String, String)> {
 pub struct LinliServer {
     child: Child,
     pub base_url: String,
+    pub port: u16,
     log_path: PathBuf,
     _log_dir: TempDir,
 }
@@ -106,7 +107,7 @@ impl LinliServer {
             .stderr(Stdio::from(log))
             .spawn()?;
         let server =
-            Self { child, base_url: format!("http://127.0.0.1:{port}"), log_path, _log_dir: TempDir(dir) };
+            Self { child, base_url: format!("http://127.0.0.1:{port}"), port, log_path, _log_dir: TempDir(dir) };
         server.wait_ready(Duration::from_secs(30)).await?;
         Ok(server)
     }
@@ -125,16 +126,6 @@ impl LinliServer {
         Err(HarnessError::NotReady(self.log()))
     }
 
-    pub fn port(&self) -> u16 {
-        self.base_url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default()
-    }
-
-    /// SIGKILL, and reap the process: no shutdown hook runs, requests in flight are cut off.
-    pub fn kill(&mut self) -> std::io::Result<()> {
-        self.child.kill()?;
-        self.child.wait().map(|_| ())
-    }
-
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -146,6 +137,20 @@ impl LinliServer {
     /// Sends SIGTERM (via the `kill` command: no unsafe code here).
     pub fn terminate(&self) -> std::io::Result<()> {
         Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status().map(|_| ())
+    }
+
+    /// Waits for the process to end and tells whether SIGKILL ended it (`None`: still running after `within`).
+    pub fn wait_killed(&mut self, within: Duration) -> std::io::Result<Option<bool>> {
+        use std::os::unix::process::ExitStatusExt;
+        Ok(self.wait(within)?.map(|status| status.signal() == Some(9)))
+    }
+
+    /// SIGKILL now (if still running) and reap: no shutdown hook runs, requests in flight are cut off.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        if self.child.try_wait()?.is_none() {
+            self.child.kill()?;
+        }
+        self.child.wait().map(|_| ())
     }
 
     pub fn wait(&mut self, within: Duration) -> std::io::Result<Option<ExitStatus>> {

@@ -33,7 +33,19 @@ pub struct World {
     server_env: Vec<(String, String)>,
     /// Logs of servers killed by [`World::kill_server`], oldest first.
     pub killed_server_logs: Vec<String>,
+    /// The world's scratch directory (keys, registry, configuration files).
+    dir: PathBuf,
     _dir: TempDir,
+}
+
+/// The demo community's sub-merchant in the WeChat Pay configuration of [`World::start_with_payments`].
+pub const SUB_MCHID: &str = "1900000109";
+
+/// Which outside parts a world wires into its server besides identity.
+#[derive(Debug, Default, Clone, Copy)]
+struct Parts {
+    chain: bool,
+    payments: bool,
 }
 
 struct TempDir(PathBuf);
@@ -80,21 +92,26 @@ impl World {
     }
 
     pub async fn start_with(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
-        Self::start_inner(extra_env, false).await
+        Self::start_inner(extra_env, Parts::default()).await
     }
 
     /// A world whose server forwards to a real `bcos-devnode` (see [`crate::chain`]): the contract is deployed
     /// with `linli chain deploy` before the server starts with its `[chain]` section.
     pub async fn start_with_chain() -> anyhow::Result<Self> {
-        Self::start_inner(&[], true).await
+        Self::start_inner(&[], Parts { chain: true, payments: false }).await
     }
 
     /// As [`Self::start_with_chain`] with extra `LINLI_*` environment for the server.
     pub async fn start_with_chain_env(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
-        Self::start_inner(extra_env, true).await
+        Self::start_inner(extra_env, Parts { chain: true, payments: false }).await
     }
 
-    async fn start_inner(extra_env: &[(String, String)], with_chain: bool) -> anyhow::Result<Self> {
+    /// As [`Self::start_with`], with WeChat Pay configured against the sandbox (notifications to this server).
+    pub async fn start_with_payments(extra_env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::start_inner(extra_env, Parts { chain: false, payments: true }).await
+    }
+
+    async fn start_inner(extra_env: &[(String, String)], parts: Parts) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await?;
         let community_id = import_demo(&db).await?;
@@ -111,7 +128,7 @@ impl World {
         let (ca_cert, ca_key) = (dir.join("device-ca.pem"), dir.join("device-ca.key"));
         linli_identity_ca(&ca_cert, &ca_key)?;
         let mut env = identity_env(&sandbox, &ca_cert, &ca_key);
-        let chain = if with_chain {
+        let chain = if parts.chain {
             let mut chain = ChainWorld::prepare(&dir)?;
             chain.deploy(&crate::base_env(&db))?;
             env.extend(chain.env.iter().cloned());
@@ -119,8 +136,14 @@ impl World {
         } else {
             None
         };
+        let port = crate::free_port()?;
+        if parts.payments {
+            let file = dir.join("wechatpay.toml");
+            std::fs::write(&file, wechatpay_toml(&sandbox.base_url(), &format!("http://127.0.0.1:{port}")))?;
+            env.push(("LINLI_CONFIG".to_owned(), file.to_string_lossy().into_owned()));
+        }
         env.extend(extra_env.iter().cloned());
-        let server = LinliServer::start_with(&db, &env).await?;
+        let server = LinliServer::start_on(&db, &env, port).await?;
         Ok(Self {
             server,
             sandbox,
@@ -130,6 +153,7 @@ impl World {
             chain,
             server_env: env,
             killed_server_logs: Vec::new(),
+            dir: dir.clone(),
             _dir: TempDir(dir),
         })
     }
@@ -154,14 +178,20 @@ impl World {
     /// Starts a new server process with the same database, environment and port (so sessions and clients' base
     /// URLs stay valid); kills the current one first if it is still running.
     pub async fn restart_server(&mut self) -> anyhow::Result<()> {
+        self.restart_server_with(&[]).await
+    }
+
+    /// As [`Self::restart_server`], with `extra_env` added to the original environment (e.g. a fault point).
+    pub async fn restart_server_with(&mut self, extra_env: &[(String, String)]) -> anyhow::Result<()> {
         if self.server.wait(std::time::Duration::ZERO)?.is_none() {
             self.kill_server()?;
         }
-        let port = self.server.port();
+        let port = self.server.port;
+        let env = [self.server_env.clone(), extra_env.to_vec()].concat();
         let mut last = None;
         // The port may stay busy for a moment after the kill.
         for _ in 0..20 {
-            match LinliServer::start_on(&self.db, &self.server_env, port).await {
+            match LinliServer::start_on(&self.db, &env, port).await {
                 Ok(s) => {
                     self.server = s;
                     return Ok(());
@@ -173,9 +203,59 @@ impl World {
         Err(last.map_or_else(|| anyhow::anyhow!("server did not restart"), anyhow::Error::from))
     }
 
+    /// Runs the real `linli` binary with the server's environment (e.g. `bills reconcile`); returns stdout.
+    pub fn linli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = std::process::Command::new(crate::binary("linli")?)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(crate::base_env(&self.db))
+            .envs(self.server_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()?;
+        anyhow::ensure!(out.status.success(), "linli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The world's scratch directory (removed with the world).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.base_url)
     }
+}
+
+/// The `[wechatpay]` section the quickstart writes, for a server at `server_url` and the sandbox at `sandbox_url`.
+pub fn wechatpay_toml(sandbox_url: &str, server_url: &str) -> String {
+    let keys = repo_root().join("fixtures/test-keys");
+    let k = |name: &str| keys.join(name).to_string_lossy().into_owned();
+    format!(
+        r#"[wechatpay]
+base_url = "{sandbox_url}"
+sp_appid = "{appid}"
+sp_mchid = "{sp_mchid}"
+merchant_serial_no = "{serial}"
+merchant_key_file = "{merchant_key}"
+apiv3_key = "{apiv3}"
+notify_url = "{server_url}/v1/payments/wechat/notify"
+platform_keys = [
+  {{ serial = "{pub_id}", file = "{platform_pub}" }},
+  {{ serial = "{cert_serial}", file = "{platform_cert}" }},
+]
+[wechatpay.sub_mchids]
+"SH-PD-0001" = "{SUB_MCHID}"
+"#,
+        appid = Credentials::default().wechat_appid,
+        sp_mchid = linli_sandbox::wechatpay::SP_MCHID,
+        serial = linli_sandbox::wechatpay::MERCHANT_SERIAL,
+        merchant_key = k("test-wechatpay-merchant.key"),
+        apiv3 = linli_sandbox::wechatpay::APIV3_KEY,
+        pub_id = linli_sandbox::wechatpay::PLATFORM_PUB_KEY_ID,
+        platform_pub = k("test-wechatpay-platform.pub"),
+        cert_serial = linli_sandbox::wechatpay::PLATFORM_CERT_SERIAL,
+        platform_cert = k("test-wechatpay-platform-cert.pem"),
+    )
 }
 
 /// The device CA for this run, made by the real `linli ca init`.

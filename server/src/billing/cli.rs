@@ -40,6 +40,12 @@ pub enum BillsCommand {
         #[arg(long)]
         period: String,
     },
+    /// Query WeChat Pay for every order still open after `--older-than-secs` and settle or close it (what the
+    /// server's job does every minute for orders older than five minutes). Needs the [wechatpay] section.
+    Reconcile {
+        #[arg(long, default_value_t = 300)]
+        older_than_secs: i64,
+    },
 }
 
 pub async fn run(command: BillsCommand, config: &Config) -> anyhow::Result<()> {
@@ -67,6 +73,13 @@ pub async fn run(command: BillsCommand, config: &Config) -> anyhow::Result<()> {
         BillsCommand::Generate { community, period } => {
             let period = Period::parse(&period).context("period must be YYYY-MM")?;
             let report = store::generate_bills(&mut conn, &community, period).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        BillsCommand::Reconcile { older_than_secs } => {
+            let cfg = config.wechatpay.as_ref().context("`bills reconcile` needs the [wechatpay] configuration section")?;
+            let wx = super::wechatpay::WeChatPay::from_config(cfg).context("loading the WeChat Pay configuration")?;
+            drop(conn);
+            let report = super::reconcile::reconcile(&pool, &wx, older_than_secs).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
     }

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use super::store::{self, Settled};
+use super::wechatpay::WeChatPay;
+use crate::db::DbPool;
 use crate::http::AppState;
 
 /// An unpaid order is closed once it is this old (WeChat Pay's prepay id is valid for two hours).
@@ -18,12 +20,10 @@ pub struct Report {
     pub failed: usize,
 }
 
-/// Queries every order still open after `older_than_secs` and settles or closes it.
-pub async fn reconcile(state: &AppState, older_than_secs: i64) -> anyhow::Result<Report> {
-    let Some(wx) = state.wechatpay.as_deref() else {
-        return Ok(Report::default());
-    };
-    let mut conn = state.db.get().await?;
+/// Queries every order still open after `older_than_secs` and settles or closes it. Safe to run anywhere at
+/// any time, also twice at once: settling and closing are idempotent under the order's row lock.
+pub async fn reconcile(db: &DbPool, wx: &WeChatPay, older_than_secs: i64) -> anyhow::Result<Report> {
+    let mut conn = db.get().await?;
     let orders = store::pending_orders(&mut conn, older_than_secs, 500).await?;
     let mut report = Report { checked: orders.len(), ..Report::default() };
     let now = chrono::Utc::now();
@@ -72,7 +72,8 @@ pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        match reconcile(&state, 300).await {
+        let Some(wx) = state.wechatpay.as_deref() else { return };
+        match reconcile(&state.db, wx, 300).await {
             Ok(r) if r.checked > 0 => tracing::info!(?r, "payment reconciliation"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "payment reconciliation failed"),

@@ -15,6 +15,7 @@ use super::wechatpay::{Notification, PayParams, SignedHeaders, Transaction, Veri
 use crate::auth::CurrentAccount;
 use crate::auth::org_app::{OrgRole, verify_org_request};
 use crate::error::{ApiError, Problem, extractors::parse_json};
+use crate::fault::FaultPoint;
 use crate::http::AppState;
 use crate::idempotency::{self, Begin, Scope};
 use crate::schema::{accounts, payment_order_bills, payment_orders, refunds};
@@ -241,7 +242,10 @@ async fn create_order_effect(
     if order.prepay_id.is_none() {
         let description = format!("物业缴费 {community_code}");
         match wx.jsapi(&order.sub_mchid, &description, &order.out_trade_no, order.amount_fen, &openid).await {
-            Ok(prepay_id) => order.prepay_id = Some(prepay_id),
+            Ok(prepay_id) => {
+                order.prepay_id = Some(prepay_id);
+                state.faults.reached(FaultPoint::OrderAfterWechatPrepay);
+            }
             Err(WeChatPayError::Api { status, code, .. }) if (400..500).contains(&status) => {
                 tracing::warn!(order = %order.id, code, "WeChat Pay refused the order");
                 store::mark_closed(conn, order.id).await?;
@@ -447,8 +451,10 @@ async fn wechat_notify(state: web::Data<AppState>, req: HttpRequest, body: web::
             return notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later");
         }
     };
-    match store::settle(&mut conn, &tx).await {
+    let before_commit = || state.faults.reached(FaultPoint::NotifyBeforeCommit);
+    match store::settle_with(&mut conn, &tx, &before_commit).await {
         Ok(outcome) => {
+            state.faults.reached(FaultPoint::NotifyAfterCommitBeforeAnswer);
             tracing::info!(?outcome, notification = %notification.id, "WeChat Pay notification applied");
             HttpResponse::NoContent().finish()
         }

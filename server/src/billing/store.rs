@@ -301,6 +301,16 @@ pub enum SettleError {
 /// checked against the report (merchant, amount, currency), and credited only if not yet paid. Bills, ledger
 /// entries and the receipt are written in the same transaction; their unique keys make a second write impossible.
 pub async fn settle(conn: &mut AsyncPgConnection, tx: &Transaction) -> Result<Settled, SettleError> {
+    settle_with(conn, tx, &|| {}).await
+}
+
+/// [`settle`], calling `before_commit` once everything is written and the transaction is about to commit (the
+/// notification handler's fault-injection point).
+pub async fn settle_with(
+    conn: &mut AsyncPgConnection,
+    tx: &Transaction,
+    before_commit: &(dyn Fn() + Sync),
+) -> Result<Settled, SettleError> {
     conn.transaction(async |conn| {
         let order: Option<OrderRow> = payment_orders::table
             .filter(payment_orders::out_trade_no.eq(&tx.out_trade_no))
@@ -349,6 +359,7 @@ pub async fn settle(conn: &mut AsyncPgConnection, tx: &Transaction) -> Result<Se
             .await?;
         write_ledger_entries(conn, order.id, order.community_id).await?;
         super::receipt::issue(conn, &order, tx.transaction_id.as_deref()).await?;
+        before_commit();
         Ok(Settled::Applied)
     })
     .await
@@ -362,7 +373,7 @@ async fn write_ledger_entries(conn: &mut AsyncPgConnection, order: Uuid, communi
                 sum(pob.amount_fen), 'wechatpay', $1 \
          FROM payment_order_bills pob JOIN bills b ON b.id = pob.bill_id JOIN fee_items f ON f.id = b.fee_item_id \
          WHERE pob.order_id = $1 GROUP BY f.public_income \
-         ON CONFLICT (order_id, book) DO NOTHING",
+         ON CONFLICT (order_id, book) WHERE refund_id IS NULL DO NOTHING",
     )
     .bind::<SqlUuid, _>(order)
     .bind::<SqlUuid, _>(community)

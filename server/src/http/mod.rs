@@ -33,6 +33,8 @@ pub struct AppState {
     pub identity: Option<Arc<IdentityServices>>,
     /// WeChat Pay (the optional `[wechatpay]` section); `None` = payments off.
     pub wechatpay: Option<Arc<crate::billing::wechatpay::WeChatPay>>,
+    /// Test-only kill points (`[fault]`); disarmed in every real deployment.
+    pub faults: Arc<crate::fault::Failpoints>,
 }
 
 impl AppState {
@@ -47,7 +49,11 @@ impl AppState {
         let sessions = SessionStore::new(redis.clone(), Duration::from_secs(identity_cfg.session_ttl_secs));
         let identity = Some(Arc::new(IdentityServices::from_config(identity_cfg)?));
         let wechatpay = config.wechatpay.as_ref().map(crate::billing::wechatpay::WeChatPay::from_config).transpose()?.map(Arc::new);
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay })
+        let faults = Arc::new(crate::fault::Failpoints::from_config(&config.fault)?);
+        if let Some(point) = faults.armed_point() {
+            tracing::warn!(point = point.name(), "TEST-ONLY fault injection armed: this process will SIGKILL itself");
+        }
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

@@ -392,9 +392,9 @@ async fn reconciliation_settles_an_order_whose_notification_was_lost() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(f.counts(&otn).await.0, "prepaid");
-    let report = linli_server::billing::reconcile::reconcile(&f.t.state, 0).await.unwrap();
+    let report = linli_server::billing::reconcile::reconcile(&f.t.state.db, f.t.state.wechatpay.as_deref().unwrap(), 0).await.unwrap();
     assert_eq!((report.checked, report.settled), (1, 1));
-    let again = linli_server::billing::reconcile::reconcile(&f.t.state, 0).await.unwrap();
+    let again = linli_server::billing::reconcile::reconcile(&f.t.state.db, f.t.state.wechatpay.as_deref().unwrap(), 0).await.unwrap();
     assert_eq!(again.checked, 0);
     let (status, ledger, receipt, bill_states) = f.counts(&otn).await;
     assert_eq!((status.as_str(), ledger, receipt), ("paid", 1, 1));

@@ -50,6 +50,7 @@ impl TestApp {
             metrics: Metrics::new().unwrap(),
             identity: None,
             wechatpay: None,
+            faults: Default::default(),
         };
         Self { db, state }
     }

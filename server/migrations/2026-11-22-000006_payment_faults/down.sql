@@ -1,0 +1,10 @@
+ALTER TABLE refunds DROP COLUMN succeeded_at;
+DELETE FROM ledger_entries WHERE refund_id IS NOT NULL;
+DROP INDEX ledger_entries_refund;
+DROP INDEX ledger_entries_payment;
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_source_check;
+ALTER TABLE ledger_entries DROP COLUMN refund_id;
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_source_check CHECK (source IN ('wechatpay'));
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_amount_fen_check CHECK (amount_fen > 0);
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_order_id_book_key UNIQUE (order_id, book);
+ALTER TABLE idempotency_keys DROP COLUMN holder_pid;
