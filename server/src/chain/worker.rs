@@ -269,7 +269,7 @@ pub async fn send_claimed(
             // Another instance holds it (or already finished it).
             return Ok(());
         }
-        let outcome = target.0.send_prepared_with(&prepared, &decode_error).await;
+        let outcome = target.0.send_prepared_with(prepared, &decode_error).await;
         let backoff = |attempts: i32| {
             let ms = (forwarder.poll.as_millis() as i64).saturating_mul(1 << attempts.clamp(0, 6));
             Utc::now() + chrono::Duration::milliseconds(ms.min(60_000))
@@ -287,7 +287,7 @@ pub async fn send_claimed(
                     .await?;
                 metrics.sent.inc();
                 if row.kind == "finalize" {
-                    let r = crate::governance::result::publish_after_finalize(conn, forwarder, &target, row.subject_id).await;
+                    let r = crate::governance::result::publish_after_finalize(conn, forwarder, target, row.subject_id).await;
                     match r {
                         Ok(true) => {}
                         Ok(false) => metrics.tally_mismatch.set(1),
