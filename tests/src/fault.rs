@@ -31,7 +31,7 @@ pub struct FaultPlan {
     /// How long the devnode is stopped; the outage starts a quarter into the submission phase.
     pub devnode_down: Duration,
     /// Voting time left after the submission phase and the outage: the outbox must drain inside the window on
-    /// the chain's clock (the contract refuses a sheet after the window, see the report).
+    /// the chain's clock (the contract refuses a sheet that reaches it after the window).
     pub window_margin: Duration,
 }
 

@@ -134,6 +134,11 @@ impl LinliServer {
         self.child.wait().map(|_| ())
     }
 
+    /// Whether the process has exited (killed or crashed).
+    pub fn has_exited(&mut self) -> std::io::Result<bool> {
+        Ok(self.child.try_wait()?.is_some())
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -154,7 +154,7 @@ impl World {
     /// Starts a new server process with the same database, environment and port (so sessions and clients' base
     /// URLs stay valid); kills the current one first if it is still running.
     pub async fn restart_server(&mut self) -> anyhow::Result<()> {
-        if self.server.wait(std::time::Duration::ZERO)?.is_none() {
+        if !self.server.has_exited()? {
             self.kill_server()?;
         }
         let port = self.server.port();
