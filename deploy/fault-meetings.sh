@@ -3,7 +3,7 @@
 # steady rate into several open meetings while the server is SIGKILLed and restarted several times and the devnode
 # is stopped for a minute; then every acknowledged sheet must be on chain exactly once, nothing else counted, the
 # outbox drained, receipts carrying transaction hash and block, and every meeting finalized with a result that
-# agrees with the chain. Not part of ./deploy/test.sh (about 7 minutes plus the release build).
+# agrees with the chain. Not part of ./deploy/test.sh (about 4 minutes plus the release build).
 #
 # Sizing (defaults in brackets): LINLI_FAULT_VOTERS [20, at most the demo's voters in distinct units],
 # LINLI_FAULT_MEETINGS [6], LINLI_FAULT_RATE [1 sheet/s], LINLI_FAULT_KILLS [4], LINLI_FAULT_DEVNODE_DOWN_SECS [60],

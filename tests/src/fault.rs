@@ -31,7 +31,7 @@ pub struct FaultPlan {
     /// How long the devnode is stopped; the outage starts a quarter into the submission phase.
     pub devnode_down: Duration,
     /// Voting time left after the submission phase and the outage: the outbox must drain inside the window on
-    /// the chain's clock (the contract refuses a sheet after the window, see the report).
+    /// the chain's clock (the contract refuses a sheet that reaches it after the window).
     pub window_margin: Duration,
 }
 
@@ -76,7 +76,7 @@ pub struct FaultReport {
     pub server_kills: usize,
     pub backlog_while_devnode_down: i64,
     pub oldest_age_while_devnode_down: i64,
-    pub drain_after_last_fault: Duration,
+    pub drain_after_submissions: Duration,
     pub re_signed_rows: i64,
     pub total: Duration,
 }
@@ -241,7 +241,7 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
     report.acknowledged = acked.len();
 
     // The outbox drains.
-    let last_fault = Instant::now();
+    let submissions_done = Instant::now();
     let mut conn = AsyncPgConnection::establish(world.db.url()).await?;
     let drain_within = Duration::from_secs(120);
     let deadline = Instant::now() + drain_within;
@@ -249,7 +249,7 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
         anyhow::ensure!(Instant::now() < deadline, "the outbox did not drain within {drain_within:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    report.drain_after_last_fault = last_fault.elapsed();
+    report.drain_after_submissions = submissions_done.elapsed();
     let failed: Vec<(i64, String, Option<String>)> = chain_outbox::table
         .filter(chain_outbox::status.ne("done"))
         .select((chain_outbox::id, chain_outbox::kind, chain_outbox::last_error))

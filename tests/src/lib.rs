@@ -126,6 +126,11 @@ impl LinliServer {
         Err(HarnessError::NotReady(self.log()))
     }
 
+    /// Whether the process has exited (killed or crashed).
+    pub fn has_exited(&mut self) -> std::io::Result<bool> {
+        Ok(self.child.try_wait()?.is_some())
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -183,7 +183,7 @@ impl World {
 
     /// As [`Self::restart_server`], with `extra_env` added to the original environment (e.g. a fault point).
     pub async fn restart_server_with(&mut self, extra_env: &[(String, String)]) -> anyhow::Result<()> {
-        if self.server.wait(std::time::Duration::ZERO)?.is_none() {
+        if !self.server.has_exited()? {
             self.kill_server()?;
         }
         let port = self.server.port;

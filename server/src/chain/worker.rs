@@ -2,7 +2,7 @@
 //!
 //! Per row: claim it (`FOR UPDATE SKIP LOCKED`, and only when no earlier row of its community is unfinished —
 //! the contract needs meeting → proposals → sheets → finalize in that order); if it has no signed bytes, sign
-//! once and COMMIT nonce, block limit, bytes and hash (status `sent`, a short lease) BEFORE sending; send or
+//! once and COMMIT nonce, block limit, bytes and hash (status `sent`) BEFORE sending; send or
 //! re-send exactly those bytes; 10004/10005 count as accepted and the receipt is polled by hash; only when the
 //! chain has passed the block limit without the transaction are the bytes dropped (old hash kept in
 //! `previous_hashes`) and the row re-signed. A crash anywhere leaves either an unsigned row (sign later) or
@@ -142,9 +142,6 @@ const CLAIM: &str = "SELECT id, community_id, kind, subject_id, signer, call_dat
                        AND e.status IN ('pending', 'sent')) \
      ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
 
-/// How long a claimed row is left alone by other instances while this one sends it.
-const LEASE: Duration = Duration::from_secs(30);
-
 /// Runs forever: drain, then sleep a poll interval when idle.
 pub async fn run(state: AppState, forwarder: Arc<Forwarder>, metrics: ChainMetrics) {
     loop {
@@ -193,9 +190,26 @@ async fn update_gauges(conn: &mut AsyncPgConnection, metrics: &ChainMetrics) -> 
 pub async fn step(state: &AppState, forwarder: &Forwarder, metrics: &ChainMetrics) -> anyhow::Result<bool> {
     let mut conn = state.db.get().await?;
     update_gauges(&mut conn, metrics).await?;
-    // Claim, and sign if needed; commit before any send.
-    let claimed = conn
-        .transaction(async |conn| {
+    let Some(claim) = claim(&mut conn, forwarder).await? else {
+        publish_unpublished(&mut conn, forwarder, metrics).await?;
+        return Ok(false);
+    };
+    send_claimed(&mut conn, forwarder, metrics, &claim).await?;
+    Ok(true)
+}
+
+/// A row claimed and signed, its bytes committed: ready to send.
+pub struct Claim {
+    pub id: i64,
+    row: Claimed,
+    prepared: PreparedTx,
+    target: Arc<(ChainClient, Address)>,
+}
+
+/// The first half of a step: claim the next row of a community whose earlier rows are done, sign it if it has no
+/// bytes yet, and COMMIT nonce, block limit, bytes and hash (status `sent`) before anything is sent.
+pub async fn claim(conn: &mut AsyncPgConnection, forwarder: &Forwarder) -> anyhow::Result<Option<Claim>> {
+    conn.transaction(async |conn| {
             let rows: Vec<Claimed> = diesel::sql_query(CLAIM).load(conn).await?;
             let Some(row) = rows.into_iter().next() else { return Ok::<_, anyhow::Error>(None) };
             let target = forwarder.target(conn, row.community_id).await?;
@@ -221,99 +235,118 @@ pub async fn step(state: &AppState, forwarder: &Forwarder, metrics: &ChainMetric
                     p
                 }
             };
-            let lease = Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
             diesel::update(chain_outbox::table.find(row.id))
-                .set((
-                    chain_outbox::status.eq("sent"),
-                    chain_outbox::attempts.eq(row.attempts + 1),
-                    chain_outbox::next_attempt_at.eq(lease),
-                ))
+                .set((chain_outbox::status.eq("sent"), chain_outbox::attempts.eq(row.attempts + 1)))
                 .execute(conn)
                 .await?;
-            Ok(Some((row, prepared, target)))
+            Ok(Some(Claim { id: row.id, row, prepared, target }))
         })
-        .await?;
-    let Some((row, prepared, target)) = claimed else {
-        publish_unpublished(&mut conn, forwarder, metrics).await?;
-        return Ok(false);
-    };
+        .await
+}
 
-    let outcome = target.0.send_prepared_with(&prepared, &decode_error).await;
-    let backoff = |attempts: i32| {
-        let ms = (forwarder.poll.as_millis() as i64).saturating_mul(1 << attempts.clamp(0, 6));
-        Utc::now() + chrono::Duration::milliseconds(ms.min(60_000))
-    };
-    match outcome {
-        Ok(TxOutcome::Committed(receipt)) => {
-            diesel::update(chain_outbox::table.find(row.id))
-                .set((
-                    chain_outbox::status.eq("done"),
-                    chain_outbox::block_number.eq(receipt.block_number),
-                    chain_outbox::done_at.eq(Utc::now()),
-                    chain_outbox::last_error.eq(None::<String>),
-                ))
-                .execute(&mut conn)
-                .await?;
-            metrics.sent.inc();
-            if row.kind == "finalize" {
-                let r = crate::governance::result::publish_after_finalize(&mut conn, forwarder, &target, row.subject_id).await;
-                match r {
-                    Ok(true) => {}
-                    Ok(false) => metrics.tally_mismatch.set(1),
-                    Err(e) => tracing::error!(error = %e, meeting = %row.subject_id, "result publication failed"),
+/// The second half: send (or re-send) the claimed bytes and record the outcome, holding the row's lock throughout.
+/// Another instance skips a locked row; and when this process dies, PostgreSQL drops the lock with the
+/// connection, so the row is taken up again at once (a time lease would hold it back for its whole length).
+pub async fn send_claimed(
+    conn: &mut AsyncPgConnection,
+    forwarder: &Forwarder,
+    metrics: &ChainMetrics,
+    claim: &Claim,
+) -> anyhow::Result<()> {
+    let Claim { row, prepared, target, .. } = claim;
+    conn.transaction(async |conn| {
+        let held: Option<i64> = chain_outbox::table
+            .find(row.id)
+            .filter(chain_outbox::status.eq("sent"))
+            .filter(chain_outbox::tx_hash.eq(prepared.hash.to_vec()))
+            .select(chain_outbox::id)
+            .for_update()
+            .skip_locked()
+            .first(conn)
+            .await
+            .optional()?;
+        if held.is_none() {
+            // Another instance holds it (or already finished it).
+            return Ok(());
+        }
+        let outcome = target.0.send_prepared_with(prepared, &decode_error).await;
+        let backoff = |attempts: i32| {
+            let ms = (forwarder.poll.as_millis() as i64).saturating_mul(1 << attempts.clamp(0, 6));
+            Utc::now() + chrono::Duration::milliseconds(ms.min(60_000))
+        };
+        match outcome {
+            Ok(TxOutcome::Committed(receipt)) => {
+                diesel::update(chain_outbox::table.find(row.id))
+                    .set((
+                        chain_outbox::status.eq("done"),
+                        chain_outbox::block_number.eq(receipt.block_number),
+                        chain_outbox::done_at.eq(Utc::now()),
+                        chain_outbox::last_error.eq(None::<String>),
+                    ))
+                    .execute(conn)
+                    .await?;
+                metrics.sent.inc();
+                if row.kind == "finalize" {
+                    let r = crate::governance::result::publish_after_finalize(conn, forwarder, target, row.subject_id).await;
+                    match r {
+                        Ok(true) => {}
+                        Ok(false) => metrics.tally_mismatch.set(1),
+                        Err(e) => tracing::error!(error = %e, meeting = %row.subject_id, "result publication failed"),
+                    }
                 }
             }
-        }
-        Ok(TxOutcome::Pending) => {
-            diesel::update(chain_outbox::table.find(row.id))
-                .set(chain_outbox::next_attempt_at.eq(Utc::now() + chrono::Duration::milliseconds(forwarder.poll.as_millis() as i64)))
-                .execute(&mut conn)
+            Ok(TxOutcome::Pending) => {
+                diesel::update(chain_outbox::table.find(row.id))
+                    .set(chain_outbox::next_attempt_at.eq(Utc::now() + chrono::Duration::milliseconds(forwarder.poll.as_millis() as i64)))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(TxOutcome::Expired { .. }) => {
+                // Never included and can no longer be: sign anew, keeping the old hash as a linked attempt.
+                let old = hex::encode(prepared.hash);
+                diesel::sql_query(
+                    "UPDATE chain_outbox SET previous_hashes = previous_hashes || to_jsonb($2::text), nonce = NULL, \
+                     block_limit = NULL, signed_bytes = NULL, tx_hash = NULL, status = 'pending', next_attempt_at = now() \
+                     WHERE id = $1",
+                )
+                .bind::<BigInt, _>(row.id)
+                .bind::<Text, _>(old)
+                .execute(conn)
                 .await?;
+            }
+            Ok(TxOutcome::Rejected { code, message }) => {
+                tracing::warn!(code, %message, id = row.id, "chain rejected an outbox transaction; retrying later");
+                diesel::update(chain_outbox::table.find(row.id))
+                    .set((chain_outbox::next_attempt_at.eq(backoff(row.attempts)), chain_outbox::last_error.eq(format!("{code}: {message}"))))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(other) => {
+                let text = format!("{other:?}");
+                tracing::error!(id = row.id, kind = %row.kind, outcome = %text, "chain refused an outbox transaction");
+                let block = other.receipt().map(|r| r.block_number);
+                diesel::update(chain_outbox::table.find(row.id))
+                    .set((
+                        chain_outbox::status.eq("failed"),
+                        chain_outbox::last_error.eq(text.chars().take(2000).collect::<String>()),
+                        chain_outbox::block_number.eq(block),
+                        chain_outbox::done_at.eq(Utc::now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+                metrics.failed.inc();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, id = row.id, "chain unreachable; the same bytes will be re-sent");
+                diesel::update(chain_outbox::table.find(row.id))
+                    .set((chain_outbox::next_attempt_at.eq(backoff(row.attempts)), chain_outbox::last_error.eq(e.to_string())))
+                    .execute(conn)
+                    .await?;
+            }
         }
-        Ok(TxOutcome::Expired { .. }) => {
-            // Never included and can no longer be: sign anew, keeping the old hash as a linked attempt.
-            let old = hex::encode(prepared.hash);
-            diesel::sql_query(
-                "UPDATE chain_outbox SET previous_hashes = previous_hashes || to_jsonb($2::text), nonce = NULL, \
-                 block_limit = NULL, signed_bytes = NULL, tx_hash = NULL, status = 'pending', next_attempt_at = now() \
-                 WHERE id = $1",
-            )
-            .bind::<BigInt, _>(row.id)
-            .bind::<Text, _>(old)
-            .execute(&mut conn)
-            .await?;
-        }
-        Ok(TxOutcome::Rejected { code, message }) => {
-            tracing::warn!(code, %message, id = row.id, "chain rejected an outbox transaction; retrying later");
-            diesel::update(chain_outbox::table.find(row.id))
-                .set((chain_outbox::next_attempt_at.eq(backoff(row.attempts)), chain_outbox::last_error.eq(format!("{code}: {message}"))))
-                .execute(&mut conn)
-                .await?;
-        }
-        Ok(other) => {
-            let text = format!("{other:?}");
-            tracing::error!(id = row.id, kind = %row.kind, outcome = %text, "chain refused an outbox transaction");
-            let block = other.receipt().map(|r| r.block_number);
-            diesel::update(chain_outbox::table.find(row.id))
-                .set((
-                    chain_outbox::status.eq("failed"),
-                    chain_outbox::last_error.eq(text.chars().take(2000).collect::<String>()),
-                    chain_outbox::block_number.eq(block),
-                    chain_outbox::done_at.eq(Utc::now()),
-                ))
-                .execute(&mut conn)
-                .await?;
-            metrics.failed.inc();
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, id = row.id, "chain unreachable; the same bytes will be re-sent");
-            diesel::update(chain_outbox::table.find(row.id))
-                .set((chain_outbox::next_attempt_at.eq(backoff(row.attempts)), chain_outbox::last_error.eq(e.to_string())))
-                .execute(&mut conn)
-                .await?;
-        }
-    }
-    Ok(true)
+        Ok::<_, anyhow::Error>(())
+    })
+    .await
 }
 
 /// Meetings whose finalize is on chain (row `done`) but whose result was never published: the process died, or

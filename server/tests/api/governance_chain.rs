@@ -62,41 +62,8 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     let t = TestApp::new().await;
     let community = t.import_demo().await;
 
-    // Registry, keys, deployment.
-    let registry_file = dir.path().join("chains.toml");
-    std::fs::write(
-        &registry_file,
-        format!("[communities.SH-PD-0001]\nendpoints = [\"{}\"]\nchain_id = \"chain0\"\ngroup_id = \"group0\"\n", node.1),
-    )
-    .unwrap();
-    let key_file = |name: &str, s: &Signer| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, hex::encode(s.secret_bytes())).unwrap();
-        p
-    };
-    let (admin, fwd, com) =
-        (Signer::random(CryptoSuite::Ecdsa), Signer::random(CryptoSuite::Ecdsa), Signer::random(CryptoSuite::Ecdsa));
-    let config = linli_server::chain::ChainConfig {
-        registry_file: registry_file.clone(),
-        forwarder_key_file: key_file("fwd.key", &fwd),
-        committee_key_file: key_file("com.key", &com),
-        admin_key_file: Some(key_file("admin.key", &admin)),
-        platform_key_hex: hex::encode([7u8; 32]).into(),
-        poll_ms: 20,
-    };
-    let target = ChainRegistry::load(&registry_file).unwrap().target("SH-PD-0001").unwrap().clone();
-    let client = ChainClient::from_target(&target).unwrap();
-    let grants = [
-        RoleGrant { account: fwd.address(), role: role::FORWARDER },
-        RoleGrant { account: com.address(), role: role::COMMITTEE },
-    ];
-    let contract = deploy_governance(&client, &admin, &grants).await.unwrap();
+    let (config, client) = deploy(&t, community, dir.path(), &node).await;
     let mut conn = t.conn().await;
-    diesel::insert_into(chain_contracts::table)
-        .values((chain_contracts::community_id.eq(community), chain_contracts::address.eq(contract.to_string())))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 
     // A meeting through the API: matter 5 and matter 7, opened (roll frozen) before its window.
     let (a, ta) = t.account().await;
@@ -113,7 +80,7 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
         ],
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),
-        "voting_ends_at": (start + chrono::Duration::seconds(60)).to_rfc3339()
+        "voting_ends_at": (start + chrono::Duration::seconds(600)).to_rfc3339()
     });
     let post = |uri: String, token: &str, body: serde_json::Value| {
         test::TestRequest::post().uri(&uri).insert_header(("authorization", format!("Bearer {token}"))).set_json(body).to_request()
@@ -208,7 +175,7 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     drain().await;
     // After the window on the chain's clock: close (the server's clock has not reached the end, so the row is
     // queued as the close handler queues it) and finalize.
-    client.rpc().request("devnode_advanceTime", vec![serde_json::json!(70_000)]).await.unwrap();
+    client.rpc().request("devnode_advanceTime", vec![serde_json::json!(610_000)]).await.unwrap();
     diesel::update(meetings::table.find(id)).set(meetings::status.eq("closed")).execute(&mut conn).await.unwrap();
     let fin = linli_ledger_client::governance::LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(id).into() };
     outbox::enqueue(&mut conn, community, Kind::Finalize, id, alloy_sol_types::SolCall::abi_encode(&fin)).await.unwrap();
@@ -268,4 +235,120 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
         meetings::table.find(id).select((meetings::status, meetings::result)).first(&mut conn).await.unwrap();
     assert_eq!(status, "finalized");
     assert_eq!(again.as_ref().map(|r| &r["proposals"]), Some(&result["proposals"]), "the same result, read again from the chain");
+}
+
+/// Registry, keys, the contract deployed with the forwarder and committee roles, its address recorded.
+async fn deploy(t: &TestApp, community: Uuid, dir: &std::path::Path, node: &Devnode) -> (linli_server::chain::ChainConfig, ChainClient) {
+    let registry_file = dir.join("chains.toml");
+    std::fs::write(
+        &registry_file,
+        format!("[communities.SH-PD-0001]\nendpoints = [\"{}\"]\nchain_id = \"chain0\"\ngroup_id = \"group0\"\n", node.1),
+    )
+    .unwrap();
+    let key_file = |name: &str, s: &Signer| {
+        let p = dir.join(name);
+        std::fs::write(&p, hex::encode(s.secret_bytes())).unwrap();
+        p
+    };
+    let (admin, fwd, com) =
+        (Signer::random(CryptoSuite::Ecdsa), Signer::random(CryptoSuite::Ecdsa), Signer::random(CryptoSuite::Ecdsa));
+    let config = linli_server::chain::ChainConfig {
+        registry_file: registry_file.clone(),
+        forwarder_key_file: key_file("fwd.key", &fwd),
+        committee_key_file: key_file("com.key", &com),
+        admin_key_file: Some(key_file("admin.key", &admin)),
+        platform_key_hex: hex::encode([7u8; 32]).into(),
+        poll_ms: 20,
+    };
+    let target = ChainRegistry::load(&registry_file).unwrap().target("SH-PD-0001").unwrap().clone();
+    let client = ChainClient::from_target(&target).unwrap();
+    let grants = [
+        RoleGrant { account: fwd.address(), role: role::FORWARDER },
+        RoleGrant { account: com.address(), role: role::COMMITTEE },
+    ];
+    let contract = deploy_governance(&client, &admin, &grants).await.unwrap();
+    let mut conn = t.conn().await;
+    diesel::insert_into(chain_contracts::table)
+        .values((chain_contracts::community_id.eq(community), chain_contracts::address.eq(contract.to_string())))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    (config, client)
+}
+
+/// An `openMeeting` row for a fresh meeting id (the contract needs no meeting in our tables for it).
+async fn enqueue_open_meeting(conn: &mut diesel_async::AsyncPgConnection, community: Uuid) -> (i64, Uuid) {
+    let meeting = Uuid::now_v7();
+    let now = chrono::Utc::now().timestamp_millis() as u64;
+    let call = linli_ledger_client::governance::LinliGovernance::openMeetingCall {
+        meetingId: domain::chain_meeting_id(meeting).into(),
+        rollHash: [9u8; 32].into(),
+        totalAreaCm2: 10_000,
+        totalHeads: 1,
+        startMs: now + 60_000,
+        endMs: now + 120_000,
+    };
+    let id = outbox::enqueue(conn, community, Kind::OpenMeeting, meeting, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
+    (id, meeting)
+}
+
+async fn on_chain(client: &ChainClient, contract: &linli_ledger_client::Address, meeting: Uuid) -> bool {
+    let call = linli_ledger_client::governance::LinliGovernance::getMeetingCall { meetingId: domain::chain_meeting_id(meeting).into() };
+    let out = client.call(contract, &alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap().unwrap();
+    <linli_ledger_client::governance::LinliGovernance::getMeetingCall as alloy_sol_types::SolCall>::abi_decode_returns(&out).unwrap().exists
+}
+
+/// A process killed after committing a row's signed bytes and before (or while) sending them holds nothing: the
+/// next step sends exactly those bytes at once. While a live instance holds a row (its lock, mid-send), another
+/// step leaves it alone and keeps the community's order; once released, it is sent.
+#[actix_web::test]
+async fn a_row_claimed_by_a_killed_worker_is_sent_at_once_and_a_held_row_is_left_alone() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let node = devnode(&dir.path().join("chain"));
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (config, client) = deploy(&t, community, dir.path(), &node).await;
+    let mut conn = t.conn().await;
+    let contract: linli_ledger_client::Address =
+        chain_contracts::table.find(community).select(chain_contracts::address).first::<String>(&mut conn).await.unwrap().parse().unwrap();
+    let forwarder = Forwarder::from_config(&config).unwrap();
+    let metrics = ChainMetrics::register(&prometheus::Registry::new()).unwrap();
+    use diesel_async::AsyncConnection;
+    use linli_server::schema::chain_outbox as o;
+
+    // Killed between the claim's commit and the send: the committed claim is all it leaves behind.
+    let (row, meeting) = enqueue_open_meeting(&mut conn, community).await;
+    {
+        let mut dead = t.conn().await;
+        let claimed = linli_server::chain::worker::claim(&mut dead, &forwarder).await.unwrap().unwrap();
+        assert_eq!(claimed.id, row);
+    }
+    let stored: Option<Vec<u8>> = o::table.find(row).select(o::tx_hash).first(&mut conn).await.unwrap();
+    assert!(step(&t.state, &forwarder, &metrics).await.unwrap(), "the row is taken up at once");
+    let (status, hash): (String, Option<Vec<u8>>) = o::table.find(row).select((o::status, o::tx_hash)).first(&mut conn).await.unwrap();
+    assert_eq!((status.as_str(), &hash), ("done", &stored), "the stored bytes were sent, not new ones");
+    assert!(on_chain(&client, &contract, meeting).await);
+
+    // A live instance mid-send holds the row's lock: a step neither sends it nor passes it.
+    let (held, held_meeting) = enqueue_open_meeting(&mut conn, community).await;
+    let (after, after_meeting) = enqueue_open_meeting(&mut conn, community).await;
+    let mut other = t.conn().await;
+    let claimed = linli_server::chain::worker::claim(&mut other, &forwarder).await.unwrap().unwrap();
+    assert_eq!(claimed.id, held);
+    other
+        .transaction(async |other| {
+            let _: i64 = o::table.find(held).select(o::id).for_update().first(other).await?;
+            assert!(!step(&t.state, &forwarder, &metrics).await.unwrap(), "nothing may be sent meanwhile");
+            Ok::<_, diesel::result::Error>(())
+        })
+        .await
+        .unwrap();
+    assert!(!on_chain(&client, &contract, held_meeting).await && !on_chain(&client, &contract, after_meeting).await);
+    for _ in 0..2 {
+        assert!(step(&t.state, &forwarder, &metrics).await.unwrap());
+    }
+    let done: i64 = o::table.filter(o::id.eq_any([held, after])).filter(o::status.eq("done")).count().get_result(&mut conn).await.unwrap();
+    assert_eq!(done, 2);
+    assert!(on_chain(&client, &contract, held_meeting).await && on_chain(&client, &contract, after_meeting).await);
 }
