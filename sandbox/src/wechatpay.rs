@@ -3,7 +3,8 @@
 //! - `POST /v3/pay/partner/transactions/jsapi` → `{prepay_id}` (same `out_trade_no` + same content → same id)
 //! - `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}?sp_mchid=…&sub_mchid=…`
 //! - `POST /v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close` → 204
-//! - `POST /v3/refund/domestic/refunds` (same `out_refund_no` → same refund)
+//! - `POST /v3/refund/domestic/refunds` (same `out_refund_no` → same refund; answered PROCESSING) and
+//!   `GET /v3/refund/domestic/refunds/{out_refund_no}?sub_mchid=…`
 //! - `GET /v3/bill/tradebill?bill_date=…&sub_mchid=…` → `{hash_type: "SHA1", hash_value, download_url}`, and
 //!   `GET /v3/billdownload/file?token=…` → the CSV (successful payments of the day, Asia/Shanghai)
 //!
@@ -19,6 +20,9 @@
 //! on WeChat Pay's schedule (15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m ×3, 60 m, 3 h ×3, 6 h ×2) multiplied by
 //! `retry_scale`; `deliver: false` loses every notification. `GET /sandbox/wechatpay/orders/{out_trade_no}` shows
 //! the order, its JSAPI requests and its deliveries; `GET /sandbox/wechatpay/orders` lists every order.
+//! `POST /sandbox/wechatpay/refunds/{out_refund_no}/complete` `{status, copies, retry_scale, deliver}` completes a
+//! processing refund (SUCCESS by default) and sends `REFUND.SUCCESS`/`REFUND.CLOSED` to the refund's
+//! `notify_url`; `GET /sandbox/wechatpay/refunds/{out_refund_no}` shows it and its deliveries.
 //!
 //! Own code only (DESIGN §2): the DER reading and the message formats here are written independently of the
 //! server's client.
@@ -80,7 +84,17 @@ struct Refund {
     refund_id: String,
     out_refund_no: String,
     out_trade_no: String,
+    sub_mchid: String,
     refund: i64,
+    total: i64,
+    /// PROCESSING until the control endpoint completes it (SUCCESS or CLOSED).
+    status: String,
+    success_time: Option<String>,
+    create_time: String,
+    notify_url: Option<String>,
+    deliveries_attempted: u32,
+    deliveries_acknowledged: u32,
+    answers: Vec<u16>,
 }
 
 pub struct WeChatPayState {
@@ -216,6 +230,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v3/pay/partner/transactions/out-trade-no/{otn}", web::get().to(query))
         .route("/v3/pay/partner/transactions/out-trade-no/{otn}/close", web::post().to(close))
         .route("/v3/refund/domestic/refunds", web::post().to(refund))
+        .route("/v3/refund/domestic/refunds/{out_refund_no}", web::get().to(refund_query))
+        .route("/sandbox/wechatpay/refunds/{out_refund_no}/complete", web::post().to(complete_refund))
+        .route("/sandbox/wechatpay/refunds/{out_refund_no}", web::get().to(show_refund))
         .route("/v3/bill/tradebill", web::get().to(trade_bill))
         .route("/v3/billdownload/file", web::get().to(bill_file))
         .route("/sandbox/wechatpay/orders/{otn}/pay", web::post().to(pay))
@@ -471,6 +488,8 @@ async fn refund(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
         sub_mchid: String,
         out_trade_no: String,
         out_refund_no: String,
+        #[serde(default)]
+        notify_url: Option<String>,
         amount: Amount,
     }
     let Ok(r) = serde_json::from_slice::<RefundRequest>(&body) else {
@@ -503,27 +522,143 @@ async fn refund(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
                 refund_id: format!("50{}", (0..28).map(|_| char::from(b'0' + rand::random::<u8>() % 10)).collect::<String>()),
                 out_refund_no: r.out_refund_no.clone(),
                 out_trade_no: r.out_trade_no.clone(),
+                sub_mchid: r.sub_mchid.clone(),
                 refund: r.amount.refund,
+                total: o.total,
+                status: "PROCESSING".into(),
+                success_time: None,
+                create_time: shanghai_now(),
+                notify_url: r.notify_url.clone(),
+                deliveries_attempted: 0,
+                deliveries_acknowledged: 0,
+                answers: vec![],
             };
             refunds.insert(r.out_refund_no.clone(), f.clone());
             f
         }
     };
     drop(refunds);
-    answer(
-        st,
-        StatusCode::OK,
-        Some(serde_json::json!({
-            "refund_id": entry.refund_id,
-            "out_refund_no": entry.out_refund_no,
-            "transaction_id": o.transaction_id,
-            "out_trade_no": o.out_trade_no,
-            "channel": "ORIGINAL",
-            "status": "SUCCESS",
-            "create_time": chrono::Utc::now().to_rfc3339(),
-            "amount": { "refund": entry.refund, "total": o.total, "payer_total": o.total, "payer_refund": entry.refund, "currency": "CNY" },
-        })),
-    )
+    answer(st, StatusCode::OK, Some(refund_json(&entry, o.transaction_id.as_deref(), false)))
+}
+
+fn shanghai_now() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%dT%H:%M:%S+08:00").to_string()
+}
+
+/// A refund as the refund answer and query show it (`status`), or as a notification resource (`refund_status`
+/// and the merchant ids).
+fn refund_json(f: &Refund, transaction_id: Option<&str>, as_notification: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "refund_id": f.refund_id,
+        "out_refund_no": f.out_refund_no,
+        "transaction_id": transaction_id,
+        "out_trade_no": f.out_trade_no,
+        "channel": "ORIGINAL",
+        "user_received_account": "支付用户零钱",
+        "create_time": f.create_time,
+        "amount": { "refund": f.refund, "total": f.total, "payer_total": f.total, "payer_refund": f.refund, "currency": "CNY" },
+    });
+    if let Some(t) = &f.success_time {
+        v["success_time"] = t.clone().into();
+    }
+    if as_notification {
+        v["sp_mchid"] = SP_MCHID.into();
+        v["sub_mchid"] = f.sub_mchid.clone().into();
+        v["refund_status"] = f.status.clone().into();
+    } else {
+        v["status"] = f.status.clone().into();
+    }
+    v
+}
+
+/// `GET /v3/refund/domestic/refunds/{out_refund_no}?sub_mchid=…`
+async fn refund_query(
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let st = &state.wechatpay;
+    if let Err(why) = check_signature(st, &req, b"") {
+        return wx_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", &why);
+    }
+    let found = st.refunds.lock().ok().and_then(|r| r.get(&path.into_inner()).cloned());
+    let Some(f) = found.filter(|f| q.get("sub_mchid") == Some(&f.sub_mchid)) else {
+        return wx_error(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "refund does not exist");
+    };
+    let transaction_id = st.order(&f.out_trade_no).and_then(|o| o.transaction_id);
+    answer(st, StatusCode::OK, Some(refund_json(&f, transaction_id.as_deref(), false)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RefundControl {
+    /// SUCCESS (default) or CLOSED.
+    status: Option<String>,
+    copies: Option<u32>,
+    retry_scale: Option<f64>,
+    /// false: every notification is lost (only the refund query finds the outcome). Default true.
+    deliver: Option<bool>,
+}
+
+/// Control: completes a PROCESSING refund as WeChat Pay's back office would, and notifies `REFUND.SUCCESS` (or
+/// `REFUND.CLOSED`) to the refund's `notify_url`, signed and encrypted, with the usual retries.
+async fn complete_refund(path: web::Path<String>, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let control: RefundControl = if body.is_empty() {
+        RefundControl::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(c) => c,
+            Err(e) => return HttpResponse::BadRequest().json(serde_json::json!({ "error": e.to_string() })),
+        }
+    };
+    let status = control.status.unwrap_or_else(|| "SUCCESS".to_owned());
+    if status != "SUCCESS" && status != "CLOSED" {
+        return HttpResponse::BadRequest().json(serde_json::json!({ "error": "status is SUCCESS or CLOSED" }));
+    }
+    let refund = {
+        let Ok(mut refunds) = state.wechatpay.refunds.lock() else {
+            return HttpResponse::InternalServerError().finish();
+        };
+        let Some(f) = refunds.get_mut(&path.into_inner()) else {
+            return HttpResponse::NotFound().json(serde_json::json!({ "error": "no such refund" }));
+        };
+        if f.status == "PROCESSING" {
+            f.status = status;
+            if f.status == "SUCCESS" {
+                f.success_time = Some(shanghai_now());
+            }
+        }
+        f.clone()
+    };
+    let transaction_id = state.wechatpay.order(&refund.out_trade_no).and_then(|o| o.transaction_id);
+    let resource = refund_json(&refund, transaction_id.as_deref(), true);
+    if let (Some(url), true) = (refund.notify_url.clone(), control.deliver != Some(false)) {
+        let event = if refund.status == "SUCCESS" { "REFUND.SUCCESS" } else { "REFUND.CLOSED" };
+        let state_arc: Arc<AppState> = state.clone().into_inner();
+        for _ in 0..control.copies.unwrap_or(1).clamp(1, 32) {
+            let target = Target::Refund(refund.out_refund_no.clone());
+            let note = Note { url: url.clone(), event, resource: resource.clone(), target };
+            tokio::spawn(deliver(
+                state_arc.clone(),
+                note,
+                PLATFORM_PUB_KEY_ID.to_owned(),
+                control.retry_scale.unwrap_or(1.0).clamp(0.0, 1.0),
+                0,
+            ));
+        }
+    }
+    let mut shown = resource;
+    shown["deliveries_attempted"] = refund.deliveries_attempted.into();
+    HttpResponse::Ok().json(shown)
+}
+
+/// Control: a refund with its deliveries.
+async fn show_refund(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    match state.wechatpay.refunds.lock().ok().and_then(|r| r.get(&path.into_inner()).cloned()) {
+        Some(f) => HttpResponse::Ok().json(f),
+        None => HttpResponse::NotFound().json(serde_json::json!({ "error": "no such refund" })),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -582,25 +717,50 @@ async fn pay(path: web::Path<String>, body: web::Bytes, state: web::Data<AppStat
     if control.deliver == Some(false) {
         return HttpResponse::Ok().json(transaction_json(&order));
     }
+    let note = || Note {
+        url: order.notify_url.clone(),
+        event: "TRANSACTION.SUCCESS",
+        resource: transaction_json(&order),
+        target: Target::Order(order.out_trade_no.clone()),
+    };
     for _ in 0..copies {
-        tokio::spawn(deliver(state_arc.clone(), order.clone(), serial.clone(), scale, 0));
+        tokio::spawn(deliver(state_arc.clone(), note(), serial.clone(), scale, 0));
     }
     if let Some(ms) = control.repeat_after_ms {
-        tokio::spawn(deliver(state_arc.clone(), order.clone(), serial.clone(), scale, ms));
+        tokio::spawn(deliver(state_arc.clone(), note(), serial.clone(), scale, ms));
     }
     HttpResponse::Ok().json(transaction_json(&order))
 }
 
-/// The notification body for an order, with a freshly encrypted resource.
-fn notification(order: &Order) -> Option<Vec<u8>> {
-    let plain = transaction_json(order).to_string();
+/// Whose delivery counters a notification updates.
+#[derive(Clone)]
+enum Target {
+    Order(String),
+    Refund(String),
+}
+
+/// A notification to send: where, which event, the resource in clear.
+#[derive(Clone)]
+struct Note {
+    url: String,
+    event: &'static str,
+    resource: serde_json::Value,
+    target: Target,
+}
+
+/// The notification body, with a freshly encrypted resource (associated data: "transaction" or "refund").
+fn notification(note: &Note) -> Option<Vec<u8>> {
+    let plain = note.resource.to_string();
     let nonce: String = (0..12)
         .map(|_| {
             const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
             char::from(A[usize::from(rand::random::<u8>()) % A.len()])
         })
         .collect();
-    let aad = "transaction";
+    let (aad, summary) = match note.target {
+        Target::Order(_) => ("transaction", "支付成功"),
+        Target::Refund(_) => ("refund", "退款状态变更"),
+    };
     let cipher = Aes256Gcm::new_from_slice(APIV3_KEY.as_bytes()).ok()?;
     let nonce_bytes: [u8; 12] = nonce.as_bytes().try_into().ok()?;
     let ct = cipher.encrypt(&Nonce::from(nonce_bytes), Payload { msg: plain.as_bytes(), aad: aad.as_bytes() }).ok()?;
@@ -608,10 +768,10 @@ fn notification(order: &Order) -> Option<Vec<u8>> {
         "id": format!("EV-{}", hex::encode(rand::random::<[u8; 10]>())),
         "create_time": chrono::Utc::now().to_rfc3339(),
         "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
-        "summary": "支付成功",
+        "event_type": note.event,
+        "summary": summary,
         "resource": {
-            "original_type": "transaction",
+            "original_type": aad,
             "algorithm": "AEAD_AES_256_GCM",
             "ciphertext": B64.encode(ct),
             "associated_data": aad,
@@ -622,7 +782,7 @@ fn notification(order: &Order) -> Option<Vec<u8>> {
 }
 
 /// Delivers one notification copy, retrying on WeChat Pay's schedule until the server answers 2xx.
-async fn deliver(state: Arc<AppState>, order: Order, serial: String, scale: f64, delay_ms: u64) {
+async fn deliver(state: Arc<AppState>, note: Note, serial: String, scale: f64, delay_ms: u64) {
     if delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     }
@@ -632,21 +792,35 @@ async fn deliver(state: Arc<AppState>, order: Order, serial: String, scale: f64,
             let secs = RETRY_SCHEDULE[attempt - 1] as f64 * scale;
             tokio::time::sleep(Duration::from_secs_f64(secs)).await;
         }
-        let Some(body) = notification(&order) else { return };
+        let Some(body) = notification(&note) else { return };
         let Some(headers) = st.signed_headers(&serial, &body) else { return };
-        let mut req = st.http.post(&order.notify_url).header("Content-Type", "application/json").body(body);
+        let mut req = st.http.post(&note.url).header("Content-Type", "application/json").body(body);
         for (k, v) in headers {
             req = req.header(k, v);
         }
         let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
         let ok = (200..300).contains(&status);
-        if let Ok(mut orders) = st.orders.lock()
-            && let Some(o) = orders.get_mut(&order.out_trade_no)
-        {
-            o.deliveries_attempted += 1;
-            o.answers.push(status);
+        let record = |attempted: &mut u32, acknowledged: &mut u32, answers: &mut Vec<u16>| {
+            *attempted += 1;
+            answers.push(status);
             if ok {
-                o.deliveries_acknowledged += 1;
+                *acknowledged += 1;
+            }
+        };
+        match &note.target {
+            Target::Order(otn) => {
+                if let Ok(mut orders) = st.orders.lock()
+                    && let Some(o) = orders.get_mut(otn)
+                {
+                    record(&mut o.deliveries_attempted, &mut o.deliveries_acknowledged, &mut o.answers);
+                }
+            }
+            Target::Refund(no) => {
+                if let Ok(mut refunds) = st.refunds.lock()
+                    && let Some(f) = refunds.get_mut(no)
+                {
+                    record(&mut f.deliveries_attempted, &mut f.deliveries_acknowledged, &mut f.answers);
+                }
             }
         }
         if ok {

@@ -7,6 +7,10 @@ pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// WeChat Pay notifications by event (transaction, refund, other, unknown) and outcome (applied, duplicate,
+    /// not_paid, pending, refund_failed, ignored, unknown, mismatch, malformed, undecryptable, a signature
+    /// refusal reason, error, …).
+    pub wechatpay_notifications: IntCounterVec,
 }
 
 impl Metrics {
@@ -21,9 +25,14 @@ impl Metrics {
                 .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["method", "route"],
         )?;
+        let wechatpay_notifications = IntCounterVec::new(
+            Opts::new("wechatpay_notifications_total", "WeChat Pay notifications by event and outcome"),
+            &["event", "outcome"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
-        Ok(Self { registry, http_requests, http_duration })
+        registry.register(Box::new(wechatpay_notifications.clone()))?;
+        Ok(Self { registry, http_requests, http_duration, wechatpay_notifications })
     }
 
     pub fn registry(&self) -> &Registry {

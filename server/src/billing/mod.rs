@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod fees;
+pub mod ledger;
 pub mod receipt;
 pub mod reconcile;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! The reconciliation job: orders left open (the owner never paid, a notification was lost, the server died
-//! between the WeChat Pay call and its commit) are queried by `out_trade_no` and settled or closed.
+//! between the WeChat Pay call and its commit) are queried by `out_trade_no` and settled or closed; refunds not
+//! yet final are queried by `out_refund_no` and booked or closed.
 
 use std::time::Duration;
 
@@ -18,6 +19,11 @@ pub struct Report {
     pub closed: usize,
     pub still_open: usize,
     pub failed: usize,
+    /// Refunds asked of WeChat Pay and not final here, queried by `out_refund_no`.
+    pub refunds_checked: usize,
+    /// Of those, booked now (SUCCESS) or found closed/abnormal.
+    pub refunds_booked: usize,
+    pub refunds_closed: usize,
 }
 
 /// Queries every order still open after `older_than_secs` and settles or closes it. Safe to run anywhere at
@@ -64,6 +70,26 @@ pub async fn reconcile(db: &DbPool, wx: &WeChatPay, older_than_secs: i64) -> any
             }
         }
     }
+    for (out_refund_no, sub_mchid) in store::pending_refunds(&mut conn, 500).await? {
+        report.refunds_checked += 1;
+        match wx.refund_query(&sub_mchid, &out_refund_no).await {
+            Ok(Some(answer)) => match store::settle_refund(&mut conn, &answer).await {
+                Ok(store::RefundSettled::Applied | store::RefundSettled::AlreadyDone) => report.refunds_booked += 1,
+                Ok(store::RefundSettled::Failed) => report.refunds_closed += 1,
+                Ok(store::RefundSettled::Pending) => {}
+                Err(e) => {
+                    tracing::error!(out_refund_no, error = %e, "reconciliation could not apply a refund");
+                    report.failed += 1;
+                }
+            },
+            // Never reached WeChat Pay: the property company's retry with the same number sends it.
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(out_refund_no, error = %e, "refund query failed");
+                report.failed += 1;
+            }
+        }
+    }
     Ok(report)
 }
 
@@ -74,7 +100,7 @@ pub async fn run(state: AppState) {
         tick.tick().await;
         let Some(wx) = state.wechatpay.as_deref() else { return };
         match reconcile(&state.db, wx, 300).await {
-            Ok(r) if r.checked > 0 => tracing::info!(?r, "payment reconciliation"),
+            Ok(r) if r.checked > 0 || r.refunds_checked > 0 => tracing::info!(?r, "payment reconciliation"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "payment reconciliation failed"),
         }

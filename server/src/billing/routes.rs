@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::store::{self, BillView, OrderRow, SettleError, SettleRefusal};
-use super::wechatpay::{Notification, PayParams, SignedHeaders, Transaction, VerifyError, WeChatPay, WeChatPayError};
+use super::wechatpay::{
+    Notification, PayParams, RefundReport, SignedHeaders, Transaction, VerifyError, WeChatPay, WeChatPayError,
+};
 use crate::auth::CurrentAccount;
 use crate::auth::org_app::{OrgRole, verify_org_request};
 use crate::error::{ApiError, Problem, extractors::parse_json};
@@ -399,73 +401,114 @@ fn notify_fail(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({ "code": "FAIL", "message": message }))
 }
 
-/// Payment notifications from WeChat Pay. Verified with the platform key named by `Wechatpay-Serial`;
+/// Payment and refund notifications from WeChat Pay. Verified with the platform key named by `Wechatpay-Serial`;
 /// signature probes (`WECHATPAY/SIGNTEST/…`), stale timestamps, undecryptable resources and reports that do
-/// not match our order are refused with a 4xx and change nothing. Applied at most once; answers 204.
+/// not match our order or refund are refused with a 4xx and change nothing. `TRANSACTION.SUCCESS` settles the
+/// order, `REFUND.*` books or closes the refund; each at most once; answers 204. Counted by event and outcome in
+/// `linli_wechatpay_notifications_total`.
 #[utoipa::path(
     tag = "billing",
     request_body(content = String, content_type = "application/json", description = "WeChat Pay notification"),
     responses(
         (status = 204, description = "received (also for a duplicate)"),
-        (status = 400, description = "malformed or not matching our order: `{\"code\":\"FAIL\"}`"),
+        (status = 400, description = "malformed or not matching our order or refund: `{\"code\":\"FAIL\"}`"),
         (status = 401, description = "signature, serial, timestamp or probe refused: `{\"code\":\"FAIL\"}`"),
-        (status = 404, description = "unknown order: `{\"code\":\"FAIL\"}`"),
+        (status = 404, description = "unknown order or refund: `{\"code\":\"FAIL\"}`"),
         (status = 500, description = "temporary failure, WeChat Pay retries: `{\"code\":\"FAIL\"}`"),
     )
 )]
 #[post("/v1/payments/wechat/notify")]
 async fn wechat_notify(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (event, outcome, answer) = handle_notification(&state, &req, &body).await;
+    state.metrics.wechatpay_notifications.with_label_values(&[event, outcome]).inc();
+    answer
+}
+
+/// The notification's kind, what became of it (metric labels), and WeChat Pay's answer.
+async fn handle_notification(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> (&'static str, &'static str, HttpResponse) {
+    let unknown = "unknown";
     let Some(wx) = state.wechatpay.as_deref() else {
-        return notify_fail(StatusCode::SERVICE_UNAVAILABLE, "payments not configured");
+        return (unknown, "unavailable", notify_fail(StatusCode::SERVICE_UNAVAILABLE, "payments not configured"));
     };
     if body.len() > 64 * 1024 {
-        return notify_fail(StatusCode::PAYLOAD_TOO_LARGE, "too large");
+        return (unknown, "too_large", notify_fail(StatusCode::PAYLOAD_TOO_LARGE, "too large"));
     }
     let headers = SignedHeaders::from_map(|n| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned));
-    let verified = headers.and_then(|h| wx.verify(&h, &body, chrono::Utc::now().timestamp()));
+    let verified = headers.and_then(|h| wx.verify(&h, body, chrono::Utc::now().timestamp()));
     if let Err(e) = verified {
-        tracing::warn!(reason = refusal_label(e), "WeChat Pay notification refused");
-        return notify_fail(StatusCode::UNAUTHORIZED, "signature refused");
+        let reason = refusal_label(e);
+        tracing::warn!(reason, "WeChat Pay notification refused");
+        return (unknown, reason, notify_fail(StatusCode::UNAUTHORIZED, "signature refused"));
     }
-    let Ok(notification) = serde_json::from_slice::<Notification>(&body) else {
-        return notify_fail(StatusCode::BAD_REQUEST, "malformed");
+    let Ok(notification) = serde_json::from_slice::<Notification>(body) else {
+        return (unknown, "malformed", notify_fail(StatusCode::BAD_REQUEST, "malformed"));
     };
-    if notification.event_type != "TRANSACTION.SUCCESS" {
-        // Other events (refunds, closures) carry nothing we act on here; acknowledge so they stop.
-        tracing::info!(event = %notification.event_type, "WeChat Pay notification ignored");
-        return HttpResponse::NoContent().finish();
-    }
+    let event = match notification.event_type.as_str() {
+        "TRANSACTION.SUCCESS" => "transaction",
+        "REFUND.SUCCESS" | "REFUND.ABNORMAL" | "REFUND.CLOSED" => "refund",
+        _ => {
+            // Nothing we act on; acknowledge so it stops.
+            tracing::info!(event = %notification.event_type, "WeChat Pay notification ignored");
+            return ("other", "ignored", HttpResponse::NoContent().finish());
+        }
+    };
     let Ok(plain) = wx.decrypt(&notification.resource) else {
-        return notify_fail(StatusCode::BAD_REQUEST, "cannot decrypt");
+        return (event, "undecryptable", notify_fail(StatusCode::BAD_REQUEST, "cannot decrypt"));
     };
-    let Ok(tx) = serde_json::from_slice::<Transaction>(&plain) else {
-        return notify_fail(StatusCode::BAD_REQUEST, "malformed resource");
-    };
-    if tx.sp_mchid != wx.sp_mchid {
-        return notify_fail(StatusCode::BAD_REQUEST, "merchant mismatch");
-    }
     let mut conn = match state.db.get().await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "no database connection for a notification");
-            return notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later");
+            return (event, "error", notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later"));
         }
     };
     let before_commit = || state.faults.reached(FaultPoint::NotifyBeforeCommit);
-    match store::settle_with(&mut conn, &tx, &before_commit).await {
+    let outcome = if event == "transaction" {
+        let Ok(tx) = serde_json::from_slice::<Transaction>(&plain) else {
+            return (event, "malformed", notify_fail(StatusCode::BAD_REQUEST, "malformed resource"));
+        };
+        if tx.sp_mchid != wx.sp_mchid {
+            return (event, "mismatch", notify_fail(StatusCode::BAD_REQUEST, "merchant mismatch"));
+        }
+        store::settle_with(&mut conn, &tx, &before_commit).await.map(|s| match s {
+            store::Settled::Applied => "applied",
+            store::Settled::AlreadyPaid => "duplicate",
+            store::Settled::NotPaid => "not_paid",
+        })
+    } else {
+        let Ok(report) = serde_json::from_slice::<RefundReport>(&plain) else {
+            return (event, "malformed", notify_fail(StatusCode::BAD_REQUEST, "malformed resource"));
+        };
+        if report.sp_mchid.as_deref() != Some(wx.sp_mchid.as_str()) {
+            return (event, "mismatch", notify_fail(StatusCode::BAD_REQUEST, "merchant mismatch"));
+        }
+        store::settle_refund(&mut conn, &report).await.map(|s| match s {
+            store::RefundSettled::Applied => "applied",
+            store::RefundSettled::AlreadyDone => "duplicate",
+            store::RefundSettled::Failed => "refund_failed",
+            store::RefundSettled::Pending => "pending",
+        })
+    };
+    match outcome {
         Ok(outcome) => {
             state.faults.reached(FaultPoint::NotifyAfterCommitBeforeAnswer);
-            tracing::info!(?outcome, notification = %notification.id, "WeChat Pay notification applied");
-            HttpResponse::NoContent().finish()
+            tracing::info!(outcome, notification = %notification.id, "WeChat Pay notification applied");
+            (event, outcome, HttpResponse::NoContent().finish())
         }
-        Err(SettleError::Refused(SettleRefusal::UnknownOrder)) => notify_fail(StatusCode::NOT_FOUND, "unknown order"),
+        Err(SettleError::Refused(SettleRefusal::UnknownOrder | SettleRefusal::UnknownRefund)) => {
+            (event, "unknown", notify_fail(StatusCode::NOT_FOUND, "unknown order or refund"))
+        }
         Err(SettleError::Refused(r)) => {
-            tracing::warn!(reason = %r, "WeChat Pay notification does not match the order");
-            notify_fail(StatusCode::BAD_REQUEST, "does not match the order")
+            tracing::warn!(reason = %r, "WeChat Pay notification does not match our records");
+            (event, "mismatch", notify_fail(StatusCode::BAD_REQUEST, "does not match the order"))
         }
         Err(SettleError::Db(e)) => {
             tracing::error!(error = %e, "settling a notification failed");
-            notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later")
+            (event, "error", notify_fail(StatusCode::INTERNAL_SERVER_ERROR, "try later"))
         }
     }
 }
@@ -527,6 +570,8 @@ pub struct CreateRefund {
 pub struct RefundView {
     pub out_refund_no: String,
     pub refund_id: Option<String>,
+    /// processing (WeChat Pay confirms later, then it is booked), success (booked as negative ledger entries),
+    /// closed or abnormal.
     pub status: String,
 }
 
@@ -611,20 +656,17 @@ async fn create_refund(state: web::Data<AppState>, req: HttpRequest, body: web::
         .refund(&order.sub_mchid, &order.out_trade_no, &input.out_refund_no, &input.reason, amount, order.amount_fen)
         .await
         .map_err(upstream)?;
-    let status = match answer.status.as_str() {
-        "SUCCESS" => "success",
-        "CLOSED" => "closed",
-        "ABNORMAL" => "abnormal",
-        _ => "processing",
-    };
-    diesel::update(refunds::table.filter(refunds::out_refund_no.eq(&input.out_refund_no)))
-        .set((refunds::status.eq(status), refunds::refund_id.eq(&answer.refund_id)))
-        .execute(&mut conn)
+    // WeChat Pay's signed answer is a report like any other: applied the same way (booked if already SUCCESS).
+    store::settle_refund(&mut conn, &answer).await.map_err(settle_api_error)?;
+    let status: String = refunds::table
+        .filter(refunds::out_refund_no.eq(&input.out_refund_no))
+        .select(refunds::status)
+        .first(&mut conn)
         .await?;
     Ok(HttpResponse::Ok().json(RefundView {
         out_refund_no: answer.out_refund_no,
         refund_id: Some(answer.refund_id),
-        status: status.to_owned(),
+        status,
     }))
 }
 

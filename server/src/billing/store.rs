@@ -6,8 +6,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::fees::{self, FeeItem, Method, Period};
-use super::wechatpay::Transaction;
-use crate::schema::{bills, communities, fee_items, payment_order_bills, payment_orders, receipts, units};
+use super::wechatpay::{RefundReport, Transaction};
+use crate::schema::{bills, communities, fee_items, ledger_entries, payment_order_bills, payment_orders, receipts, refunds, units};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -287,6 +287,10 @@ pub enum SettleRefusal {
     Merchant,
     #[error("amount or currency does not match")]
     Amount,
+    #[error("unknown refund")]
+    UnknownRefund,
+    #[error("refund of another order")]
+    RefundOrder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -380,6 +384,110 @@ async fn write_ledger_entries(conn: &mut AsyncPgConnection, order: Uuid, communi
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// What applying a refund report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundSettled {
+    /// This call booked the refund (status success, negative ledger entries).
+    Applied,
+    /// It was booked before (a duplicate notification or a second query).
+    AlreadyDone,
+    /// WeChat Pay closed it or flagged it abnormal: nothing booked.
+    Failed,
+    /// Still processing at WeChat Pay.
+    Pending,
+}
+
+/// Applies a refund reported by WeChat Pay (its answer, its query or a `REFUND.*` notification), exactly once:
+/// the refund row is locked and checked against the report (order, merchant, amounts); a SUCCESS books the
+/// refund as negative ledger entries, split over the books the payment was credited to
+/// ([`super::ledger::allocate_refund`]), in the same transaction; their unique key makes a second booking
+/// impossible.
+pub async fn settle_refund(conn: &mut AsyncPgConnection, report: &RefundReport) -> Result<RefundSettled, SettleError> {
+    conn.transaction(async |conn| {
+        let row: Option<(Uuid, Uuid, i64, String)> = refunds::table
+            .filter(refunds::out_refund_no.eq(&report.out_refund_no))
+            .select((refunds::id, refunds::order_id, refunds::amount_fen, refunds::status))
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let (refund, order_id, amount, status) = row.ok_or(SettleError::Refused(SettleRefusal::UnknownRefund))?;
+        let order = order_by_id(conn, order_id).await?.ok_or(SettleError::Refused(SettleRefusal::UnknownOrder))?;
+        if order.out_trade_no != report.out_trade_no {
+            return Err(SettleError::Refused(SettleRefusal::RefundOrder));
+        }
+        let merchant_ok = report.sp_mchid.as_ref().is_none_or(|m| *m == order.sp_mchid)
+            && report.sub_mchid.as_ref().is_none_or(|m| *m == order.sub_mchid);
+        if !merchant_ok {
+            return Err(SettleError::Refused(SettleRefusal::Merchant));
+        }
+        let currency_ok = report.amount.currency.as_deref().is_none_or(|c| c == "CNY");
+        if report.amount.refund != amount || report.amount.total != order.amount_fen || !currency_ok {
+            return Err(SettleError::Refused(SettleRefusal::Amount));
+        }
+        if status == "success" {
+            return Ok(RefundSettled::AlreadyDone);
+        }
+        let (interim, outcome) = match report.refund_status.as_str() {
+            "SUCCESS" => ("", RefundSettled::Applied),
+            "CLOSED" => ("closed", RefundSettled::Failed),
+            "ABNORMAL" => ("abnormal", RefundSettled::Failed),
+            _ => ("processing", RefundSettled::Pending),
+        };
+        if outcome != RefundSettled::Applied {
+            diesel::update(refunds::table.find(refund))
+                .set((refunds::status.eq(interim), refunds::refund_id.eq(&report.refund_id)))
+                .execute(conn)
+                .await?;
+            return Ok(outcome);
+        }
+        let credited: Vec<(String, i64)> = ledger_entries::table
+            .filter(ledger_entries::order_id.eq(order.id))
+            .filter(ledger_entries::refund_id.is_null())
+            .order(ledger_entries::book)
+            .select((ledger_entries::book, ledger_entries::amount_fen))
+            .load(conn)
+            .await?;
+        let parts = super::ledger::allocate_refund(amount, &credited).ok_or(SettleError::Refused(SettleRefusal::Amount))?;
+        for (book, fen) in parts {
+            diesel::sql_query(
+                "INSERT INTO ledger_entries (id, community_id, book, amount_fen, source, order_id, refund_id) \
+                 VALUES (gen_random_uuid(), $1, $2, $3, 'wechatpay_refund', $4, $5) \
+                 ON CONFLICT (refund_id, book) WHERE refund_id IS NOT NULL DO NOTHING",
+            )
+            .bind::<SqlUuid, _>(order.community_id)
+            .bind::<Text, _>(book)
+            .bind::<BigInt, _>(-fen)
+            .bind::<SqlUuid, _>(order.id)
+            .bind::<SqlUuid, _>(refund)
+            .execute(conn)
+            .await?;
+        }
+        diesel::update(refunds::table.find(refund))
+            .set((
+                refunds::status.eq("success"),
+                refunds::refund_id.eq(&report.refund_id),
+                refunds::succeeded_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(RefundSettled::Applied)
+    })
+    .await
+}
+
+/// Refunds asked of WeChat Pay and not yet final, with the order's sub-merchant (the reconciliation job's list).
+pub async fn pending_refunds(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<(String, String)>> {
+    refunds::table
+        .inner_join(payment_orders::table.on(payment_orders::id.eq(refunds::order_id)))
+        .filter(refunds::status.eq_any(["requested", "processing"]))
+        .order(refunds::created_at)
+        .limit(limit)
+        .select((refunds::out_refund_no, payment_orders::sub_mchid))
+        .load(conn)
+        .await
 }
 
 /// Orders still open after `older_than_secs` (the reconciliation job's work list).

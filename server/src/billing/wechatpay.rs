@@ -171,11 +171,31 @@ pub struct PayParams {
     pub pay_sign: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct RefundAnswer {
-    pub refund_id: String,
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RefundAmount {
+    pub total: i64,
+    pub refund: i64,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// A refund as the refund answer, the refund query and the `REFUND.*` notification resource describe it (the
+/// notification names the state `refund_status` and carries the merchant ids; the answers call it `status`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundReport {
+    #[serde(default)]
+    pub sp_mchid: Option<String>,
+    #[serde(default)]
+    pub sub_mchid: Option<String>,
+    pub out_trade_no: String,
     pub out_refund_no: String,
-    pub status: String,
+    pub refund_id: String,
+    /// SUCCESS, CLOSED, PROCESSING or ABNORMAL.
+    #[serde(alias = "status")]
+    pub refund_status: String,
+    #[serde(default)]
+    pub success_time: Option<String>,
+    pub amount: RefundAmount,
 }
 
 /// The client. Cheap to share (`Arc`).
@@ -455,7 +475,8 @@ impl WeChatPay {
         self.call(reqwest::Method::POST, &path, Some(&body)).await.map(|_| ())
     }
 
-    /// `POST /v3/refund/domestic/refunds`. The same `out_refund_no` again is the same refund (safe retry).
+    /// `POST /v3/refund/domestic/refunds`. The same `out_refund_no` again is the same refund (safe retry). The
+    /// outcome arrives later as a `REFUND.*` notification at `notify_url`, or by [`Self::refund_query`].
     pub async fn refund(
         &self,
         sub_mchid: &str,
@@ -464,16 +485,29 @@ impl WeChatPay {
         reason: &str,
         refund_fen: i64,
         total_fen: i64,
-    ) -> Result<RefundAnswer, WeChatPayError> {
+    ) -> Result<RefundReport, WeChatPayError> {
         let body = serde_json::json!({
             "sub_mchid": sub_mchid,
             "out_trade_no": out_trade_no,
             "out_refund_no": out_refund_no,
             "reason": reason,
+            "notify_url": self.notify_url,
             "amount": { "refund": refund_fen, "total": total_fen, "currency": "CNY" },
         });
         let (_, bytes) = self.call(reqwest::Method::POST, "/v3/refund/domestic/refunds", Some(&body)).await?;
         serde_json::from_slice(&bytes).map_err(|e| WeChatPayError::BadAnswer(e.to_string()))
+    }
+
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}?sub_mchid=…`; `None` when WeChat Pay has no such refund.
+    pub async fn refund_query(&self, sub_mchid: &str, out_refund_no: &str) -> Result<Option<RefundReport>, WeChatPayError> {
+        let path = format!("/v3/refund/domestic/refunds/{out_refund_no}?sub_mchid={sub_mchid}");
+        match self.call(reqwest::Method::GET, &path, None).await {
+            Ok((_, bytes)) => {
+                serde_json::from_slice(&bytes).map(Some).map_err(|e| WeChatPayError::BadAnswer(e.to_string()))
+            }
+            Err(WeChatPayError::Api { code, .. }) if code == "RESOURCE_NOT_EXISTS" => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The trade bill of a day (`GET /v3/bill/tradebill`, then the `download_url`), its SHA1 checked.

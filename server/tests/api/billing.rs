@@ -623,7 +623,7 @@ async fn arrears_and_refunds_for_the_property_company() {
     let refund = serde_json::json!({ "out_trade_no": otn, "out_refund_no": "RF-1", "amount_fen": f.fee, "reason": "重复缴费" });
     let body = refund.to_string().into_bytes();
     let (status, first) = org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", &body).await;
-    assert_eq!((status, first["status"].as_str()), (200, Some("success")), "{first}");
+    assert_eq!((status, first["status"].as_str()), (200, Some("processing")), "{first}");
     let (status, again) = org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", &body).await;
     assert_eq!(status, 200);
     assert_eq!(again["refund_id"], first["refund_id"], "a retry is the same refund");
@@ -635,6 +635,87 @@ async fn arrears_and_refunds_for_the_property_company() {
     let (status, _) =
         org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", too_much.to_string().as_bytes()).await;
     assert_eq!(status, 422);
+
+    // Nothing is booked until WeChat Pay confirms the refund.
+    let order_id: Uuid = payment_orders::table
+        .filter(payment_orders::out_trade_no.eq(&otn))
+        .select(payment_orders::id)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    let books = async || -> Vec<(String, i64)> {
+        let mut conn = f.t.conn().await;
+        ledger_entries::table
+            .filter(ledger_entries::order_id.eq(order_id))
+            .order((ledger_entries::created_at, ledger_entries::amount_fen))
+            .select((ledger_entries::source, ledger_entries::amount_fen))
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(books().await, vec![("wechatpay".to_owned(), 2 * f.fee)]);
+    // WeChat Pay completes it and notifies REFUND.SUCCESS twice at once: booked once, as a negative entry.
+    let resp = f
+        .http
+        .post(format!("{}/sandbox/wechatpay/refunds/RF-1/complete", f.sandbox_url))
+        .json(&serde_json::json!({ "copies": 2, "retry_scale": 0.001 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut acknowledged = 0;
+    for _ in 0..100 {
+        let shown: serde_json::Value = f
+            .http
+            .get(format!("{}/sandbox/wechatpay/refunds/RF-1", f.sandbox_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        acknowledged = shown["deliveries_acknowledged"].as_u64().unwrap();
+        if acknowledged == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(acknowledged, 2);
+    assert_eq!(books().await, vec![("wechatpay".to_owned(), 2 * f.fee), ("wechatpay_refund".to_owned(), -f.fee)]);
+    let (_, again) = org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", &body).await;
+    assert_eq!(again["status"], "success", "{again}");
+    let code: String = receipts::table.select(receipts::verification_code).first(&mut conn).await.unwrap();
+    let check: serde_json::Value =
+        f.http.get(format!("{}/v1/billing/receipts/{code}", f.server_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(check["refunded"], true, "{check}");
+
+    // The rest is refunded and every notification of it is lost: the reconciliation job's refund query books it.
+    let rest = serde_json::json!({ "out_trade_no": otn, "out_refund_no": "RF-3", "amount_fen": f.fee, "reason": "退房" });
+    let (status, third) =
+        org_request(&f, &property, reqwest::Method::POST, "/openapi/v1/billing/refunds", rest.to_string().as_bytes()).await;
+    assert_eq!((status, third["status"].as_str()), (200, Some("processing")), "{third}");
+    let resp = f
+        .http
+        .post(format!("{}/sandbox/wechatpay/refunds/RF-3/complete", f.sandbox_url))
+        .json(&serde_json::json!({ "deliver": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let wx = f.t.state.wechatpay.as_deref().unwrap();
+    let report = linli_server::billing::reconcile::reconcile(&f.t.state.db, wx, 0).await.unwrap();
+    assert_eq!((report.refunds_checked, report.refunds_booked), (1, 1), "{report:?}");
+    let report = linli_server::billing::reconcile::reconcile(&f.t.state.db, wx, 0).await.unwrap();
+    assert_eq!(report.refunds_checked, 0, "{report:?}");
+    let entries = books().await;
+    assert_eq!(entries.iter().map(|e| e.1).sum::<i64>(), 0, "paid and refunded in full: {entries:?}");
+    assert_eq!(entries.len(), 3, "{entries:?}");
+
+    // The notifications were counted by outcome.
+    let metrics = f.http.get(format!("{}/metrics", f.server_url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"linli_wechatpay_notifications_total{event="refund",outcome="applied"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"linli_wechatpay_notifications_total{event="refund",outcome="duplicate"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"linli_wechatpay_notifications_total{event="transaction",outcome="applied"} 1"#), "{metrics}");
 }
 
 /// The server died after storing the order and before storing WeChat Pay's answer: the order row is there
