@@ -536,3 +536,60 @@ async fn registry_review_returned_then_rejected_while_the_registry_is_down() {
     let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
     assert_eq!(state["registry"], "failed");
 }
+
+/// The owner lists their devices and revokes one with the PIN: its signed requests are refused at once, and a
+/// new device needs a new face match.
+#[tokio::test]
+async fn owner_lists_and_revokes_a_device() {
+    let world = World::start().await.unwrap();
+    let person = demo_persons(&world).await.unwrap().remove(2);
+    let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+    let mut owner = Owner::login(&world, "o-devices").await.unwrap();
+    let pin = pin_for(&person);
+    let enrollment = owner.enroll(&world, unit, &person, &pin).await.unwrap();
+    let serial = owner.serial.clone().unwrap();
+
+    let listed = owner.get("/v1/me/devices").await.unwrap().text().await.unwrap();
+    let list: Value = serde_json::from_str(&listed).unwrap();
+    let devices = list["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!((devices[0]["serial"].as_str(), devices[0]["status"].as_str()), (Some(serial.as_str()), Some("active")));
+    assert_eq!(devices[0]["fingerprint_sha256"].as_str().unwrap().len(), 64);
+    assert!(!listed.contains("public_key") && !listed.contains("BEGIN"), "never the key: {listed}");
+
+    let revoke = format!("/v1/me/devices/{serial}/revoke");
+    let wrong = owner.post(&revoke, &json!({ "pin": "615283" })).await.unwrap();
+    assert_eq!(problem(wrong).await, (403, "pin_incorrect".to_owned()));
+    let unknown = owner.post("/v1/me/devices/0123456789abcdef0123456789abcdef/revoke", &json!({ "pin": pin })).await.unwrap();
+    assert_eq!(problem(unknown).await, (404, "not_found".to_owned()));
+    // Another account cannot revoke this one's device.
+    let other = Owner::login(&world, "o-devices-other").await.unwrap();
+    assert_eq!(problem(other.post(&revoke, &json!({ "pin": pin })).await.unwrap()).await.0, 404);
+
+    let done = owner.post(&revoke, &json!({ "pin": pin })).await.unwrap();
+    assert_eq!(done.status(), 200);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["status"], "revoked");
+    assert!(done["revoked_at"].is_string());
+    let signed = owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": pin, "new_pin": "615283" })).await.unwrap();
+    assert_eq!(problem(signed).await, (401, "signature_cert_revoked".to_owned()));
+    assert_eq!(problem(owner.post(&revoke, &json!({ "pin": pin })).await.unwrap()).await, (409, "device_already_revoked".to_owned()));
+    let list: Value = owner.get("/v1/me/devices").await.unwrap().json().await.unwrap();
+    assert_eq!(list["devices"][0]["status"], "revoked");
+    let me: Value = owner.get("/v1/me").await.unwrap().json().await.unwrap();
+    assert_eq!((me["verified_owner"].as_bool(), me["device"].is_null()), (Some(false), true));
+
+    // The binding is free, but a new device needs a new face match first.
+    let early = owner.bind_device(enrollment, "install-new-phone").await.unwrap();
+    assert_eq!(problem(early).await, (409, "enrollment_face_required".to_owned()));
+    assert_eq!(owner.upload_face(enrollment, std::fs::read(&person.face_path).unwrap(), "s.png").await.unwrap().status(), 200);
+    let bound = owner.bind_device(enrollment, "install-new-phone").await.unwrap();
+    assert_eq!(bound.status(), 201);
+    let cert: Value = bound.json().await.unwrap();
+    owner.serial = cert["serial"].as_str().map(str::to_owned);
+    let me: Value = owner.get("/v1/me").await.unwrap().json().await.unwrap();
+    assert_eq!(me["verified_owner"], true, "{me}");
+    assert_eq!(owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": pin, "new_pin": "615283" })).await.unwrap().status(), 204);
+    let list: Value = owner.get("/v1/me/devices").await.unwrap().json().await.unwrap();
+    assert_eq!(list["devices"].as_array().unwrap().len(), 2);
+}

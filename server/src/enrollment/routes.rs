@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(device)
         .service(pin)
         .service(show);
+    super::devices::configure(cfg);
 }
 
 pub(crate) fn rule_error(e: EnrollmentError) -> ApiError {
