@@ -253,6 +253,12 @@ impl Enrollment {
         }
     }
 
+    /// Whether [`Enrollment::apply`] would accept `event` now: handlers ask before an expensive or outside step
+    /// (a provider call, a PIN hash) so the rule, not a copy of it, decides.
+    pub fn admits(&self, event: &EnrollmentEvent, now: DateTime<Utc>) -> Result<(), EnrollmentError> {
+        self.apply(event.clone(), now).map(|_| ())
+    }
+
     /// Applies an event, returning the new enrollment and the transition to record. Nothing changes on error.
     pub fn apply(&self, event: EnrollmentEvent, now: DateTime<Utc>) -> Result<(Enrollment, Transition), EnrollmentError> {
         let reset_of_completed = self.state == EnrollmentState::Completed && matches!(event, EnrollmentEvent::DeviceReset);
@@ -432,6 +438,8 @@ mod tests {
     fn pin_before_the_other_factors_is_refused() {
         let e = run(&started(), vec![EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }]).unwrap();
         assert_eq!(e.apply(EnrollmentEvent::PinSet, t(5)), Err(EnrollmentError::PinNotLast));
+        assert_eq!(e.admits(&EnrollmentEvent::PinSet, t(5)), Err(EnrollmentError::PinNotLast));
+        assert_eq!(e.admits(&EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, t(5)), Ok(()));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use linli_identity::IdNumber;
 use linli_identity::ca::DeviceCertificateRequest;
 use linli_identity::csr::parse_csr_pem;
 use linli_identity::enrollment::{
-    Enrollment, EnrollmentError, EnrollmentEvent, EnrollmentState, Factor, FactorStatus, attempt_day,
+    Enrollment, EnrollmentError, EnrollmentEvent, Factor, FactorStatus, attempt_day,
     check_face_attempts, registry_answer_event,
 };
 use linli_identity::faceid::FaceMatchRequest;
@@ -357,15 +357,15 @@ async fn face(
                         .await?;
                 }
             }
-            if row.rules.state != EnrollmentState::Open {
-                return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
-            }
-            if row.rules.face_consent.is_none() {
-                return Err(rule_error(EnrollmentError::FaceConsentMissing));
-            }
-            if row.rules.face == FactorStatus::Passed {
-                return Err(rule_error(EnrollmentError::AlreadyPassed(Factor::Face)));
-            }
+            // The rule must accept a face result (any result: passed or not is checked alike) before an attempt
+            // is spent on the provider.
+            let any_result = EnrollmentEvent::FaceChecked {
+                passed: false,
+                score: 0.0,
+                request_id: String::new(),
+                image_sha256: normalized.sha256_hex(),
+            };
+            row.rules.admits(&any_result, now).map_err(rule_error)?;
             diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind::<diesel::sql_types::Text, _>(&row.id_number_bidx)
                 .execute(conn)
@@ -471,9 +471,8 @@ async fn registry(
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
     let row = store::load(&mut conn, id, account.0, false).await?;
-    // A dry run of the rule before the call-out: if it would refuse any answer (not open, passed, under manual
-    // review), the registry is not asked.
-    row.rules.apply(EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
+    // If the rule would refuse any answer (not open, passed, under manual review), the registry is not asked.
+    row.rules.admits(&EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
     let (community_code, building_code, unit_number): (String, String, String) = units::table
         .inner_join(buildings::table)
         .inner_join(communities::table.on(communities::id.eq(units::community_id)))
@@ -647,9 +646,9 @@ async fn device(
     let response = conn
         .transaction(async |conn| {
             let row = load_for_step(conn, id, account.0).await?;
-            if row.rules.state != EnrollmentState::Open {
-                return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
-            }
+            row.rules.admits(&EnrollmentEvent::DeviceBound { cert_serial: String::new() }, Utc::now()).map_err(rule_error)?;
+            // Server policy on top of the rules: a device is bound only after this enrollment's face match, so a
+            // new phone (after a reset or a revocation) needs the owner's face again.
             if row.rules.face != FactorStatus::Passed {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -748,10 +747,8 @@ async fn pin(
     let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
     let owner = IdNumber::parse(&id_text).ok();
     check_pin_policy(&pin, owner.as_ref())?;
-    // Fail fast on ordering before spending the hash.
-    if [row.rules.face, row.rules.registry, row.rules.device].iter().any(|s| *s != FactorStatus::Passed) {
-        return Err(rule_error(EnrollmentError::PinNotLast));
-    }
+    // The rule decides before the hash is spent.
+    row.rules.admits(&EnrollmentEvent::PinSet, Utc::now()).map_err(rule_error)?;
     let phc = identity.hash_pin(pin).await.map_err(ApiError::internal)?;
     let rules = conn
         .transaction(async |conn| {
