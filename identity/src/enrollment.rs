@@ -4,7 +4,9 @@
 //! Rules: consent (current version) is given when the enrollment starts; the face factor needs its own consent
 //! first; the factors face, registry and device may pass in any order; the PIN comes last and completes the
 //! enrollment; 3 face attempts per person per day (Asia/Shanghai calendar day); an enrollment incomplete for
-//! 7 days expires; a manual registry review needs two different staff members. A support reset
+//! 7 days expires. When the registry cannot confirm the owner, the owner may ask for a manual review: one staff
+//! member proposes a verdict from the certificate scan ([`EnrollmentEvent::RegistryReviewProposed`]) and a
+//! different one confirms it (it takes effect) or returns it (a new proposal is needed). A support reset
 //! ([`EnrollmentEvent::DeviceReset`]) reopens even a completed enrollment: face and device must pass again (the PIN
 //! stays), and passing the last of them completes it again.
 
@@ -49,6 +51,29 @@ pub struct Consent {
     pub at: DateTime<Utc>,
 }
 
+/// What a staff member proposes after reading the property certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdict {
+    Approve,
+    Reject,
+}
+
+/// The pending proposal of a manual registry review, waiting for a second staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewProposal {
+    pub verdict: ReviewVerdict,
+    pub proposed_by: Uuid,
+    /// The registered exclusive area read from the certificate (approve only).
+    pub registered_area_centi_m2: Option<i64>,
+    /// SHA-256 (hex) of the stored scan the proposal rests on.
+    pub scan_sha256: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The largest registered area a review may state: 100,000 m² (no dwelling is larger; a typo is).
+pub const MAX_REVIEW_AREA_CENTI_M2: i64 = 10_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrollment {
     pub state: EnrollmentState,
@@ -65,6 +90,9 @@ pub struct Enrollment {
     pub device: FactorStatus,
     pub pin: FactorStatus,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The manual registry review's proposal awaiting a second staff member (registry `UnderReview` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_review: Option<ReviewProposal>,
 }
 
 /// Everything that can happen to an enrollment. Stored with each transition (no personal data inside).
@@ -76,8 +104,17 @@ pub enum EnrollmentEvent {
     FaceChecked { passed: bool, score: f64, request_id: String, image_sha256: String },
     RegistryConfirmed { registered_area_centi_m2: Option<i64> },
     RegistryRejected,
-    RegistryReviewRequested { filed_by: Uuid },
-    RegistryReviewDecided { approved: bool, filed_by: Uuid, decided_by: Uuid },
+    /// The owner asks for a manual review because the registry could not confirm them.
+    RegistryReviewRequested,
+    /// A staff member read the certificate scan and proposes a verdict.
+    RegistryReviewProposed {
+        verdict: ReviewVerdict,
+        proposed_by: Uuid,
+        registered_area_centi_m2: Option<i64>,
+        scan_sha256: String,
+    },
+    /// A second staff member confirms the proposal (it takes effect) or returns it (a new proposal is needed).
+    RegistryReviewDecided { confirmed: bool, proposed_by: Uuid, decided_by: Uuid },
     DeviceBound { cert_serial: String },
     PinSet,
     /// A support reset revoked the device binding: device and face must be passed again.
@@ -112,7 +149,15 @@ pub enum EnrollmentError {
     AlreadyPassed(Factor),
     #[error("no manual registry review is pending")]
     NoReviewPending,
-    #[error("the review must be decided by a different staff member than the one who filed it")]
+    #[error("a manual registry review is already under way")]
+    ReviewUnderWay,
+    #[error("the review already has a proposal awaiting a decision")]
+    ReviewAlreadyProposed,
+    #[error("the review has no proposal to decide on")]
+    NoReviewProposal,
+    #[error("an approval states the registered area (1 to 100,000 m²); a rejection states none")]
+    ReviewArea,
+    #[error("the review must be decided by a different staff member than the one who proposed it")]
     SameReviewer,
     #[error("the enrollment has not been open for 7 days yet")]
     NotYetExpired,
@@ -129,9 +174,29 @@ impl EnrollmentError {
             Self::PinNotLast => "enrollment_pin_not_last",
             Self::AlreadyPassed(_) => "enrollment_factor_already_passed",
             Self::NoReviewPending => "enrollment_no_review_pending",
+            Self::ReviewUnderWay => "enrollment_review_under_way",
+            Self::ReviewAlreadyProposed => "enrollment_review_already_proposed",
+            Self::NoReviewProposal => "enrollment_no_review_proposal",
+            Self::ReviewArea => "enrollment_review_area_invalid",
             Self::SameReviewer => "enrollment_same_reviewer",
             Self::NotYetExpired => "enrollment_not_yet_expired",
         }
+    }
+}
+
+/// The area to write to the unit after the registry factor passed: the registered area when it is known,
+/// positive and different from the unit's current one (the write is audited); otherwise nothing to change.
+pub fn area_correction(current_centi_m2: i64, registered_centi_m2: Option<i64>) -> Option<i64> {
+    registered_centi_m2.filter(|a| *a > 0 && *a != current_centi_m2)
+}
+
+/// The event of an automatic registry answer: confirmed only when the registry names this person as an owner of
+/// the unit and our register lists them as its owner too (otherwise staff must reconcile the register).
+pub fn registry_answer_event(answer: &crate::registry::OwnershipAnswer, listed_in_register: bool) -> EnrollmentEvent {
+    if answer.confirms_owner() && listed_in_register {
+        EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: answer.exclusive_area_centi_m2 }
+    } else {
+        EnrollmentEvent::RegistryRejected
     }
 }
 
@@ -165,6 +230,7 @@ impl Enrollment {
             device: FactorStatus::Pending,
             pin: FactorStatus::Pending,
             completed_at: None,
+            registry_review: None,
         })
     }
 
@@ -185,6 +251,12 @@ impl Enrollment {
             Factor::Device => self.device,
             Factor::Pin => self.pin,
         }
+    }
+
+    /// Whether [`Enrollment::apply`] would accept `event` now: handlers ask before an expensive or outside step
+    /// (a provider call, a PIN hash) so the rule, not a copy of it, decides.
+    pub fn admits(&self, event: &EnrollmentEvent, now: DateTime<Utc>) -> Result<(), EnrollmentError> {
+        self.apply(event.clone(), now).map(|_| ())
     }
 
     /// Applies an event, returning the new enrollment and the transition to record. Nothing changes on error.
@@ -224,24 +296,66 @@ impl Enrollment {
                 }
                 next.face = if *passed { FactorStatus::Passed } else { FactorStatus::Failed };
             }
-            EnrollmentEvent::RegistryConfirmed { .. } | EnrollmentEvent::RegistryRejected | EnrollmentEvent::RegistryReviewRequested { .. } => {
-                if self.registry == FactorStatus::Passed {
-                    return Err(EnrollmentError::AlreadyPassed(Factor::Registry));
+            EnrollmentEvent::RegistryConfirmed { .. } | EnrollmentEvent::RegistryRejected => {
+                match self.registry {
+                    FactorStatus::Passed => return Err(EnrollmentError::AlreadyPassed(Factor::Registry)),
+                    // The automatic check does not race the staff reviewing the certificate.
+                    FactorStatus::UnderReview => return Err(EnrollmentError::ReviewUnderWay),
+                    FactorStatus::Pending | FactorStatus::Failed => {}
                 }
                 next.registry = match event {
                     EnrollmentEvent::RegistryConfirmed { .. } => FactorStatus::Passed,
-                    EnrollmentEvent::RegistryRejected => FactorStatus::Failed,
-                    _ => FactorStatus::UnderReview,
+                    _ => FactorStatus::Failed,
                 };
             }
-            EnrollmentEvent::RegistryReviewDecided { approved, filed_by, decided_by } => {
+            EnrollmentEvent::RegistryReviewRequested => match self.registry {
+                FactorStatus::Passed => return Err(EnrollmentError::AlreadyPassed(Factor::Registry)),
+                FactorStatus::UnderReview => return Err(EnrollmentError::ReviewUnderWay),
+                FactorStatus::Pending | FactorStatus::Failed => next.registry = FactorStatus::UnderReview,
+            },
+            EnrollmentEvent::RegistryReviewProposed { verdict, proposed_by, registered_area_centi_m2, scan_sha256 } => {
                 if self.registry != FactorStatus::UnderReview {
                     return Err(EnrollmentError::NoReviewPending);
                 }
-                if filed_by == decided_by {
+                if self.registry_review.is_some() {
+                    return Err(EnrollmentError::ReviewAlreadyProposed);
+                }
+                let area_ok = match verdict {
+                    ReviewVerdict::Approve => {
+                        registered_area_centi_m2.is_some_and(|a| (1..=MAX_REVIEW_AREA_CENTI_M2).contains(&a))
+                    }
+                    ReviewVerdict::Reject => registered_area_centi_m2.is_none(),
+                };
+                if !area_ok {
+                    return Err(EnrollmentError::ReviewArea);
+                }
+                next.registry_review = Some(ReviewProposal {
+                    verdict: *verdict,
+                    proposed_by: *proposed_by,
+                    registered_area_centi_m2: *registered_area_centi_m2,
+                    scan_sha256: scan_sha256.clone(),
+                    at: now,
+                });
+            }
+            EnrollmentEvent::RegistryReviewDecided { confirmed, proposed_by, decided_by } => {
+                if self.registry != FactorStatus::UnderReview {
+                    return Err(EnrollmentError::NoReviewPending);
+                }
+                let proposal = self.registry_review.as_ref().ok_or(EnrollmentError::NoReviewProposal)?;
+                // The event names the proposer it decides on, so a stale decision cannot land on a newer proposal.
+                if proposal.proposed_by != *proposed_by {
+                    return Err(EnrollmentError::NoReviewProposal);
+                }
+                if proposal.proposed_by == *decided_by {
                     return Err(EnrollmentError::SameReviewer);
                 }
-                next.registry = if *approved { FactorStatus::Passed } else { FactorStatus::Failed };
+                next.registry_review = None;
+                if *confirmed {
+                    next.registry = match proposal.verdict {
+                        ReviewVerdict::Approve => FactorStatus::Passed,
+                        ReviewVerdict::Reject => FactorStatus::Failed,
+                    };
+                }
             }
             EnrollmentEvent::DeviceBound { .. } => {
                 if self.device == FactorStatus::Passed {
@@ -324,6 +438,8 @@ mod tests {
     fn pin_before_the_other_factors_is_refused() {
         let e = run(&started(), vec![EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }]).unwrap();
         assert_eq!(e.apply(EnrollmentEvent::PinSet, t(5)), Err(EnrollmentError::PinNotLast));
+        assert_eq!(e.admits(&EnrollmentEvent::PinSet, t(5)), Err(EnrollmentError::PinNotLast));
+        assert_eq!(e.admits(&EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, t(5)), Ok(()));
     }
 
     #[test]
@@ -358,22 +474,92 @@ mod tests {
         assert_eq!(tr.to, EnrollmentState::Expired);
     }
 
+    fn proposed(verdict: ReviewVerdict, by: Uuid, area: Option<i64>) -> EnrollmentEvent {
+        EnrollmentEvent::RegistryReviewProposed { verdict, proposed_by: by, registered_area_centi_m2: area, scan_sha256: "s".into() }
+    }
+
     #[test]
     fn manual_registry_review_needs_two_people() {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
-        let e = run(&started(), vec![EnrollmentEvent::RegistryReviewRequested { filed_by: a }]).unwrap();
+        let e = run(&started(), vec![EnrollmentEvent::RegistryRejected, EnrollmentEvent::RegistryReviewRequested]).unwrap();
         assert_eq!(e.registry, FactorStatus::UnderReview);
+        assert_eq!(e.apply(EnrollmentEvent::RegistryReviewRequested, t(5)), Err(EnrollmentError::ReviewUnderWay));
+        // The automatic check does not run while staff review the certificate.
+        assert_eq!(e.apply(EnrollmentEvent::RegistryRejected, t(5)), Err(EnrollmentError::ReviewUnderWay));
+        // No decision without a proposal.
+        let decide = |confirmed, decided_by| EnrollmentEvent::RegistryReviewDecided { confirmed, proposed_by: a, decided_by };
+        assert_eq!(e.apply(decide(true, b), t(5)), Err(EnrollmentError::NoReviewProposal));
+        let e = e.apply(proposed(ReviewVerdict::Approve, a, Some(8935)), t(5)).unwrap().0;
+        assert_eq!(e.registry_review.as_ref().map(|p| (p.proposed_by, p.registered_area_centi_m2)), Some((a, Some(8935))));
+        assert_eq!(e.apply(proposed(ReviewVerdict::Approve, b, Some(8935)), t(6)), Err(EnrollmentError::ReviewAlreadyProposed));
+        // The proposer cannot also decide.
+        assert_eq!(e.apply(decide(true, a), t(6)), Err(EnrollmentError::SameReviewer));
+        // A decision naming another proposer (a stale one) is refused.
         assert_eq!(
-            e.apply(EnrollmentEvent::RegistryReviewDecided { approved: true, filed_by: a, decided_by: a }, t(5)),
-            Err(EnrollmentError::SameReviewer)
+            e.apply(EnrollmentEvent::RegistryReviewDecided { confirmed: true, proposed_by: b, decided_by: a }, t(6)),
+            Err(EnrollmentError::NoReviewProposal)
         );
-        let e2 = e.apply(EnrollmentEvent::RegistryReviewDecided { approved: true, filed_by: a, decided_by: b }, t(5)).unwrap().0;
-        assert_eq!(e2.registry, FactorStatus::Passed);
+        let (passed, tr) = e.apply(decide(true, b), t(6)).unwrap();
+        assert_eq!((passed.registry, passed.registry_review.is_none()), (FactorStatus::Passed, true));
+        assert_eq!(tr.event, decide(true, b));
         assert_eq!(
-            started().apply(EnrollmentEvent::RegistryReviewDecided { approved: true, filed_by: a, decided_by: b }, t(1)),
+            started().apply(decide(true, b), t(1)),
             Err(EnrollmentError::NoReviewPending)
         );
+    }
+
+    #[test]
+    fn a_returned_proposal_waits_for_a_new_one_and_a_confirmed_rejection_fails_the_factor() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let e = run(&started(), vec![EnrollmentEvent::RegistryReviewRequested, proposed(ReviewVerdict::Approve, a, Some(9000))]).unwrap();
+        let returned = e.apply(EnrollmentEvent::RegistryReviewDecided { confirmed: false, proposed_by: a, decided_by: b }, t(5)).unwrap().0;
+        assert_eq!((returned.registry, returned.registry_review.is_none()), (FactorStatus::UnderReview, true));
+        // Now b proposes a rejection and a confirms it: the factor fails; the owner may ask again with new evidence.
+        let e = returned.apply(proposed(ReviewVerdict::Reject, b, None), t(6)).unwrap().0;
+        let failed = e.apply(EnrollmentEvent::RegistryReviewDecided { confirmed: true, proposed_by: b, decided_by: a }, t(7)).unwrap().0;
+        assert_eq!(failed.registry, FactorStatus::Failed);
+        assert_eq!(failed.apply(EnrollmentEvent::RegistryReviewRequested, t(8)).unwrap().0.registry, FactorStatus::UnderReview);
+    }
+
+    #[test]
+    fn a_review_states_the_area_only_when_it_approves() {
+        let a = Uuid::now_v7();
+        let e = started().apply(EnrollmentEvent::RegistryReviewRequested, t(1)).unwrap().0;
+        for bad in [
+            proposed(ReviewVerdict::Approve, a, None),
+            proposed(ReviewVerdict::Approve, a, Some(0)),
+            proposed(ReviewVerdict::Approve, a, Some(MAX_REVIEW_AREA_CENTI_M2 + 1)),
+            proposed(ReviewVerdict::Reject, a, Some(8000)),
+        ] {
+            assert_eq!(e.apply(bad, t(2)), Err(EnrollmentError::ReviewArea));
+        }
+        assert!(e.apply(proposed(ReviewVerdict::Approve, a, Some(MAX_REVIEW_AREA_CENTI_M2)), t(2)).is_ok());
+        // Nothing to propose on before the owner asked, nor after the factor passed.
+        assert_eq!(started().apply(proposed(ReviewVerdict::Reject, a, None), t(1)), Err(EnrollmentError::NoReviewPending));
+        let passed = started().apply(EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }, t(1)).unwrap().0;
+        assert_eq!(passed.apply(EnrollmentEvent::RegistryReviewRequested, t(2)), Err(EnrollmentError::AlreadyPassed(Factor::Registry)));
+    }
+
+    #[test]
+    fn registry_answers_and_area_corrections() {
+        use crate::registry::OwnershipAnswer;
+        let answer = |owner, name_matches| OwnershipAnswer {
+            owner,
+            name_matches,
+            exclusive_area_centi_m2: Some(8935),
+            area_source: None,
+            reference: "r".into(),
+        };
+        let confirmed = EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) };
+        assert_eq!(registry_answer_event(&answer(true, true), true), confirmed);
+        assert_eq!(registry_answer_event(&answer(true, true), false), EnrollmentEvent::RegistryRejected);
+        assert_eq!(registry_answer_event(&answer(true, false), true), EnrollmentEvent::RegistryRejected);
+        assert_eq!(registry_answer_event(&answer(false, true), true), EnrollmentEvent::RegistryRejected);
+        assert_eq!(area_correction(8000, Some(8935)), Some(8935));
+        assert_eq!(area_correction(8935, Some(8935)), None);
+        assert_eq!(area_correction(8000, Some(0)), None);
+        assert_eq!(area_correction(8000, None), None);
     }
 
     #[test]

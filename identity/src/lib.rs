@@ -7,7 +7,9 @@
 //! Map for the server:
 //! - edge types: [`IdNumber`], [`PhoneNumber`], [`Pin`] (masked Display/Debug, serde `Deserialize` validates);
 //! - enrollment: [`enrollment::Enrollment::start`] / [`enrollment::Enrollment::apply`] → `(Enrollment, Transition)`;
-//!   one call per factor in [`factors`] (`face`, `registry`, `device`, `pin`) returns the event to apply;
+//!   the server's handlers orchestrate each factor (upload validation, attempt limit, provider call, CSR and
+//!   certificate, PIN policy and hash) around their transactions and map the outcome to an event with the
+//!   helpers here ([`enrollment::registry_answer_event`], [`enrollment::area_correction`]);
 //! - PIN use: [`lockout::PinLockState::check`] → [`PinHasher::verify`] (blocking thread) →
 //!   `after_failure` / `after_success`, state persisted in PostgreSQL;
 //! - device CA: [`ca::DeviceCa::generate`] + `write_pem_files` (`linli ca init`), [`ca::DeviceCa::load`];
@@ -15,13 +17,13 @@
 //!   certificate look-up by `cert_serial`, [`signed_request::verify_signature`], then the nonce (`replay_key`);
 //! - organisation apps: [`org_app::parse_authorization`], [`org_app::unseal_secret`], [`org_app::verify`];
 //! - personal data: [`pii::FieldCipher`], [`pii::BlindIndex`];
-//! - uploads: [`upload::normalize_image`] with [`upload::ImagePolicy::SELFIE`] (or a policy for repair photos).
+//! - uploads: [`upload::normalize_image`] with [`upload::ImagePolicy::SELFIE`] (or a policy for repair photos);
+//!   certificate scans for the manual registry review: [`upload::validate_certificate_scan`].
 
 pub mod ca;
 pub mod csr;
 pub mod device_key;
 pub mod enrollment;
-pub mod factors;
 pub mod faceid;
 pub mod http_util;
 pub mod id_number;

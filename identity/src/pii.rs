@@ -144,7 +144,13 @@ impl FieldCipher {
     }
 
     pub fn decrypt(&self, ciphertext: &str, context: &str) -> Result<Vec<u8>, PiiError> {
-        if ciphertext.len() > 1 << 20 {
+        self.decrypt_bounded(ciphertext, context, 1 << 20)
+    }
+
+    /// As [`FieldCipher::decrypt`], for values larger than a field (a document scan): ciphertexts longer than
+    /// `max_ciphertext_len` characters are refused before any work.
+    pub fn decrypt_bounded(&self, ciphertext: &str, context: &str, max_ciphertext_len: usize) -> Result<Vec<u8>, PiiError> {
+        if ciphertext.len() > max_ciphertext_len {
             return Err(PiiError::Malformed);
         }
         let (key_id, body) = ciphertext.split_once(':').ok_or(PiiError::Malformed)?;

@@ -42,6 +42,10 @@ pub enum UploadError {
     Corrupt,
     #[error("the normalised image is larger than {max} bytes")]
     OutputTooLarge { max: usize },
+    #[error("the PDF is malformed, truncated or has data after its end")]
+    PdfMalformed,
+    #[error("the PDF is encrypted or carries active content (scripts, launch actions, embedded files)")]
+    PdfActiveContent,
 }
 
 impl UploadError {
@@ -55,6 +59,8 @@ impl UploadError {
             Self::TooManyPixels { .. } => "image_too_many_pixels",
             Self::Corrupt => "image_corrupt",
             Self::OutputTooLarge { .. } => "image_output_too_large",
+            Self::PdfMalformed => "pdf_malformed",
+            Self::PdfActiveContent => "pdf_active_content",
         }
     }
 }
@@ -90,6 +96,147 @@ impl ImagePolicy {
 
     /// Repair photos (DESIGN §8): same input limits, kept larger (≤ 2560 px) so details stay readable.
     pub const REPAIR_PHOTO: ImagePolicy = ImagePolicy { max_output_side: 2560, ..ImagePolicy::SELFIE };
+
+    /// Photos of a property certificate for the manual registry review: kept at A4 / 300 dpi (≤ 3508 px) so
+    /// the small print stays readable, ≤ 8 MiB out.
+    pub const CERTIFICATE_SCAN: ImagePolicy =
+        ImagePolicy { max_output_side: 3508, max_output_bytes: 8 * 1024 * 1024, ..ImagePolicy::SELFIE };
+}
+
+/// The largest PDF scan accepted (the same input cap as images).
+pub const MAX_PDF_BYTES: usize = 10 * 1024 * 1024;
+
+/// The kinds of certificate scan accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanKind {
+    Jpeg,
+    Png,
+    Pdf,
+}
+
+impl ScanKind {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+            Self::Pdf => "pdf",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "jpeg" => Some(Self::Jpeg),
+            "png" => Some(Self::Png),
+            "pdf" => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+}
+
+/// A validated certificate scan: a re-encoded image, or a PDF that passed [`check_pdf`]. Debug never shows the
+/// bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CertificateScan {
+    pub kind: ScanKind,
+    pub bytes: Vec<u8>,
+    pub sha256: [u8; 32],
+}
+
+impl CertificateScan {
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+impl fmt::Debug for CertificateScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateScan")
+            .field("kind", &self.kind)
+            .field("len", &self.bytes.len())
+            .field("sha256", &self.sha256_hex())
+            .finish()
+    }
+}
+
+/// Validates a property-certificate scan (manual registry review): a JPEG or PNG goes through
+/// [`normalize_image`] with [`ImagePolicy::CERTIFICATE_SCAN`]; a PDF (sniffed from its header, never the name)
+/// through [`check_pdf`] and is kept as sent. Anything else is refused.
+pub fn validate_certificate_scan(bytes: &[u8]) -> Result<CertificateScan, UploadError> {
+    if bytes.starts_with(b"%PDF-") {
+        check_pdf(bytes)?;
+        return Ok(CertificateScan { kind: ScanKind::Pdf, bytes: bytes.to_vec(), sha256: crate::sha256(bytes) });
+    }
+    let image = normalize_image(bytes, &ImagePolicy::CERTIFICATE_SCAN)?;
+    let kind = match image.kind {
+        ImageKind::Jpeg => ScanKind::Jpeg,
+        ImageKind::Png => ScanKind::Png,
+    };
+    Ok(CertificateScan { kind, bytes: image.bytes, sha256: image.sha256 })
+}
+
+/// Names that make a PDF more than a document: scripts, actions that launch programs or submit forms, embedded
+/// files, rich media, XFA forms, and encryption (staff could not read it).
+const PDF_DENIED_NAMES: &[&[u8]] = &[
+    b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia", b"XFA", b"SubmitForm",
+    b"ImportData", b"GoToR", b"GoToE", b"Encrypt",
+];
+
+/// A PDF's structure, as far as it can be checked without a PDF parser: a `%PDF-1.x`/`%PDF-2.x` header, an
+/// `%%EOF` marker with nothing but whitespace after it (a cut-off upload has none; appended data is refused as
+/// for images), and no name from a deny list anywhere in the uncompressed text, `#xx` escapes decoded so
+/// `/Java#53cript` is caught. Names inside compressed object streams are not seen: this is defence in depth,
+/// the scan is stored encrypted and only ever served to staff as a download, never rendered by the server.
+pub fn check_pdf(bytes: &[u8]) -> Result<(), UploadError> {
+    if bytes.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    if bytes.len() > MAX_PDF_BYTES {
+        return Err(UploadError::TooLarge { max: MAX_PDF_BYTES });
+    }
+    let version_ok = matches!(bytes.get(..8), Some([b'%', b'P', b'D', b'F', b'-', b'1' | b'2', b'.', d]) if d.is_ascii_digit());
+    if !version_ok {
+        return Err(UploadError::PdfMalformed);
+    }
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    if !bytes[..end].ends_with(b"%%EOF") || !bytes.windows(7).any(|w| w == b"trailer" || w == b"startxr") {
+        return Err(UploadError::PdfMalformed);
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'/' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut name = Vec::new();
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii_whitespace() || b"/[]<>(){}%".contains(&b) {
+                break;
+            }
+            if b == b'#'
+                && let Some(v) = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                name.push(v);
+                i += 3;
+                continue;
+            }
+            name.push(b);
+            i += 1;
+        }
+        if PDF_DENIED_NAMES.contains(&name.as_slice()) {
+            return Err(UploadError::PdfActiveContent);
+        }
+    }
+    Ok(())
 }
 
 impl Default for ImagePolicy {

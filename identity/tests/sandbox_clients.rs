@@ -304,10 +304,13 @@ async fn persons_control_endpoint() {
     sb.stop().await;
 }
 
+/// The four factors through the same calls, in the same order, as the server's handlers make them (upload
+/// validation → attempt limit → provider; registry answer → rule event; CSR → certificate; PIN policy → hash),
+/// each feeding the enrollment rules.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_four_factors_complete_an_enrollment() {
-    use linli_identity::enrollment::{Enrollment, EnrollmentEvent, EnrollmentState};
-    use linli_identity::factors::{self, FactorError};
+    use linli_identity::enrollment::{Enrollment, EnrollmentEvent, EnrollmentState, check_face_attempts, registry_answer_event};
+    use linli_identity::pin::{Pin, check_policy};
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox(dir.path()).await;
     let creds = Credentials::default();
@@ -322,42 +325,54 @@ async fn all_four_factors_complete_an_enrollment() {
     };
     step(&mut e, EnrollmentEvent::FaceConsentGiven { version: "face-v1".into() });
 
-    // Face: an HTML upload costs no attempt and changes nothing; the fourth attempt of the day is refused.
-    let err = factors::face(&faceid, &alice, "张三", b"<html></html>", 0).await.unwrap_err();
-    assert_eq!(err.code(), "image_unsupported_format");
-    let err = factors::face(&faceid, &alice, "张三", &face_bytes("face-01.png"), 3).await.unwrap_err();
-    assert_eq!(err.code(), "enrollment_face_attempts_exhausted");
-    let (ev, attempt) = factors::face(&faceid, &alice, "张三", &face_bytes("face-01.png"), 2).await.unwrap();
-    assert!(attempt.outcome.passed && attempt.image_sha256.len() == 64);
-    step(&mut e, ev);
+    // Face: an HTML upload is refused before any attempt; the fourth attempt of the day is refused.
+    assert_eq!(normalize_image(b"<html></html>", &ImagePolicy::SELFIE).unwrap_err().code(), "image_unsupported_format");
+    assert_eq!(check_face_attempts(3).unwrap_err().code(), "enrollment_face_attempts_exhausted");
+    check_face_attempts(2).unwrap();
+    let image = normalize_image(&face_bytes("face-01.png"), &ImagePolicy::SELFIE).unwrap();
+    let outcome = faceid.verify(FaceMatchRequest { id_number: &alice, name: "张三", image: &image }).await.unwrap();
+    assert!(outcome.passed && image.sha256_hex().len() == 64);
+    step(
+        &mut e,
+        EnrollmentEvent::FaceChecked {
+            passed: outcome.passed,
+            score: outcome.score,
+            request_id: outcome.request_id,
+            image_sha256: image.sha256_hex(),
+        },
+    );
 
     // Registry.
     let q = OwnershipQuery { id_number: &alice, name: "张三", community: "T-0001", building: "B01", unit: "0101" };
-    let (ev, answer) = factors::registry(&registry, q).await.unwrap();
+    let answer = registry.check_ownership(q).await.unwrap();
+    let ev = registry_answer_event(&answer, true);
     assert_eq!(ev, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) });
     assert_eq!(answer.area_source.as_deref(), Some("register"));
     step(&mut e, ev);
 
     // PIN before the device is refused by the rules.
-    let hasher = linli_identity::PinHasher::with_params(linli_identity::SecretKey::from_bytes([1; 32]), 256, 1).unwrap();
-    let (ev, _) = factors::pin(&hasher, "385172", &alice).unwrap();
-    assert_eq!(e.apply(ev, now).unwrap_err().code(), "enrollment_pin_not_last");
+    assert_eq!(e.apply(EnrollmentEvent::PinSet, now).unwrap_err().code(), "enrollment_pin_not_last");
 
     // Device.
     let ca = linli_identity::ca::DeviceCa::generate("test", now).unwrap();
     let key = linli_identity::device_key::DeviceKey::generate().unwrap();
     let openid_key = linli_identity::SecretKey::from_bytes([9; 32]);
     let account = uuid::Uuid::now_v7();
-    let (ev, issued) = factors::device(&ca, &key.csr_pem("x").unwrap(), "install-1", account, "o-alice", &openid_key, now).unwrap();
+    let csr = linli_identity::csr::parse_csr_pem(&key.csr_pem("x").unwrap()).unwrap();
+    let request = linli_identity::ca::DeviceCertificateRequest { account_id: account, device_fingerprint: "install-1", openid: "o-alice" };
+    let issued = ca.issue_device_certificate(&csr, &request, &openid_key, now).unwrap();
     assert_eq!(issued.wx_uri, linli_identity::ca::wx_uri(&openid_key, "o-alice"));
-    step(&mut e, ev);
+    step(&mut e, EnrollmentEvent::DeviceBound { cert_serial: issued.serial_hex.clone() });
 
     // PIN: trivial ones refused, then set; the enrollment is complete.
-    assert_eq!(factors::pin(&hasher, "123456", &alice).unwrap_err().code(), "pin_sequence");
-    assert!(matches!(factors::pin(&hasher, "491231", &alice), Err(FactorError::Pin(_))));
-    let (ev, phc) = factors::pin(&hasher, "385172", &alice).unwrap();
-    assert!(hasher.verify(&linli_identity::Pin::parse("385172").unwrap(), &phc).unwrap());
-    step(&mut e, ev);
+    assert_eq!(check_policy(&Pin::parse("123456").unwrap(), Some(&alice)).unwrap_err().code(), "pin_sequence");
+    assert!(check_policy(&Pin::parse("491231").unwrap(), Some(&alice)).is_err());
+    let hasher = linli_identity::PinHasher::with_params(linli_identity::SecretKey::from_bytes([1; 32]), 256, 1).unwrap();
+    let pin = Pin::parse("385172").unwrap();
+    check_policy(&pin, Some(&alice)).unwrap();
+    let phc = hasher.hash(&pin).unwrap();
+    assert!(hasher.verify(&Pin::parse("385172").unwrap(), &phc).unwrap());
+    step(&mut e, EnrollmentEvent::PinSet);
     assert_eq!(e.state, EnrollmentState::Completed);
     sb.stop().await;
 }

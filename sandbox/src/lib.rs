@@ -97,6 +97,7 @@ pub struct AppState {
     pub wechat: std::sync::Mutex<wechat::WeChatState>,
     pub soter: std::sync::Mutex<soter::SoterState>,
     pub wechatpay: wechatpay::WeChatPayState,
+    pub registry: std::sync::Mutex<registry::RegistryControl>,
 }
 
 /// Loads the fixtures and starts the servers on the configured addresses (port 0 = any free port).
@@ -110,6 +111,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         wechat: std::sync::Mutex::new(wechat::WeChatState::default()),
         soter: std::sync::Mutex::new(soter::SoterState::default()),
         wechatpay: wechatpay::WeChatPayState::load(&config.fixtures.join("test-keys"), &config.credentials.wechat_appid)?,
+        registry: std::sync::Mutex::new(registry::RegistryControl::default()),
     });
 
     let mut handles = vec![];
@@ -128,6 +130,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
             .configure(soter::routes)
             .configure(faceid::routes)
             .configure(control::routes)
+            .configure(registry::control_routes)
     })
     .workers(2)
     .disable_signals()

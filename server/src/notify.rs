@@ -22,6 +22,7 @@ const REFRESH_EARLY_SECS: u64 = 300;
 
 /// Template ids of the subscribe messages (configured in the WeChat console; stable per deployment).
 pub const TEMPLATE_BINDING_RESET: &str = "linli_binding_reset";
+pub const TEMPLATE_REGISTRY_REVIEW: &str = "linli_registry_review";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -101,5 +102,19 @@ pub async fn binding_reset(state: &AppState, account: Uuid) {
     ];
     if let Err(e) = send(state, account, TEMPLATE_BINDING_RESET, &data).await {
         tracing::warn!(error = %e, %account, "binding-reset notification not sent");
+    }
+}
+
+/// Tells an owner the outcome of the manual review of their property certificate.
+pub async fn registry_review_decided(state: &AppState, account: Uuid, approved: bool) {
+    let outcome = if approved { "产权核验已通过" } else { "产权核验未通过" };
+    let next = if approved { "请继续完成其余认证步骤" } else { "如有疑问请联系物业或客服" };
+    let data = [
+        ("thing1", outcome.to_owned()),
+        ("thing2", next.to_owned()),
+        ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
+    ];
+    if let Err(e) = send(state, account, TEMPLATE_REGISTRY_REVIEW, &data).await {
+        tracing::warn!(error = %e, %account, "registry-review notification not sent");
     }
 }

@@ -33,6 +33,27 @@ impl Column {
     }
 }
 
+/// An encrypted document column (bytes larger than a field, bound to their row).
+#[derive(Debug, Clone, Copy)]
+pub enum DocumentColumn {
+    RegistryReviewScan,
+}
+
+impl DocumentColumn {
+    fn context(self, row: uuid::Uuid) -> String {
+        match self {
+            Self::RegistryReviewScan => format!("registry_reviews.scan:{row}"),
+        }
+    }
+
+    /// Base64 of the largest accepted scan (10 MiB) plus nonce, tag and key id, rounded up.
+    fn max_ciphertext_len(self) -> usize {
+        match self {
+            Self::RegistryReviewScan => 14 * 1024 * 1024,
+        }
+    }
+}
+
 /// A blind-indexed field.
 #[derive(Debug, Clone, Copy)]
 pub enum Field {
@@ -78,6 +99,16 @@ impl Pii {
         &self.cipher
     }
 
+    /// Encrypts a document (a property-certificate scan) bound to the row it belongs to: the associated data is
+    /// `<table>.<column>:<row id>`, so a ciphertext moved to another row or column does not decrypt.
+    pub fn encrypt_document(&self, column: DocumentColumn, row: uuid::Uuid, bytes: &[u8]) -> Result<String, PiiError> {
+        self.cipher.encrypt(bytes, &column.context(row))
+    }
+
+    pub fn decrypt_document(&self, column: DocumentColumn, row: uuid::Uuid, stored: &str) -> Result<Vec<u8>, PiiError> {
+        self.cipher.decrypt_bounded(stored, &column.context(row), column.max_ciphertext_len())
+    }
+
     pub fn index(&self, field: Field, value: &str) -> String {
         self.index.index(field.domain(), value)
     }
@@ -106,6 +137,16 @@ mod tests {
         let rotated = pii("k2", &"bb".repeat(32), &[("k1", &"aa".repeat(32))]);
         assert_eq!(rotated.decrypt(Column::PersonIdNumber, &stored).unwrap(), "11010519491231002X");
         assert!(rotated.encrypt(Column::PersonName, "x").unwrap().starts_with("k2:"));
+    }
+
+    #[test]
+    fn documents_are_bound_to_their_row() {
+        let p = pii("k1", &"aa".repeat(32), &[]);
+        let (row, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let scan = vec![0x25u8; 1024 * 1024]; // its ciphertext is beyond the 1 MiB cap of fields
+        let stored = p.encrypt_document(DocumentColumn::RegistryReviewScan, row, &scan).unwrap();
+        assert_eq!(p.decrypt_document(DocumentColumn::RegistryReviewScan, row, &stored).unwrap(), scan);
+        assert!(p.decrypt_document(DocumentColumn::RegistryReviewScan, other, &stored).is_err());
     }
 
     #[test]

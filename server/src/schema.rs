@@ -348,7 +348,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registry_reviews (id) {
+        id -> Uuid,
+        enrollment_id -> Uuid,
+        community_id -> Uuid,
+        account_id -> Uuid,
+        requested_at -> Timestamptz,
+        status -> Text,
+        scan_enc -> Nullable<Text>,
+        scan_kind -> Nullable<Text>,
+        scan_sha256 -> Nullable<Text>,
+        proposed_by -> Nullable<Uuid>,
+        proposal -> Nullable<Text>,
+        proposed_area_centi_m2 -> Nullable<Int8>,
+        proposal_note -> Nullable<Text>,
+        proposed_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(buildings -> communities (community_id));
+diesel::joinable!(registry_reviews -> enrollments (enrollment_id));
 diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));
 diesel::joinable!(ownerships -> persons (person_id));
@@ -466,6 +488,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     device_certificates,
     pins,
     binding_resets,
+    registry_reviews,
     org_apps,
     org_app_communities,
     idempotency_keys,

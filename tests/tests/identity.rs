@@ -353,3 +353,243 @@ async fn dump_tables(url: &str) -> String {
     }
     out
 }
+
+/// A one-page PDF "scan" carrying `marker` in its text.
+fn certificate_pdf(marker: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+         3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >> endobj\n\
+         4 0 obj << /Length 44 >> stream\nBT /F1 12 Tf 72 712 Td ({marker}) Tj ET\nendstream endobj\n\
+         trailer << /Root 1 0 R >>\nstartxref\n0\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+async fn propose_review(staff: &Owner, path: &str, scan: Vec<u8>, file: &str, verdict: &str, area: Option<i64>) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new()
+        .text("verdict", verdict.to_owned())
+        .text("note", "certificate checked against the original at the desk")
+        .part("scan", reqwest::multipart::Part::bytes(scan).file_name(file.to_owned()));
+    if let Some(a) = area {
+        form = form.text("registered_area_centi_m2", a.to_string());
+    }
+    staff.http.post(format!("{}{path}", staff.base)).bearer_auth(&staff.token).multipart(form).send().await.unwrap()
+}
+
+async fn unit_area(world: &World, unit: uuid::Uuid) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use linli_server::schema::units;
+    let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+    units::table.find(unit).select(units::exclusive_area_centi_m2).first(&mut conn).await.unwrap()
+}
+
+async fn audit_actions(world: &World) -> Vec<String> {
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use linli_server::schema::audit_log;
+    let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+    audit_log::table.order(audit_log::seq).select(audit_log::action).load(&mut conn).await.unwrap()
+}
+
+/// The registry does not name the owner: the owner asks for a manual review, staff A uploads the certificate scan
+/// and proposes approval with the registered area, A cannot also decide, staff B confirms; the registry factor
+/// passes, the unit's area is corrected (audited), the owner is notified and completes the enrollment.
+#[tokio::test]
+async fn manual_registry_review_by_two_staff_members() {
+    let world = World::start().await.unwrap();
+    let person = demo_persons(&world).await.unwrap().remove(0);
+    let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+    let http = linli_tests::client();
+    let set = http
+        .post(format!("{}/sandbox/registry/answers", world.sandbox.base_url()))
+        .json(&json!({ "id_number": person.id_number, "mode": "not_named" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+
+    let mut owner = Owner::login(&world, "o-review-owner").await.unwrap();
+    let id = owner.start_enrollment(world.community_id, unit, &person).await.unwrap();
+    // Staff cannot propose before the owner asks; the automatic check refuses the owner first.
+    let refused: Value = owner.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap().json().await.unwrap();
+    assert_eq!((refused["confirmed"].as_bool(), refused["enrollment"]["registry"].as_str()), (Some(false), Some("failed")));
+    let asked = owner.post(&format!("/v1/enrollments/{id}/registry/review"), &json!({})).await.unwrap();
+    assert_eq!(asked.status(), 201);
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!(asked["enrollment"]["registry"], "under_review");
+    let review = asked["review_id"].as_str().unwrap().to_owned();
+    let again = owner.post(&format!("/v1/enrollments/{id}/registry/review"), &json!({})).await.unwrap();
+    assert_eq!(problem(again).await, (409, "enrollment_review_under_way".to_owned()));
+    let during = owner.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
+    assert_eq!(problem(during).await, (409, "enrollment_review_under_way".to_owned()));
+
+    let a = staff(&world, "o-review-staff-a").await;
+    let b = staff(&world, "o-review-staff-b").await;
+    let base = format!("/v1/support/communities/{}/registry-reviews", world.community_id);
+    let list: Value = a.get(&base).await.unwrap().json().await.unwrap();
+    let listed = list["reviews"].as_array().unwrap().iter().find(|r| r["id"] == review.as_str()).cloned().unwrap();
+    assert_eq!((listed["status"].as_str(), listed["owner_name"].as_str()), (Some("requested"), Some(person.name.as_str())));
+    let masked = listed["owner_id_number_masked"].as_str().unwrap();
+    assert!(masked.contains('*') && !masked.contains(&person.id_number[6..14]), "{masked}");
+    // The owner is not staff: the staff routes do not exist for them.
+    assert_eq!(owner.get(&base).await.unwrap().status(), 404);
+
+    // Staff A: a scan that is really HTML is refused and changes nothing; then the real scan with the proposal.
+    let proposal = format!("{base}/{review}/proposal");
+    let html = propose_review(&a, &proposal, b"<html>certificate</html>".to_vec(), "cert.pdf", "approve", Some(9100)).await;
+    assert_eq!(problem(html).await, (415, "image_unsupported_format".to_owned()));
+    let no_area = propose_review(&a, &proposal, certificate_pdf("x"), "cert.pdf", "approve", None).await;
+    assert_eq!(problem(no_area).await, (422, "enrollment_review_area_invalid".to_owned()));
+    let before = unit_area(&world, unit).await;
+    let registered = before + 137;
+    let marker = format!("LINLI-CERT-{}", uuid::Uuid::new_v4().simple());
+    let scan = certificate_pdf(&marker);
+    let proposed = propose_review(&a, &proposal, scan.clone(), "cert.pdf", "approve", Some(registered)).await;
+    assert_eq!(proposed.status(), 200, "{}", proposed.text().await.unwrap());
+    let proposed: Value = proposed.json().await.unwrap();
+    assert_eq!((proposed["status"].as_str(), proposed["proposal"]["scan_kind"].as_str()), (Some("proposed"), Some("pdf")));
+    let twice = propose_review(&b, &proposal, scan.clone(), "cert.pdf", "approve", Some(registered)).await;
+    assert_eq!(problem(twice).await, (409, "review_not_open".to_owned()));
+
+    // A cannot also decide; B reads the scan and confirms.
+    let decision = format!("{base}/{review}/decision");
+    assert_eq!(problem(a.post(&decision, &json!({ "confirm": true })).await.unwrap()).await, (409, "enrollment_same_reviewer".to_owned()));
+    let shown = b.get(&format!("{base}/{review}/scan")).await.unwrap();
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "application/pdf");
+    assert_eq!(shown.bytes().await.unwrap().to_vec(), scan);
+    let decided = b.post(&decision, &json!({ "confirm": true })).await.unwrap();
+    assert_eq!(decided.status(), 200);
+    let decided: Value = decided.json().await.unwrap();
+    assert_eq!(decided["status"], "approved");
+    assert_eq!(problem(b.post(&decision, &json!({ "confirm": true })).await.unwrap()).await, (409, "review_not_proposed".to_owned()));
+
+    // The factor passed with the registered area written to the unit; every step is audited; the owner notified.
+    let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(state["registry"], "passed");
+    assert_eq!(unit_area(&world, unit).await, registered);
+    let actions = audit_actions(&world).await;
+    for action in ["registry_review.request", "registry_review.propose", "registry_review.scan_viewed", "unit.area.corrected", "registry_review.confirm"] {
+        assert!(actions.iter().any(|a| a == action), "{action} not audited: {actions:?}");
+    }
+    let messages: Value = http
+        .get(format!("{}/sandbox/wechat/messages?openid=o-review-owner", world.sandbox.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(messages["messages"].as_array().unwrap().iter().any(|m| m["template_id"] == "linli_registry_review"), "{messages}");
+
+    // The rest of the enrollment, then a verified owner with the registered area.
+    assert_eq!(owner.upload_face(id, std::fs::read(&person.face_path).unwrap(), "selfie.png").await.unwrap().status(), 200);
+    let device = owner.bind_device(id, "install-review").await.unwrap();
+    assert_eq!(device.status(), 201);
+    let cert: Value = device.json().await.unwrap();
+    owner.serial = cert["serial"].as_str().map(str::to_owned);
+    let pin = owner.signed("POST", &format!("/v1/enrollments/{id}/pin"), &json!({ "pin": pin_for(&person) })).await.unwrap();
+    assert_eq!(pin.status(), 200);
+    let me: Value = owner.get("/v1/me").await.unwrap().json().await.unwrap();
+    assert_eq!(me["verified_owner"], true, "{me}");
+    assert!(me["units"].as_array().unwrap().iter().any(|u| u["unit_id"] == unit.to_string() && u["exclusive_area_centi_m2"] == registered));
+
+    // The scan is stored encrypted: its text is nowhere in the database, nor in the log.
+    let dump = dump_tables(world.db.url()).await;
+    assert!(!dump.contains(&marker) && !dump.contains(&hex::encode(marker.as_bytes())), "scan stored in plain text");
+    assert!(!world.server.log().contains(&marker), "scan in the log");
+}
+
+/// A returned proposal waits for a new one; a confirmed rejection fails the factor; the registry being down
+/// still lets the owner ask for a review.
+#[tokio::test]
+async fn registry_review_returned_then_rejected_while_the_registry_is_down() {
+    let world = World::start().await.unwrap();
+    let person = demo_persons(&world).await.unwrap().remove(1);
+    let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+    linli_tests::client()
+        .post(format!("{}/sandbox/registry/answers", world.sandbox.base_url()))
+        .json(&json!({ "id_number": person.id_number, "mode": "unavailable" }))
+        .send()
+        .await
+        .unwrap();
+    let owner = Owner::login(&world, "o-review-down").await.unwrap();
+    let id = owner.start_enrollment(world.community_id, unit, &person).await.unwrap();
+    let down = owner.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
+    assert_eq!(down.status(), 502);
+    let asked: Value = owner.post(&format!("/v1/enrollments/{id}/registry/review"), &json!({})).await.unwrap().json().await.unwrap();
+    let review = asked["review_id"].as_str().unwrap().to_owned();
+    let (a, b) = (staff(&world, "o-down-staff-a").await, staff(&world, "o-down-staff-b").await);
+    let base = format!("/v1/support/communities/{}/registry-reviews/{review}", world.community_id);
+    let png = std::fs::read(&person.face_path).unwrap();
+    assert_eq!(propose_review(&a, &format!("{base}/proposal"), png.clone(), "c.png", "approve", Some(8000)).await.status(), 200);
+    // B returns it: the review waits for a new proposal, the factor is still under review.
+    let returned: Value = b.post(&format!("{base}/decision"), &json!({ "confirm": false })).await.unwrap().json().await.unwrap();
+    assert_eq!((returned["status"].as_str(), returned["proposal"].is_null()), (Some("requested"), true));
+    assert_eq!(b.get(&format!("{base}/scan")).await.unwrap().status(), 404);
+    // B proposes a rejection, A confirms it.
+    assert_eq!(propose_review(&b, &format!("{base}/proposal"), png, "c.png", "reject", None).await.status(), 200);
+    let rejected: Value = a.post(&format!("{base}/decision"), &json!({ "confirm": true })).await.unwrap().json().await.unwrap();
+    assert_eq!(rejected["status"], "rejected");
+    let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(state["registry"], "failed");
+}
+
+/// The owner lists their devices and revokes one with the PIN: its signed requests are refused at once, and a
+/// new device needs a new face match.
+#[tokio::test]
+async fn owner_lists_and_revokes_a_device() {
+    let world = World::start().await.unwrap();
+    let person = demo_persons(&world).await.unwrap().remove(2);
+    let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+    let mut owner = Owner::login(&world, "o-devices").await.unwrap();
+    let pin = pin_for(&person);
+    let enrollment = owner.enroll(&world, unit, &person, &pin).await.unwrap();
+    let serial = owner.serial.clone().unwrap();
+
+    let listed = owner.get("/v1/me/devices").await.unwrap().text().await.unwrap();
+    let list: Value = serde_json::from_str(&listed).unwrap();
+    let devices = list["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!((devices[0]["serial"].as_str(), devices[0]["status"].as_str()), (Some(serial.as_str()), Some("active")));
+    assert_eq!(devices[0]["fingerprint_sha256"].as_str().unwrap().len(), 64);
+    assert!(!listed.contains("public_key") && !listed.contains("BEGIN"), "never the key: {listed}");
+
+    let revoke = format!("/v1/me/devices/{serial}/revoke");
+    let wrong = owner.post(&revoke, &json!({ "pin": "615283" })).await.unwrap();
+    assert_eq!(problem(wrong).await, (403, "pin_incorrect".to_owned()));
+    let unknown = owner.post("/v1/me/devices/0123456789abcdef0123456789abcdef/revoke", &json!({ "pin": pin })).await.unwrap();
+    assert_eq!(problem(unknown).await, (404, "not_found".to_owned()));
+    // Another account cannot revoke this one's device.
+    let other = Owner::login(&world, "o-devices-other").await.unwrap();
+    assert_eq!(problem(other.post(&revoke, &json!({ "pin": pin })).await.unwrap()).await.0, 404);
+
+    let done = owner.post(&revoke, &json!({ "pin": pin })).await.unwrap();
+    assert_eq!(done.status(), 200);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["status"], "revoked");
+    assert!(done["revoked_at"].is_string());
+    let signed = owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": pin, "new_pin": "615283" })).await.unwrap();
+    assert_eq!(problem(signed).await, (401, "signature_cert_revoked".to_owned()));
+    assert_eq!(problem(owner.post(&revoke, &json!({ "pin": pin })).await.unwrap()).await, (409, "device_already_revoked".to_owned()));
+    let list: Value = owner.get("/v1/me/devices").await.unwrap().json().await.unwrap();
+    assert_eq!(list["devices"][0]["status"], "revoked");
+    let me: Value = owner.get("/v1/me").await.unwrap().json().await.unwrap();
+    assert_eq!((me["verified_owner"].as_bool(), me["device"].is_null()), (Some(false), true));
+
+    // The binding is free, but a new device needs a new face match first.
+    let early = owner.bind_device(enrollment, "install-new-phone").await.unwrap();
+    assert_eq!(problem(early).await, (409, "enrollment_face_required".to_owned()));
+    assert_eq!(owner.upload_face(enrollment, std::fs::read(&person.face_path).unwrap(), "s.png").await.unwrap().status(), 200);
+    let bound = owner.bind_device(enrollment, "install-new-phone").await.unwrap();
+    assert_eq!(bound.status(), 201);
+    let cert: Value = bound.json().await.unwrap();
+    owner.serial = cert["serial"].as_str().map(str::to_owned);
+    let me: Value = owner.get("/v1/me").await.unwrap().json().await.unwrap();
+    assert_eq!(me["verified_owner"], true, "{me}");
+    assert_eq!(owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": pin, "new_pin": "615283" })).await.unwrap().status(), 204);
+    let list: Value = owner.get("/v1/me/devices").await.unwrap().json().await.unwrap();
+    assert_eq!(list["devices"].as_array().unwrap().len(), 2);
+}

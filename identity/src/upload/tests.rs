@@ -222,3 +222,51 @@ fn header_parser_reads_jpeg_sof() {
     assert_eq!(header_dimensions(ImageKind::Jpeg, &jpeg(33, 17)).unwrap(), (33, 17));
     assert_eq!(header_dimensions(ImageKind::Png, &hand_png(5, 9, gradient)).unwrap(), (5, 9));
 }
+
+// ---- certificate scans (manual registry review) ------------------------------------------------------------
+
+/// A minimal one-page PDF written by hand, with `extra` placed in the page dictionary.
+fn hand_pdf(extra: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+         3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] {extra}>> endobj\n\
+         trailer << /Root 1 0 R >>\nstartxref\n0\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn certificate_scans_accept_images_and_plain_pdfs() {
+    let png = validate_certificate_scan(&hand_png(64, 48, gradient)).unwrap();
+    assert_eq!((png.kind, png.sha256_hex().len()), (ScanKind::Png, 64));
+    assert_eq!(validate_certificate_scan(&jpeg(4000, 100)).unwrap().kind, ScanKind::Jpeg);
+    let pdf = hand_pdf("");
+    let scan = validate_certificate_scan(&pdf).unwrap();
+    assert_eq!((scan.kind, scan.bytes.as_slice()), (ScanKind::Pdf, pdf.as_slice()));
+    assert!(!format!("{scan:?}").contains("%PDF"), "Debug never shows the bytes");
+    assert_eq!(ScanKind::parse(scan.kind.as_str()), Some(ScanKind::Pdf));
+}
+
+#[test]
+fn certificate_scans_refuse_active_truncated_and_foreign_content() {
+    for (extra, what) in [
+        ("/AA << /O << /S /JavaScript /JS (app.alert(1)) >> >> ", "script"),
+        ("/AA << /O << /S /Java#53cript >> >> ", "escaped script name"),
+        ("/AA << /O << /S /Launch /F (cmd.exe) >> >> ", "launch"),
+        ("/Names << /EmbeddedFiles 4 0 R >> ", "embedded file"),
+    ] {
+        assert_eq!(validate_certificate_scan(&hand_pdf(extra)), Err(UploadError::PdfActiveContent), "{what}");
+    }
+    let pdf = hand_pdf("");
+    assert_eq!(validate_certificate_scan(&pdf[..pdf.len() / 2]), Err(UploadError::PdfMalformed), "truncated");
+    let mut appended = pdf.clone();
+    appended.extend_from_slice(b"<html>payload</html>");
+    assert_eq!(validate_certificate_scan(&appended), Err(UploadError::PdfMalformed), "data after %%EOF");
+    assert_eq!(validate_certificate_scan(b"%PDF-9.9\n%%EOF"), Err(UploadError::PdfMalformed));
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(MAX_PDF_BYTES + 1, b' ');
+    assert_eq!(validate_certificate_scan(&big), Err(UploadError::TooLarge { max: MAX_PDF_BYTES }));
+    assert_eq!(validate_certificate_scan(b"<html>not a scan</html>"), Err(UploadError::UnsupportedFormat));
+    assert_eq!(validate_certificate_scan(b""), Err(UploadError::Empty));
+}

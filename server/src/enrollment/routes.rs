@@ -7,13 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::TryStreamExt;
 use linli_identity::IdNumber;
 use linli_identity::ca::DeviceCertificateRequest;
 use linli_identity::csr::parse_csr_pem;
 use linli_identity::enrollment::{
-    Enrollment, EnrollmentError, EnrollmentEvent, EnrollmentState, Factor, FactorStatus, attempt_day,
-    check_face_attempts,
+    Enrollment, EnrollmentError, EnrollmentEvent, Factor, FactorStatus, attempt_day,
+    check_face_attempts, registry_answer_event,
 };
 use linli_identity::faceid::FaceMatchRequest;
 use linli_identity::registry::OwnershipQuery;
@@ -30,22 +29,23 @@ use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 use crate::pii::{Column, Field};
 use crate::schema::{
-    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, ownerships, persons,
-    units,
+    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, registry_reviews, units,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(start)
         .service(face)
         .service(registry)
+        .service(request_review)
         .service(device)
         .service(pin)
         .service(show);
+    super::devices::configure(cfg);
 }
 
-fn rule_error(e: EnrollmentError) -> ApiError {
+pub(crate) fn rule_error(e: EnrollmentError) -> ApiError {
     let status = match e {
-        EnrollmentError::ConsentVersion { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        EnrollmentError::ConsentVersion { .. } | EnrollmentError::ReviewArea => StatusCode::UNPROCESSABLE_ENTITY,
         EnrollmentError::Expired => StatusCode::GONE,
         EnrollmentError::FaceAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::CONFLICT,
@@ -54,7 +54,7 @@ fn rule_error(e: EnrollmentError) -> ApiError {
 }
 
 /// Applies an event to a loaded enrollment and stores the result.
-async fn apply(
+pub(crate) async fn apply(
     conn: &mut AsyncPgConnection,
     row: &EnrollmentRow,
     event: EnrollmentEvent,
@@ -271,40 +271,14 @@ pub struct FaceResult {
 /// Reads the multipart upload: `image` (JPEG or PNG) and optionally `face_consent_version`. Bytes beyond the
 /// policy's input limit are refused while streaming, before anything is buffered in full.
 async fn read_face_upload(
-    mut payload: Multipart,
+    payload: Multipart,
     max_image: usize,
 ) -> Result<(Option<Vec<u8>>, Option<String>), ApiError> {
-    let bad = |code, title| ApiError::new(StatusCode::BAD_REQUEST, code, title);
-    let mut image = None;
-    let mut consent = None;
-    let mut fields = 0;
-    while let Some(mut field) =
-        payload.try_next().await.map_err(|_| bad("multipart_malformed", "The multipart body is malformed"))?
-    {
-        fields += 1;
-        if fields > 4 {
-            return Err(bad("multipart_too_many_fields", "Too many multipart fields"));
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        let limit = if name == "image" { max_image } else { 64 };
-        let mut bytes = Vec::new();
-        while let Some(chunk) =
-            field.try_next().await.map_err(|_| bad("multipart_malformed", "The multipart body is malformed"))?
-        {
-            if bytes.len() + chunk.len() > limit {
-                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", "The upload is too large"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "image" => image = Some(bytes),
-            "face_consent_version" => {
-                consent = Some(String::from_utf8(bytes).map_err(|_| bad("multipart_malformed", "Bad consent field"))?)
-            }
-            _ => return Err(bad("multipart_unknown_field", "Unknown multipart field")),
-        }
-    }
-    Ok((image, consent))
+    use crate::http::multipart::{FieldLimit, read_fields, text_field};
+    let spec = [FieldLimit { name: "image", max_bytes: max_image }, FieldLimit { name: "face_consent_version", max_bytes: 64 }];
+    let mut fields = read_fields(payload, &spec, "image_too_large").await?;
+    let consent = fields.remove("face_consent_version").map(text_field).transpose()?;
+    Ok((fields.remove("image"), consent))
 }
 
 /// The face factor: a selfie (multipart `image`, JPEG/PNG) matched against the ID photo by the face provider.
@@ -383,15 +357,15 @@ async fn face(
                         .await?;
                 }
             }
-            if row.rules.state != EnrollmentState::Open {
-                return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
-            }
-            if row.rules.face_consent.is_none() {
-                return Err(rule_error(EnrollmentError::FaceConsentMissing));
-            }
-            if row.rules.face == FactorStatus::Passed {
-                return Err(rule_error(EnrollmentError::AlreadyPassed(Factor::Face)));
-            }
+            // The rule must accept a face result (any result: passed or not is checked alike) before an attempt
+            // is spent on the provider.
+            let any_result = EnrollmentEvent::FaceChecked {
+                passed: false,
+                score: 0.0,
+                request_id: String::new(),
+                image_sha256: normalized.sha256_hex(),
+            };
+            row.rules.admits(&any_result, now).map_err(rule_error)?;
             diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind::<diesel::sql_types::Text, _>(&row.id_number_bidx)
                 .execute(conn)
@@ -497,17 +471,13 @@ async fn registry(
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
     let row = store::load(&mut conn, id, account.0, false).await?;
-    if row.rules.state != EnrollmentState::Open {
-        return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
-    }
-    if row.rules.registry == FactorStatus::Passed {
-        return Err(rule_error(EnrollmentError::AlreadyPassed(Factor::Registry)));
-    }
-    let (community_code, building_code, unit_number, area): (String, String, String, i64) = units::table
+    // If the rule would refuse any answer (not open, passed, under manual review), the registry is not asked.
+    row.rules.admits(&EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
+    let (community_code, building_code, unit_number): (String, String, String) = units::table
         .inner_join(buildings::table)
         .inner_join(communities::table.on(communities::id.eq(units::community_id)))
         .filter(units::id.eq(row.unit_id))
-        .select((communities::code, buildings::code, units::number, units::exclusive_area_centi_m2))
+        .select((communities::code, buildings::code, units::number))
         .first(&mut conn)
         .await?;
     let name = state.pii.decrypt(Column::EnrollmentName, &row.real_name_enc).map_err(ApiError::internal)?;
@@ -529,50 +499,27 @@ async fn registry(
         })?;
 
     // Our register must name the same person as an owner of the unit; otherwise staff must reconcile it.
-    let person: Option<Uuid> = persons::table
-        .inner_join(ownerships::table)
-        .filter(persons::id_number_bidx.eq(&row.id_number_bidx))
-        .filter(ownerships::unit_id.eq(row.unit_id))
-        .select(persons::id)
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let confirmed = answer.confirms_owner() && person.is_some();
+    let person = store::register_owner(&mut conn, &row.id_number_bidx, row.unit_id).await?;
     if answer.confirms_owner() && person.is_none() {
         tracing::warn!(enrollment = %row.id, "registry confirms an owner the register does not list");
     }
+    let event = registry_answer_event(&answer, person.is_some());
+    let confirmed = matches!(event, EnrollmentEvent::RegistryConfirmed { .. });
     let rules = conn
         .transaction(async |conn| {
             let mut row = load_for_step(conn, id, account.0).await?;
-            if !confirmed {
-                return apply(conn, &row, EnrollmentEvent::RegistryRejected).await;
-            }
-            row.person_id = person;
-            if let Some(registered) = answer.exclusive_area_centi_m2.filter(|a| *a > 0 && *a != area) {
-                diesel::update(units::table.find(row.unit_id))
-                    .set((
-                        units::exclusive_area_centi_m2.eq(registered),
-                        units::area_source.eq("register"),
-                        units::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                crate::audit::append(
+            if confirmed {
+                row.person_id = person;
+                store::correct_unit_area(
                     conn,
+                    row.unit_id,
+                    answer.exclusive_area_centi_m2,
                     "registry",
-                    "unit.area.corrected",
-                    &format!("unit:{}", row.unit_id),
-                    serde_json::json!({
-                        "from_centi_m2": area,
-                        "to_centi_m2": registered,
-                        "registry_reference": answer.reference,
-                        "enrollment": row.id,
-                    }),
+                    serde_json::json!({ "registry_reference": answer.reference, "enrollment": row.id }),
                 )
                 .await?;
             }
-            apply(conn, &row, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: answer.exclusive_area_centi_m2 })
-                .await
+            apply(conn, &row, event).await
         })
         .await?;
     Ok(HttpResponse::Ok().json(RegistryResult {
@@ -580,6 +527,65 @@ async fn registry(
         registered_area_centi_m2: answer.exclusive_area_centi_m2,
         enrollment: view(&row, &rules),
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewRequested {
+    /// The manual review staff will work on.
+    pub review_id: Uuid,
+    pub enrollment: EnrollmentView,
+}
+
+/// Asks for a manual registry review when the registry could not confirm the owner (it did not answer, or did
+/// not name this person): support staff check the property certificate, one proposes, a second one decides.
+/// Allowed while the registry factor is pending or failed.
+#[utoipa::path(
+    tag = "enrollment",
+    params(("id" = Uuid, Path, description = "enrollment id")),
+    responses(
+        (status = 201, body = ReviewRequested),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "already passed or under review"),
+        (status = 410, body = Problem, content_type = "application/problem+json", description = "expired"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/enrollments/{id}/registry/review")]
+async fn request_review(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let review_id = Uuid::now_v7();
+    let (row, rules) = conn
+        .transaction(async |conn| {
+            let row = load_for_step(conn, id, account.0).await?;
+            let rules = apply(conn, &row, EnrollmentEvent::RegistryReviewRequested).await?;
+            diesel::insert_into(registry_reviews::table)
+                .values((
+                    registry_reviews::id.eq(review_id),
+                    registry_reviews::enrollment_id.eq(row.id),
+                    registry_reviews::community_id.eq(row.community_id),
+                    registry_reviews::account_id.eq(account.0),
+                    registry_reviews::status.eq("requested"),
+                ))
+                .execute(conn)
+                .await?;
+            crate::audit::append(
+                conn,
+                &format!("account:{}", account.0),
+                "registry_review.request",
+                &format!("enrollment:{}", row.id),
+                serde_json::json!({ "review": review_id, "unit": row.unit_id }),
+            )
+            .await?;
+            Ok::<_, ApiError>((row, rules))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ReviewRequested { review_id, enrollment: view(&row, &rules) }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -640,9 +646,9 @@ async fn device(
     let response = conn
         .transaction(async |conn| {
             let row = load_for_step(conn, id, account.0).await?;
-            if row.rules.state != EnrollmentState::Open {
-                return Err(rule_error(EnrollmentError::NotOpen(row.rules.state)));
-            }
+            row.rules.admits(&EnrollmentEvent::DeviceBound { cert_serial: String::new() }, Utc::now()).map_err(rule_error)?;
+            // Server policy on top of the rules: a device is bound only after this enrollment's face match, so a
+            // new phone (after a reset or a revocation) needs the owner's face again.
             if row.rules.face != FactorStatus::Passed {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -741,10 +747,8 @@ async fn pin(
     let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
     let owner = IdNumber::parse(&id_text).ok();
     check_pin_policy(&pin, owner.as_ref())?;
-    // Fail fast on ordering before spending the hash.
-    if [row.rules.face, row.rules.registry, row.rules.device].iter().any(|s| *s != FactorStatus::Passed) {
-        return Err(rule_error(EnrollmentError::PinNotLast));
-    }
+    // The rule decides before the hash is spent.
+    row.rules.admits(&EnrollmentEvent::PinSet, Utc::now()).map_err(rule_error)?;
     let phc = identity.hash_pin(pin).await.map_err(ApiError::internal)?;
     let rules = conn
         .transaction(async |conn| {

@@ -7,7 +7,7 @@ use linli_identity::enrollment::{Enrollment, EnrollmentState, Transition};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::schema::{account_persons, enrollment_events, enrollments};
+use crate::schema::{account_persons, device_certificates, enrollment_events, enrollments, ownerships, persons, units};
 
 #[derive(Debug, Clone)]
 pub struct EnrollmentRow {
@@ -46,9 +46,22 @@ pub async fn load(
     account: Uuid,
     lock: bool,
 ) -> Result<EnrollmentRow, ApiError> {
+    load_where(conn, id, Some(account), lock).await
+}
+
+/// Any account's enrollment, for staff acting on it (the caller has checked the staff role for its community).
+pub async fn load_for_staff(conn: &mut AsyncPgConnection, id: Uuid, lock: bool) -> Result<EnrollmentRow, ApiError> {
+    load_where(conn, id, None, lock).await
+}
+
+async fn load_where(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    account: Option<Uuid>,
+    lock: bool,
+) -> Result<EnrollmentRow, ApiError> {
     let query = enrollments::table
         .find(id)
-        .filter(enrollments::account_id.eq(account))
         .select((
             enrollments::id,
             enrollments::account_id,
@@ -62,6 +75,8 @@ pub async fn load(
         ));
     let row: Option<Row> =
         if lock { query.for_update().first(conn).await.optional()? } else { query.first(conn).await.optional()? };
+    // Another account's enrollment is "not found", exactly as one that does not exist.
+    let row = row.filter(|r| account.is_none_or(|a| r.1 == a));
     from_row(row.ok_or_else(ApiError::not_found)?)
 }
 
@@ -109,6 +124,99 @@ pub async fn save(
             .await?;
     }
     Ok(())
+}
+
+/// The register person with this blind-indexed ID number who owns the unit, if our register lists one.
+pub async fn register_owner(conn: &mut AsyncPgConnection, id_number_bidx: &str, unit: Uuid) -> Result<Option<Uuid>, ApiError> {
+    Ok(persons::table
+        .inner_join(ownerships::table)
+        .filter(persons::id_number_bidx.eq(id_number_bidx))
+        .filter(ownerships::unit_id.eq(unit))
+        .select(persons::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// After the registry factor passed (automatically or by manual review): writes the registered area to the unit
+/// when [`area_correction`](linli_identity::enrollment::area_correction) says it differs, with an audit entry by
+/// `actor`. Run inside the transaction that applies the event.
+pub async fn correct_unit_area(
+    conn: &mut AsyncPgConnection,
+    unit: Uuid,
+    registered_centi_m2: Option<i64>,
+    actor: &str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    let current: i64 =
+        units::table.find(unit).select(units::exclusive_area_centi_m2).for_update().first(conn).await?;
+    let Some(registered) = linli_identity::enrollment::area_correction(current, registered_centi_m2) else {
+        return Ok(());
+    };
+    diesel::update(units::table.find(unit))
+        .set((
+            units::exclusive_area_centi_m2.eq(registered),
+            units::area_source.eq("register"),
+            units::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    let mut details = details;
+    if let Some(map) = details.as_object_mut() {
+        map.insert("from_centi_m2".into(), current.into());
+        map.insert("to_centi_m2".into(), registered.into());
+    }
+    crate::audit::append(conn, actor, "unit.area.corrected", &format!("unit:{unit}"), details).await?;
+    Ok(())
+}
+
+/// Revokes the account's active device certificate and sends its open or completed enrollments (those of
+/// `community`, or all) back to the face and device factors; the account stops being a verified owner there
+/// until they pass again. Used by the support reset and by the owner's own revocation; run inside a transaction.
+/// Returns the revoked serials.
+pub async fn revoke_binding(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    community: Option<Uuid>,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, ApiError> {
+    use linli_identity::enrollment::EnrollmentEvent;
+    let revoked: Vec<String> = diesel::update(
+        device_certificates::table
+            .filter(device_certificates::account_id.eq(account))
+            .filter(device_certificates::status.eq("active")),
+    )
+    .set((
+        device_certificates::status.eq("revoked"),
+        device_certificates::revoked_at.eq(now),
+        device_certificates::revoke_reason.eq(reason),
+    ))
+    .returning(device_certificates::serial)
+    .get_results(conn)
+    .await?;
+    let mut ids = enrollments::table
+        .filter(enrollments::account_id.eq(account))
+        .filter(enrollments::status.eq_any(["open", "completed"]))
+        .select(enrollments::id)
+        .into_boxed();
+    if let Some(community) = community {
+        ids = ids.filter(enrollments::community_id.eq(community));
+    }
+    let ids: Vec<Uuid> = ids.load(conn).await?;
+    for id in ids {
+        let row = load(conn, id, account, true).await?;
+        let (next, transition) = row.rules.apply(EnrollmentEvent::DeviceReset, now).map_err(|e| {
+            ApiError::new(actix_web::http::StatusCode::CONFLICT, e.code(), "The enrollment cannot be reset")
+        })?;
+        save(conn, &row, &next, &transition).await?;
+    }
+    let mut verified = diesel::delete(account_persons::table).filter(account_persons::account_id.eq(account)).into_boxed();
+    if let Some(community) = community {
+        verified = verified.filter(account_persons::community_id.eq(community));
+    }
+    verified.execute(conn).await?;
+    Ok(revoked)
 }
 
 /// Expires every enrollment that sat open for 7 days (DESIGN §4); returns how many. Run periodically by

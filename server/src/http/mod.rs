@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod middleware;
+pub mod multipart;
 pub mod openapi;
 
 use std::time::Duration;

@@ -5,19 +5,19 @@ use actix_web::{HttpResponse, post, web};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use linli_identity::enrollment::{Enrollment, EnrollmentEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{CurrentAccount, Role, require_role};
-use crate::enrollment::store::{self, EnrollmentRow};
+use crate::enrollment::store;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::schema::{account_persons, binding_resets, device_certificates, enrollments};
+use crate::schema::{binding_resets, enrollments};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(file_reset).service(approve_reset);
+    super::registry_reviews::configure(cfg);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -162,42 +162,9 @@ async fn approve_reset(
                 .set((binding_resets::approved_by.eq(staff.0), binding_resets::approved_at.eq(now)))
                 .execute(conn)
                 .await?;
-            let revoked: Vec<String> = diesel::update(
-                device_certificates::table
-                    .filter(device_certificates::account_id.eq(account))
-                    .filter(device_certificates::status.eq("active")),
-            )
-            .set((
-                device_certificates::status.eq("revoked"),
-                device_certificates::revoked_at.eq(now),
-                device_certificates::revoke_reason.eq(format!("support reset {reset_id}")),
-            ))
-            .returning(device_certificates::serial)
-            .get_results(conn)
-            .await?;
-            // Every enrollment of the account in this community goes back to face + device.
-            let ids: Vec<Uuid> = enrollments::table
-                .filter(enrollments::account_id.eq(account))
-                .filter(enrollments::community_id.eq(community_id))
-                .filter(enrollments::status.eq_any(["open", "completed"]))
-                .select(enrollments::id)
-                .load(conn)
-                .await?;
-            for id in ids {
-                let row: EnrollmentRow = store::load(conn, id, account, true).await?;
-                let (next, transition): (Enrollment, _) = row
-                    .rules
-                    .apply(EnrollmentEvent::DeviceReset, now)
-                    .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), "The enrollment cannot be reset"))?;
-                store::save(conn, &row, &next, &transition).await?;
-            }
-            diesel::delete(
-                account_persons::table
-                    .filter(account_persons::account_id.eq(account))
-                    .filter(account_persons::community_id.eq(community_id)),
-            )
-            .execute(conn)
-            .await?;
+            // The certificate is revoked at once; every enrollment of the account in this community goes back to
+            // face + device.
+            let revoked = store::revoke_binding(conn, account, Some(community_id), &format!("support reset {reset_id}"), now).await?;
             crate::audit::append(
                 conn,
                 &format!("account:{}", staff.0),
