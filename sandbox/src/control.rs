@@ -3,6 +3,8 @@
 //! - `POST /sandbox/wechat/login-code {openid, unionid?, errcode?}` → `{code}`: a `wx.login` code as the phone
 //!   would get it (single use, five minutes). With `errcode`, exchanging the code yields that WeChat error.
 //! - `GET /sandbox/wechat/messages?openid=…` → the subscribe messages sent to that user.
+//! - `POST /sandbox/wechat/subscribe-refusals {openid}` → that user has not accepted subscribe messages: sends
+//!   to them answer 43101 and are not recorded.
 //! - `GET /sandbox/persons` → the demo persons with reference faces: name, id_number, units, face image path.
 //! - `GET /sandbox/health` → `{status: "ok"}`.
 
@@ -15,6 +17,7 @@ use std::time::Instant;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sandbox/wechat/login-code", web::post().to(login_code))
         .route("/sandbox/wechat/messages", web::get().to(messages))
+        .route("/sandbox/wechat/subscribe-refusals", web::post().to(subscribe_refusal))
         .route("/sandbox/persons", web::get().to(persons))
         .route("/sandbox/health", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }));
 }
@@ -42,6 +45,19 @@ async fn login_code(body: web::Json<LoginCodeRequest>, state: web::Data<AppState
         IssuedCode { openid: b.openid, unionid: b.unionid, errcode: b.errcode, expires: now + CODE_TTL, used: false },
     );
     HttpResponse::Ok().json(serde_json::json!({ "code": code }))
+}
+
+#[derive(serde::Deserialize)]
+struct OpenidBody {
+    openid: String,
+}
+
+async fn subscribe_refusal(body: web::Json<OpenidBody>, state: web::Data<AppState>) -> HttpResponse {
+    let Ok(mut wx) = state.wechat.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    wx.refused_subscribers.insert(body.into_inner().openid);
+    HttpResponse::NoContent().finish()
 }
 
 async fn messages(q: web::Query<HashMap<String, String>>, state: web::Data<AppState>) -> HttpResponse {

@@ -37,6 +37,8 @@ pub struct WeChatState {
     pub tokens: HashMap<String, Instant>,
     pub current_token: Option<(String, Instant)>,
     pub messages: Vec<RecordedMessage>,
+    /// Users who did not accept subscribe messages: a send to them answers 43101.
+    pub refused_subscribers: std::collections::HashSet<String>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -161,6 +163,9 @@ async fn subscribe_send(
     };
     if touser.is_empty() || !data.is_object() {
         return err(47003, "argument invalid!");
+    }
+    if wx.refused_subscribers.contains(&touser) {
+        return err(43101, "user refuse to accept the msg");
     }
     wx.messages.push(RecordedMessage {
         touser,

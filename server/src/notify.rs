@@ -22,6 +22,8 @@ const REFRESH_EARLY_SECS: u64 = 300;
 
 /// Template ids of the subscribe messages (configured in the WeChat console; stable per deployment).
 pub const TEMPLATE_BINDING_RESET: &str = "linli_binding_reset";
+/// The notice of an owners' meeting (proof of service, DESIGN §5).
+pub const TEMPLATE_MEETING_NOTICE: &str = "linli_meeting_notice";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -35,6 +37,18 @@ pub enum NotifyError {
     Db(String),
     #[error("the account has no WeChat identity")]
     NoOpenid,
+    /// Fetching the access token failed (nothing was sent).
+    #[error("wechat access token: {0}")]
+    Token(linli_identity::wechat::WeChatError),
+}
+
+impl NotifyError {
+    fn into_token(self) -> Self {
+        match self {
+            Self::WeChat(e) => Self::Token(e),
+            other => other,
+        }
+    }
 }
 
 pub async fn access_token(state: &AppState) -> Result<AccessToken, NotifyError> {
@@ -51,8 +65,14 @@ pub async fn access_token(state: &AppState) -> Result<AccessToken, NotifyError> 
     Ok(fresh)
 }
 
-async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, String)]) -> Result<(), NotifyError> {
-    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+/// The subscribe message for an account (its openid decrypted); fails without calling WeChat.
+pub async fn message_for(
+    state: &AppState,
+    account: Uuid,
+    template: &str,
+    page: Option<String>,
+    data: &[(&str, String)],
+) -> Result<SubscribeMessage, NotifyError> {
     let mut conn = state.db.get().await.map_err(|e| NotifyError::Db(e.to_string()))?;
     let enc: Option<String> = accounts::table
         .find(account)
@@ -66,30 +86,41 @@ async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, St
         .pii
         .decrypt(Column::AccountOpenid, &enc.ok_or(NotifyError::NoOpenid)?)
         .map_err(|e| NotifyError::Db(e.to_string()))?;
-    let message = SubscribeMessage {
+    Ok(SubscribeMessage {
         touser: openid,
         template_id: template.to_owned(),
-        page: None,
+        page,
         miniprogram_state: None,
         lang: Some("zh_CN".to_owned()),
         data: data
             .iter()
             .map(|(k, v)| ((*k).to_owned(), TemplateValue { value: v.clone() }))
             .collect::<BTreeMap<_, _>>(),
-    };
-    let token = access_token(state).await?;
-    match identity.wechat.send_subscribe_message(&token, &message).await {
+    })
+}
+
+/// Sends one subscribe message. Errors before the send call (token, Redis) are [`NotifyError::Token`] or
+/// [`NotifyError::Redis`]: nothing reached WeChat's send API. [`NotifyError::WeChat`] is the send call's own answer.
+pub async fn deliver(state: &AppState, message: &SubscribeMessage) -> Result<(), NotifyError> {
+    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+    let token = access_token(state).await.map_err(NotifyError::into_token)?;
+    match identity.wechat.send_subscribe_message(&token, message).await {
         // 40001 invalid / 42001 expired: the cached token is no longer the current one (another holder refreshed
-        // it, or WeChat revoked it). Forget it and try once with a fresh one.
+        // it, or WeChat revoked it); nothing was sent. Forget it and try once with a fresh one.
         Err(WeChatError::Api { code: WeChatErrorCode::Other(40001 | 42001), .. }) => {
             let mut redis = state.redis.clone();
             let _: () = redis.del(TOKEN_KEY).await?;
-            let token = access_token(state).await?;
-            identity.wechat.send_subscribe_message(&token, &message).await?;
+            let token = access_token(state).await.map_err(NotifyError::into_token)?;
+            identity.wechat.send_subscribe_message(&token, message).await?;
             Ok(())
         }
         other => Ok(other?),
     }
+}
+
+async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, String)]) -> Result<(), NotifyError> {
+    let message = message_for(state, account, template, None, data).await?;
+    deliver(state, &message).await
 }
 
 /// Tells an owner that their device binding was reset and they must enroll the device again.

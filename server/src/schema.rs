@@ -267,6 +267,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    meeting_notices (meeting_id, account_id) {
+        meeting_id -> Uuid,
+        account_id -> Uuid,
+        headcount_keys -> Jsonb,
+        channel -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_at -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        errcode -> Nullable<Int8>,
+        last_error -> Nullable<Text>,
+        read_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     meeting_proposals (meeting_id, idx) {
         meeting_id -> Uuid,
         idx -> Int2,
@@ -475,6 +493,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     meetings,
     meeting_proposals,
+    meeting_notices,
     meeting_reviews,
     roll_entries,
     ballot_sheets,

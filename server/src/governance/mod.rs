@@ -3,6 +3,7 @@
 
 pub mod tally;
 pub mod domain;
+pub mod notices;
 pub mod result;
 pub mod routes;
 pub mod screening;

@@ -58,6 +58,7 @@ pub async fn publish_after_finalize(
 ) -> anyhow::Result<bool> {
     let m = store::meeting(conn, meeting_id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let input = store::tally_input(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let service = store::service_summary(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let server = tally::tally(&input)?;
     let chain = chain_result(&target.0, &target.1, meeting_id, input.proposals.len()).await?;
     let agree = server.len() == chain.len()
@@ -104,6 +105,18 @@ pub async fn publish_after_finalize(
         "proposals": proposals_doc,
         "chain": refs.iter().map(|(k, h, b)| json!({"kind": k, "tx_hash": h.as_ref().map(|h| format!("0x{}", hex::encode(h))), "block_number": b})).collect::<Vec<_>>(),
         "chain_agrees": agree,
+        "rules": input.rules,
+        // Proof of service (DESIGN §5): what the rule-set tally's served-but-silent weight rests on.
+        "service": {
+            "notices": service.notices,
+            "sent": service.sent,
+            "failed": service.failed,
+            "unknown": service.unknown,
+            "read": service.read,
+            "served_keys": service.served_keys_count,
+            "served_silent": input.served_silent,
+            "served_rule": "served = WeChat accepted the notice or the owner opened it, before voting ended; silent = no sheet for the key",
+        },
     });
     let bytes = serde_json::to_vec(&doc)?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
@@ -154,6 +167,14 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
         doc["roll_total_heads"],
         doc["sheets"]
     ));
+    let sv = &doc["service"];
+    if sv.is_object() {
+        h.push_str(&format!(
+            "<p>送达：通知 {} 人，微信送达 {}，失败 {}，结果不明 {}，已读 {}；已送达未表决 面积 {} m²，人数 {}</p>",
+            sv["notices"], sv["sent"], sv["failed"], sv["unknown"], sv["read"],
+            area(&sv["served_silent"]["area_centi_m2"]), sv["served_silent"]["heads"]
+        ));
+    }
     for p in doc["proposals"].as_array().into_iter().flatten() {
         h.push_str(&format!("<h2>议题 {}（事项 {}）：{}</h2>", p["index"], p["matter"], esc(p["title"].as_str().unwrap_or_default())));
         h.push_str(&format!("<p>法定人数：{}<br>通过规则：{}</p>", esc(p["quorum_rule"].as_str().unwrap_or_default()), esc(p["pass_rule"].as_str().unwrap_or_default())));
@@ -170,6 +191,18 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
             if p["strict"]["quorum"] == true { "已达到" } else { "未达到" },
             if p["passed"] == true { "通过" } else { "未通过" }
         ));
+        let rs = &p["rule_set"];
+        if rs.is_object() {
+            h.push_str(&format!(
+                "<p>按议事规则（已送达未表决者计入）：参与面积 {} m²，人数 {}，同意面积 {} m²，人数 {}；法定人数{}；结果：<strong>{}</strong></p>",
+                area(&rs["participation"]["area_centi_m2"]),
+                rs["participation"]["heads"],
+                area(&rs["options"][0]["area_centi_m2"]),
+                rs["options"][0]["heads"],
+                if rs["quorum"] == true { "已达到" } else { "未达到" },
+                if rs["passed"] == true { "通过" } else { "未通过" }
+            ));
+        }
     }
     h.push_str("<h2>链上记录</h2><ul>");
     for c in doc["chain"].as_array().into_iter().flatten() {

@@ -21,7 +21,7 @@ use crate::chain::outbox::{self, Kind};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::schema::{account_persons, ballot_sheets, chain_outbox, meeting_proposals, meeting_reviews, meetings, roll_entries};
+use crate::schema::{account_persons, ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings, roll_entries};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_meeting)
@@ -38,6 +38,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_result)
         .service(get_result_html)
         .service(verify_sheet)
+        .service(read_notice)
+        .service(list_notices)
         .service(org_get_meeting)
         .service(org_get_roll)
         .service(org_get_result);
@@ -297,6 +299,9 @@ async fn publish(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<&'stati
         .set((meetings::status.eq("published"), meetings::published_at.eq(now)))
         .execute(conn)
         .await?;
+    // The notices are queued in the same transaction: a published meeting always has its proof-of-service queue.
+    let queued = store::enqueue_notices(conn, m).await?;
+    tracing::info!(meeting = %m.id, queued, "meeting published; notices queued");
     Ok("published")
 }
 
@@ -960,4 +965,98 @@ async fn org_get_result(state: web::Data<AppState>, req: HttpRequest, path: web:
     let m = store::meeting(&mut conn, path.into_inner()).await?;
     app.require(&[OrgRole::Bureau], m.community_id)?;
     Ok(HttpResponse::Ok().json(signed_result(&m)?))
+}
+
+/// One owner's proof of service for a meeting.
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct NoticeView {
+    pub account_id: Uuid,
+    /// `wechat_subscribe` (pushed) or `in_app` (opened in the app without a push).
+    pub channel: String,
+    /// pending, sending, sent, failed, unknown (no answer, never re-sent), not_pushed.
+    pub status: String,
+    pub attempts: i32,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// WeChat's errcode of the last answer (0 = accepted).
+    pub errcode: Option<i64>,
+    pub read_at: Option<DateTime<Utc>>,
+    /// The roll keys this owner was served for.
+    #[schema(value_type = Vec<String>)]
+    pub headcount_keys: serde_json::Value,
+}
+
+type NoticeColumns = (
+    meeting_notices::account_id,
+    meeting_notices::channel,
+    meeting_notices::status,
+    meeting_notices::attempts,
+    meeting_notices::sent_at,
+    meeting_notices::errcode,
+    meeting_notices::read_at,
+    meeting_notices::headcount_keys,
+);
+const NOTICE_COLUMNS: NoticeColumns = (
+    meeting_notices::account_id,
+    meeting_notices::channel,
+    meeting_notices::status,
+    meeting_notices::attempts,
+    meeting_notices::sent_at,
+    meeting_notices::errcode,
+    meeting_notices::read_at,
+    meeting_notices::headcount_keys,
+);
+
+fn is_published(status: &str) -> bool {
+    matches!(status, "published" | "open" | "closed" | "finalized")
+}
+
+/// Read receipt: the owner opened the meeting's notice (recorded once, the first time). Counts as service.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = NoticeView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/notice/read")]
+async fn read_notice(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, id).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    if !is_published(&m.status) {
+        // Before publication there is no notice, and owners cannot see the draft at all.
+        return Err(ApiError::not_found());
+    }
+    if !store::record_read(&mut conn, &m, account.0).await? {
+        // A committee member who owns nothing here: there is nobody to serve.
+        return Err(ApiError::not_found());
+    }
+    let view: NoticeView = meeting_notices::table
+        .find((id, account.0))
+        .select(NOTICE_COLUMNS)
+        .first(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Proof of service per owner (committee): channel, send outcome with WeChat's errcode, time, read receipt.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<NoticeView>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/notices")]
+async fn list_notices(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, id).await?;
+    require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
+    let rows: Vec<NoticeView> = meeting_notices::table
+        .filter(meeting_notices::meeting_id.eq(id))
+        .order(meeting_notices::account_id.asc())
+        .select(NOTICE_COLUMNS)
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
 }
