@@ -17,7 +17,13 @@ use crate::http::AppState;
 use crate::pii::Column;
 use crate::schema::accounts;
 
-const TOKEN_KEY: &str = "wechat:stable_token";
+/// The Redis key of the cached access token: one per WeChat endpoint and appid, so processes configured for
+/// different endpoints (test sandboxes sharing one Redis) never use each other's tokens.
+fn token_key(identity: &crate::auth::services::IdentityServices) -> String {
+    use sha2::Digest;
+    let scope = sha2::Sha256::digest(identity.wechat.token_scope().as_bytes());
+    format!("wechat:stable_token:{}", hex::encode(&scope[..8]))
+}
 const REFRESH_EARLY_SECS: u64 = 300;
 
 /// Template ids of the subscribe messages (configured in the WeChat console; stable per deployment).
@@ -54,13 +60,14 @@ impl NotifyError {
 pub async fn access_token(state: &AppState) -> Result<AccessToken, NotifyError> {
     let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
     let mut redis = state.redis.clone();
-    if let Some(token) = redis.get::<_, Option<String>>(TOKEN_KEY).await? {
+    let key = token_key(identity);
+    if let Some(token) = redis.get::<_, Option<String>>(&key).await? {
         return Ok(AccessToken { token: token.into(), expires_in: 0 });
     }
     let fresh = identity.wechat.stable_token(false).await?;
     let ttl = fresh.expires_in.saturating_sub(REFRESH_EARLY_SECS);
     if ttl > 0 {
-        let _: () = redis.set_ex(TOKEN_KEY, fresh.token.expose_secret(), ttl).await?;
+        let _: () = redis.set_ex(&key, fresh.token.expose_secret(), ttl).await?;
     }
     Ok(fresh)
 }
@@ -73,21 +80,8 @@ pub async fn message_for(
     page: Option<String>,
     data: &[(&str, String)],
 ) -> Result<SubscribeMessage, NotifyError> {
-    let mut conn = state.db.get().await.map_err(|e| NotifyError::Db(e.to_string()))?;
-    let enc: Option<String> = accounts::table
-        .find(account)
-        .select(accounts::wx_openid_enc)
-        .first(&mut conn)
-        .await
-        .optional()
-        .map_err(|e| NotifyError::Db(e.to_string()))?
-        .flatten();
-    let openid = state
-        .pii
-        .decrypt(Column::AccountOpenid, &enc.ok_or(NotifyError::NoOpenid)?)
-        .map_err(|e| NotifyError::Db(e.to_string()))?;
     Ok(SubscribeMessage {
-        touser: openid,
+        touser: openid_of(state, account).await?,
         template_id: template.to_owned(),
         page,
         miniprogram_state: None,
@@ -99,6 +93,31 @@ pub async fn message_for(
     })
 }
 
+/// The account's WeChat openid (decrypted; never log it).
+pub async fn openid_of(state: &AppState, account: Uuid) -> Result<String, NotifyError> {
+    let mut conn = state.db.get().await.map_err(|e| NotifyError::Db(e.to_string()))?;
+    let enc: Option<String> = accounts::table
+        .find(account)
+        .select(accounts::wx_openid_enc)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| NotifyError::Db(e.to_string()))?
+        .flatten();
+    state
+        .pii
+        .decrypt(Column::AccountOpenid, &enc.ok_or(NotifyError::NoOpenid)?)
+        .map_err(|e| NotifyError::Db(e.to_string()))
+}
+
+/// Forgets the cached access token (after WeChat answered 40001/42001 for it).
+pub async fn forget_token(state: &AppState) -> Result<(), NotifyError> {
+    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+    let mut redis = state.redis.clone();
+    let _: () = redis.del(token_key(identity)).await?;
+    Ok(())
+}
+
 /// Sends one subscribe message. Errors before the send call (token, Redis) are [`NotifyError::Token`] or
 /// [`NotifyError::Redis`]: nothing reached WeChat's send API. [`NotifyError::WeChat`] is the send call's own answer.
 pub async fn deliver(state: &AppState, message: &SubscribeMessage) -> Result<(), NotifyError> {
@@ -108,8 +127,7 @@ pub async fn deliver(state: &AppState, message: &SubscribeMessage) -> Result<(),
         // 40001 invalid / 42001 expired: the cached token is no longer the current one (another holder refreshed
         // it, or WeChat revoked it); nothing was sent. Forget it and try once with a fresh one.
         Err(WeChatError::Api { code: WeChatErrorCode::Other(40001 | 42001), .. }) => {
-            let mut redis = state.redis.clone();
-            let _: () = redis.del(TOKEN_KEY).await?;
+            forget_token(state).await?;
             let token = access_token(state).await.map_err(NotifyError::into_token)?;
             identity.wechat.send_subscribe_message(&token, message).await?;
             Ok(())

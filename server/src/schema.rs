@@ -263,6 +263,7 @@ diesel::table! {
         result -> Nullable<Jsonb>,
         result_signature -> Nullable<Text>,
         result_mismatch -> Bool,
+        screening_wechat -> Nullable<Jsonb>,
     }
 }
 

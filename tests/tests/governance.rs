@@ -158,7 +158,7 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
         .unwrap();
     assert_eq!(r.status(), 204);
 
-    let a = committee(&world, "o-notice-com-a").await;
+    let mut a = committee(&world, "o-notice-com-a").await;
     let b = committee(&world, "o-notice-com-b").await;
     let start = chrono::Utc::now() + chrono::Duration::hours(1);
     let title = "2026 年度业主大会：电梯更换与外墙翻新";
@@ -175,9 +175,11 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
     // Nothing to read before publication.
     let r = served.post(&format!("/v1/meetings/{id}/notice/read"), &json!({})).await.unwrap();
     assert_eq!(r.status(), 404, "a draft is invisible to owners");
-    for (who, path) in [(&a, "submit"), (&a, "committee-review"), (&b, "committee-review")] {
-        let r = who.post(&format!("/v1/meetings/{id}/{path}"), &json!({"approved": true})).await.unwrap();
-        assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
+    let submitted: Value = a.post(&format!("/v1/meetings/{id}/submit"), &json!({})).await.unwrap().json().await.unwrap();
+    assert_eq!(submitted["status"], "committee_review", "{submitted}");
+    for who in [&a, &b] {
+        let r = who.post(&format!("/v1/meetings/{id}/committee-review"), &json!({"approved": true})).await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
 
     let rows = settled_notices(&a, &id).await;
@@ -215,8 +217,52 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
     let ca_key = world.ca_cert.with_file_name("device-ca.key");
     let env = linli_tests::world::identity_env(&world.sandbox, &world.ca_cert, &ca_key);
     world.server = linli_tests::LinliServer::start_with(&world.db, &env).await.unwrap();
+    a.base = world.server.base_url.clone();
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(sandbox_messages(&world, "o-notice-served").await.len(), 1, "no second send after a restart");
     let rows = settled_notices(&a, &id).await;
     assert_eq!(row_of(&rows, served.account_id)["attempts"], 1);
+}
+
+/// Content screening (issue 6, Deliver 1): after the sensitive-word list, WeChat's `msg_sec_check` v2 (the
+/// sandbox flags the words its control list names). A text WeChat does not pass goes to human review with
+/// WeChat's labels and keywords shown; a clean text goes straight to committee review with WeChat's "pass".
+#[tokio::test]
+async fn wechat_content_security_sends_flagged_meetings_to_human_review() {
+    let world = World::start().await.unwrap();
+    let r = linli_tests::client()
+        .put(format!("{}/sandbox/wechat/sec-check-words", world.sandbox.base_url()))
+        .json(&json!({"words": [{"keyword": "保本高息", "label": 20008, "suggest": "review"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let a = committee(&world, "o-screen-com").await;
+    let start = chrono::Utc::now() + chrono::Duration::hours(1);
+    let draft = |body: &str| {
+        json!({
+            "title": "公共收益使用",
+            "proposals": [{"matter": 9, "title": "公共收益存放", "body": body, "options": ["同意", "反对", "弃权"]}],
+            "notice_days": 0,
+            "voting_starts_at": start.to_rfc3339(),
+            "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()
+        })
+    };
+    let submit = async |body: &str| -> Value {
+        let m: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft(body)).await.unwrap().json().await.unwrap();
+        let id = m["id"].as_str().unwrap().to_owned();
+        a.post(&format!("/v1/meetings/{id}/submit"), &json!({})).await.unwrap().json().await.unwrap()
+    };
+    let flagged = submit("公共收益存入保本高息产品").await;
+    assert_eq!(flagged["status"], "screening_review", "{flagged}");
+    assert_eq!(flagged["screening_terms"], json!([]), "the word list found nothing; WeChat did");
+    let wx = &flagged["screening_wechat"];
+    assert_eq!(wx["suggest"], "review", "{wx}");
+    assert_eq!(wx["labels"], json!([{"label": 20008, "name": "欺诈"}]));
+    assert_eq!(wx["keywords"], json!(["保本高息"]));
+    assert!(wx["error"].is_null() && !wx["trace_ids"].as_array().unwrap().is_empty());
+
+    let clean = submit("公共收益存入业委会专户").await;
+    assert_eq!(clean["status"], "committee_review", "{clean}");
+    assert_eq!(clean["screening_wechat"]["suggest"], "pass");
 }

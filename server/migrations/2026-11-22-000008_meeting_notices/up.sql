@@ -23,3 +23,7 @@ CREATE TABLE meeting_notices (
 );
 CREATE INDEX meeting_notices_due ON meeting_notices (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX meeting_notices_sending ON meeting_notices (claimed_at) WHERE status = 'sending';
+
+-- WeChat's content-security check (msg_sec_check v2) of a submitted meeting: the worst suggestion, the labels and
+-- keywords found, or why the check could not be made. NULL = not checked.
+ALTER TABLE meetings ADD COLUMN screening_wechat jsonb;

@@ -208,8 +208,10 @@ async fn get_meeting(state: web::Data<AppState>, account: CurrentAccount, path: 
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
-/// Submits a draft: automatic screening with the sensitive-word list. Clean → committee review; a match →
-/// human review (`screening_review`) with the matched terms in `screening_terms`.
+/// Submits a draft: automatic screening with the sensitive-word list, then WeChat's content-security check
+/// (`msg_sec_check` v2, as written by the submitting member). Clean and WeChat "pass" → committee review; a list
+/// match, any other WeChat suggestion or a check that could not be made → human review (`screening_review`) with
+/// the matched terms in `screening_terms` and WeChat's labels and keywords in `screening_wechat`.
 #[utoipa::path(
     tag = "governance",
     params(("meeting_id" = Uuid, Path)),
@@ -222,28 +224,41 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
     let screener = Screener::from_list(DEFAULT_LIST).map_err(ApiError::internal)?;
+    let m = store::meeting(&mut conn, id).await?;
+    require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
+    if m.status != "draft" {
+        return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
+    }
+    // A draft's text never changes after creation, so it can be screened outside the transaction (the WeChat
+    // call must not hold the row lock).
+    let mut text = m.title.clone();
+    for p in store::proposals(&mut conn, id).await? {
+        text.push('\n');
+        text.push_str(&p.title);
+        text.push('\n');
+        text.push_str(&p.body);
+        for o in p.options.as_array().into_iter().flatten() {
+            text.push('\n');
+            text.push_str(o.as_str().unwrap_or_default());
+        }
+    }
+    let terms = screener.matches(&text);
+    let wechat = super::screening::wechat_check(&state, account.0, &text).await;
+    let clean = terms.is_empty() && wechat.as_ref().is_none_or(|w| w.passed());
+    let wechat_json = wechat.map(|w| serde_json::to_value(w).unwrap_or_default());
     let m = conn
         .transaction(async |conn| {
             let m = store::meeting_for_update(conn, id).await?;
-            require_role(conn, account.0, m.community_id, Role::Committee).await?;
             if m.status != "draft" {
                 return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
             }
-            let mut text = m.title.clone();
-            for p in store::proposals(conn, id).await? {
-                text.push('\n');
-                text.push_str(&p.title);
-                text.push('\n');
-                text.push_str(&p.body);
-                for o in p.options.as_array().into_iter().flatten() {
-                    text.push('\n');
-                    text.push_str(o.as_str().unwrap_or_default());
-                }
-            }
-            let terms = screener.matches(&text);
-            let next = if terms.is_empty() { "committee_review" } else { "screening_review" };
+            let next = if clean { "committee_review" } else { "screening_review" };
             diesel::update(meetings::table.find(id))
-                .set((meetings::status.eq(next), meetings::screening_terms.eq(serde_json::json!(terms))))
+                .set((
+                    meetings::status.eq(next),
+                    meetings::screening_terms.eq(serde_json::json!(terms)),
+                    meetings::screening_wechat.eq(&wechat_json),
+                ))
                 .execute(conn)
                 .await?;
             store::meeting(conn, id).await

@@ -50,6 +50,9 @@ pub struct MeetingRow {
     #[serde(skip)]
     pub result_signature: Option<String>,
     pub result_mismatch: bool,
+    /// WeChat's content-security check at submission (`governance::screening::WeChatScreening`); null = not made.
+    #[schema(value_type = Option<Object>)]
+    pub screening_wechat: Option<serde_json::Value>,
 }
 
 fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

@@ -345,3 +345,55 @@ async fn a_notice_left_mid_send_becomes_unknown_and_is_not_resent() {
     let status = |acc| rows.iter().find(|r| r.account_id == acc).unwrap().status.clone();
     assert_eq!((status(o1).as_str(), status(o2).as_str()), ("unknown", "sending"));
 }
+
+/// WeChat's content-security check v2 between our client and the sandbox, in WeChat's shapes: a bad token is
+/// refused with 40001, a clean text passes with label 100, a configured word is flagged with its label, suggest
+/// and keyword in `detail[]`, an over-long text is refused with 47001.
+#[actix_web::test]
+async fn msg_sec_check_v2_speaks_wechats_protocol() {
+    use linli_identity::wechat::{AccessToken, SecScene, Suggest, WeChatClient, WeChatConfig, WeChatError};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sandbox = linli_sandbox::start(linli_sandbox::SandboxConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls_listen: None,
+        fixtures: crate::common::repo_root().join("fixtures"),
+        register: None,
+        credentials: linli_sandbox::Credentials::default(),
+    })
+    .await
+    .unwrap();
+    let creds = linli_sandbox::Credentials::default();
+    let client = WeChatClient::new(
+        reqwest::Client::new(),
+        WeChatConfig { base_url: sandbox.base_url(), appid: creds.wechat_appid.clone(), secret: creds.wechat_secret.clone().into() },
+    );
+    let bad = AccessToken { token: "not-a-token".to_owned().into(), expires_in: 0 };
+    match client.msg_sec_check(&bad, "o-author", SecScene::Forum, "你好").await {
+        Err(WeChatError::Api { code, .. }) => assert_eq!(code.errcode(), 40001),
+        other => panic!("{other:?}"),
+    }
+    let token = client.stable_token(false).await.unwrap();
+    let clean = client.msg_sec_check(&token, "o-author", SecScene::Forum, "更换电梯").await.unwrap();
+    assert_eq!((clean.suggest, clean.label), (Suggest::Pass, 100));
+    assert!(clean.trace_id.is_some());
+
+    let r = reqwest::Client::new()
+        .put(format!("{}/sandbox/wechat/sec-check-words", sandbox.base_url()))
+        .json(&serde_json::json!({"words": [{"keyword": "高息理财", "label": 20008, "suggest": "review"},
+                                            {"keyword": "暴力抗法", "label": 20006, "suggest": "risky"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let flagged = client.msg_sec_check(&token, "o-author", SecScene::Forum, "推荐高息理财，拒绝暴力抗法").await.unwrap();
+    assert_eq!((flagged.suggest, flagged.label), (Suggest::Risky, 20006), "the worst finding decides");
+    let keywords: Vec<_> = flagged.detail.iter().filter_map(|d| d.keyword.clone()).collect();
+    assert_eq!(keywords, ["高息理财", "暴力抗法"]);
+    let summary = linli_server::governance::screening::summarize(&[flagged]);
+    assert_eq!(summary.labels.iter().map(|l| l.label).collect::<Vec<_>>(), [20006, 20008]);
+    match client.msg_sec_check(&token, "o-author", SecScene::Forum, &"字".repeat(2501)).await {
+        Err(WeChatError::Api { code, .. }) => assert_eq!(code.errcode(), 47001),
+        other => panic!("{other:?}"),
+    }
+    sandbox.stop().await;
+}
