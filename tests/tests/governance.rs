@@ -265,4 +265,36 @@ async fn wechat_content_security_sends_flagged_meetings_to_human_review() {
     let clean = submit("公共收益存入业委会专户").await;
     assert_eq!(clean["status"], "committee_review", "{clean}");
     assert_eq!(clean["screening_wechat"]["suggest"], "pass");
+
+    // Bureau supervision (issue 6, Deliver 8): the bureau's app lists the community's meetings past the draft
+    // stage; an app with another role learns nothing (404; other communities are the authorization matrix's).
+    let draft_only: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft("草稿")).await.unwrap().json().await.unwrap();
+    let list_as = async |role: linli_server::auth::org_app::OrgRole, scope: uuid::Uuid| -> (u16, Value) {
+        use diesel_async::{AsyncConnection, AsyncPgConnection};
+        let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+        let pii = linli_server::pii::Pii::from_config(&linli_server::testing::test_pii_config()).unwrap();
+        let (app_id, secret) = linli_server::auth::org_app::create_app(&mut conn, &pii, "街道办", role, &[scope]).await.unwrap();
+        let path = format!("/openapi/v1/communities/{}/meetings", world.community_id);
+        let auth = linli_identity::org_app::authorization_header(
+            &app_id,
+            &linli_identity::org_app::AppSecret::from_text(secret.expose()),
+            "GET",
+            &path,
+            chrono::Utc::now().timestamp_millis(),
+            &linli_tests::client::random_nonce(),
+            b"",
+        );
+        let r = linli_tests::client().get(world.url(&path)).header("authorization", auth).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    };
+    let (s, list) = list_as(linli_server::auth::org_app::OrgRole::Bureau, world.community_id).await;
+    assert_eq!(s, 200, "{list}");
+    let seen: Vec<(&str, &str)> = list.as_array().unwrap().iter().map(|m| (m["id"].as_str().unwrap(), m["status"].as_str().unwrap())).collect();
+    assert_eq!(
+        seen,
+        [(clean["id"].as_str().unwrap(), "committee_review"), (flagged["id"].as_str().unwrap(), "screening_review")],
+        "newest first, the draft {} left out",
+        draft_only["id"]
+    );
+    assert_eq!(list_as(linli_server::auth::org_app::OrgRole::Property, world.community_id).await.0, 404);
 }

@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(verify_sheet)
         .service(read_notice)
         .service(list_notices)
+        .service(org_list_meetings)
         .service(org_get_meeting)
         .service(org_get_roll)
         .service(org_get_result);
@@ -814,6 +815,30 @@ async fn close_meeting(state: web::Data<AppState>, account: CurrentAccount, path
         })
         .await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Bureau supervision: the meetings of a community in the app's scope, newest first (every stage after the
+/// committee's private draft), with status, window, roll hash and totals (organisation app, role `bureau`).
+#[utoipa::path(
+    tag = "openapi",
+    params(("community_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<MeetingRow>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/communities/{community_id}/meetings")]
+async fn org_list_meetings(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let community = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
+    app.require(&[OrgRole::Bureau], community)?;
+    let rows: Vec<MeetingRow> = meetings::table
+        .filter(meetings::community_id.eq(community))
+        .filter(meetings::status.ne("draft"))
+        .order((meetings::created_at.desc(), meetings::id.desc()))
+        .select(MeetingRow::as_select())
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// Bureau supervision: a meeting with its roll hash and totals (organisation app, role `bureau`).
