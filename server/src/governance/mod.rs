@@ -2,6 +2,7 @@
 //! sheets, the tally and the result document.
 
 pub mod tally;
+pub mod chart;
 pub mod domain;
 pub mod notices;
 pub mod result;

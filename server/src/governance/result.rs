@@ -147,7 +147,8 @@ pub async fn publish_after_finalize(
 }
 
 /// The printable HTML page of a result document (escaped; no scripts, no external resources).
-pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
+/// `chart_png` (the result chart) is embedded as a data URI so the page stays one self-contained printable file.
+pub fn result_html(doc: &serde_json::Value, signature: &str, chart_png: Option<&[u8]>) -> String {
     fn esc(s: &str) -> String {
         s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
     }
@@ -167,6 +168,12 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
         doc["roll_total_heads"],
         doc["sheets"]
     ));
+    if let Some(png) = chart_png {
+        h.push_str(&format!(
+            "<figure><img alt=\"各议题各选项的面积与人数柱状图\" src=\"data:image/png;base64,{}\"><figcaption>每个议题一行：左组为面积，右组为人数（各组按最大值缩放）；颜色对应下表选项，数值见下表。</figcaption></figure>",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ));
+    }
     let sv = &doc["service"];
     if sv.is_object() {
         h.push_str(&format!(
@@ -182,7 +189,11 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
         let labels = p["options"].as_array().cloned().unwrap_or_default();
         for (i, w) in p["strict"]["options"].as_array().into_iter().flatten().enumerate() {
             let label = labels.get(i).and_then(|l| l.as_str()).unwrap_or("?");
-            h.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(label), area(&w["area_centi_m2"]), w["heads"]));
+            let c = super::chart::colour(i).0;
+            h.push_str(&format!(
+                "<tr><td><span style=\"display:inline-block;width:1em;height:1em;background:#{:02x}{:02x}{:02x}\"></span> {}</td><td>{}</td><td>{}</td></tr>",
+                c[0], c[1], c[2], esc(label), area(&w["area_centi_m2"]), w["heads"]
+            ));
         }
         h.push_str(&format!(
             "<tr><td>参与</td><td>{}</td><td>{}</td></tr></table><p>法定人数{}；结果：<strong>{}</strong></p>",
@@ -225,7 +236,8 @@ mod tests {
                            "strict": {"options": [{"area_centi_m2": 905, "heads": 1}], "participation": {"area_centi_m2": 905, "heads": 1}, "quorum": true},
                            "passed": true}],
         });
-        let h = result_html(&doc, "sig");
+        let h = result_html(&doc, "sig", Some(b"\x89PNG"));
+        assert!(h.contains("data:image/png;base64,iVBORw==") && h.contains("background:#2e7d32"));
         assert!(h.contains("&lt;script&gt;") && !h.contains("<script>"));
         assert!(h.contains("12345.67") && h.contains("9.05") && h.contains("a&amp;b") && h.contains("通过"));
     }

@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(close_meeting)
         .service(get_result)
         .service(get_result_html)
+        .service(get_result_png)
         .service(verify_sheet)
         .service(read_notice)
         .service(list_notices)
@@ -906,9 +907,29 @@ async fn get_result_html(state: web::Data<AppState>, account: CurrentAccount, pa
     let m = store::meeting(&mut conn, path.into_inner()).await?;
     require_reader(&mut conn, account.0, m.community_id).await?;
     let r = signed_result(&m)?;
+    let png = super::chart::png(&super::chart::weights_of(&r.document)).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(super::result::result_html(&r.document, &r.signature)))
+        .body(super::result::result_html(&r.document, &r.signature, Some(&png))))
+}
+
+/// The result chart (PNG): per proposal, bars of area and of headcount per option (strict tally); colours in
+/// option order as in the HTML page's legend.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/result.png")]
+async fn get_result_png(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    let r = signed_result(&m)?;
+    let png = super::chart::png(&super::chart::weights_of(&r.document)).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
