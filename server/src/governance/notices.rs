@@ -127,13 +127,13 @@ pub async fn step(state: &AppState) -> anyhow::Result<usize> {
     .await?;
     let mut meetings_seen: HashMap<Uuid, (String, DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
     for c in &claimed {
-        if !meetings_seen.contains_key(&c.meeting_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = meetings_seen.entry(c.meeting_id) {
             let m: (String, DateTime<Utc>, DateTime<Utc>) = meetings::table
                 .find(c.meeting_id)
                 .select((meetings::title, meetings::voting_starts_at, meetings::voting_ends_at))
                 .first(&mut conn)
                 .await?;
-            meetings_seen.insert(c.meeting_id, m);
+            slot.insert(m);
         }
         let Some((title, starts, ends)) = meetings_seen.get(&c.meeting_id) else { continue };
         let data = notice_data(title, *starts, *ends);
