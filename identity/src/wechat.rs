@@ -174,6 +174,11 @@ impl WeChatClient {
         Self { http, config }
     }
 
+    /// What an access token belongs to: the WeChat endpoint and the appid (a cache key, not a secret).
+    pub fn token_scope(&self) -> String {
+        format!("{}|{}", self.config.base_url, self.config.appid)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
     }
@@ -288,6 +293,125 @@ impl WeChatClient {
     }
 }
 
+/// `msg_sec_check` v2 scenes (WeChat's enumeration): 1 profile, 2 comment, 3 forum, 4 social log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecScene {
+    Profile = 1,
+    Comment = 2,
+    Forum = 3,
+    SocialLog = 4,
+}
+
+/// WeChat's suggestion for a text, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suggest {
+    Pass,
+    Review,
+    Risky,
+}
+
+/// The most content `msg_sec_check` takes in one call (characters).
+pub const MSG_SEC_CHECK_MAX_CHARS: usize = 2500;
+
+/// One strategy's finding (`detail[]`): `keyword` for the keyword strategy, `prob` for the model.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SecCheckDetail {
+    pub strategy: String,
+    #[serde(default)]
+    pub errcode: i64,
+    pub suggest: Option<Suggest>,
+    pub label: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prob: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i64>,
+}
+
+/// The answer of `msg_sec_check` v2: the overall `result` and the per-strategy `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecCheckResult {
+    pub suggest: Suggest,
+    /// 100 normal, 10001 ads, 20001 politics, 20002 porn, 20003 abuse, 20006 crime, 20008 fraud, 20012 vulgar,
+    /// 20013 copyright, 21000 other.
+    pub label: i64,
+    pub detail: Vec<SecCheckDetail>,
+    pub trace_id: Option<String>,
+}
+
+/// The human name of a `msg_sec_check` label.
+pub fn sec_label_name(label: i64) -> &'static str {
+    match label {
+        100 => "正常",
+        10001 => "广告",
+        20001 => "时政",
+        20002 => "色情",
+        20003 => "辱骂",
+        20006 => "违法犯罪",
+        20008 => "欺诈",
+        20012 => "低俗",
+        20013 => "版权",
+        21000 => "其他",
+        _ => "未知",
+    }
+}
+
+#[derive(Deserialize)]
+struct SecCheckOverall {
+    suggest: Suggest,
+    label: i64,
+}
+
+#[derive(Deserialize)]
+struct SecCheckReply {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    result: Option<SecCheckOverall>,
+    #[serde(default)]
+    detail: Vec<SecCheckDetail>,
+    trace_id: Option<String>,
+}
+
+impl WeChatClient {
+    /// `POST /wxa/msg_sec_check?access_token=… {version: 2, openid, scene, content}`: WeChat's content-security
+    /// check of a text written by `openid` (who must have used the mini-program in the last two hours).
+    /// At most [`MSG_SEC_CHECK_MAX_CHARS`] characters per call; split longer texts.
+    pub async fn msg_sec_check(
+        &self,
+        access_token: &AccessToken,
+        openid: &str,
+        scene: SecScene,
+        content: &str,
+    ) -> Result<SecCheckResult, WeChatError> {
+        let resp = self
+            .http
+            .post(self.url("/wxa/msg_sec_check"))
+            .query(&[("access_token", access_token.token.expose_secret())])
+            .json(&serde_json::json!({ "version": 2, "openid": openid, "scene": scene as u8, "content": content }))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| WeChatError::Transport(e.without_url().to_string()))?;
+        let body = read_capped(resp, MAX_RESPONSE_BYTES).await.map_err(WeChatError::Transport)?;
+        let r: SecCheckReply = serde_json::from_slice(&body).map_err(|_| WeChatError::Malformed)?;
+        if r.errcode != 0 {
+            return Err(WeChatError::Api { code: WeChatErrorCode::from_errcode(r.errcode), errmsg: r.errmsg });
+        }
+        let overall = r.result.ok_or(WeChatError::Malformed)?;
+        Ok(SecCheckResult { suggest: overall.suggest, label: overall.label, detail: r.detail, trace_id: r.trace_id })
+    }
+}
+
+/// Splits a text into pieces of at most `max` characters (never inside a character).
+pub fn split_chars(text: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(max.max(1)).map(|c| c.iter().collect()).collect()
+}
+
 /// The device fingerprint carried by a verified SOTER `resultJSON`: `soter:<cpu_id>:<uid>` (the TEE's machine id
 /// and the app uid). None when either field is missing or the JSON is not an object. Only use it after
 /// [`WeChatClient::soter_verify_signature`] returned true.
@@ -330,6 +454,32 @@ mod tests {
         assert_eq!(soter_device_fingerprint(j).as_deref(), Some("soter:CPU Id:21"));
         assert_eq!(soter_device_fingerprint(r#"{"uid":"21"}"#), None);
         assert_eq!(soter_device_fingerprint("not json"), None);
+    }
+
+    #[test]
+    fn sec_check_reply_in_wechats_shape_parses() {
+        // The documented v2 answer: result {suggest, label (a number)}, detail[] per strategy, trace_id.
+        let body = r#"{"errcode":0,"errmsg":"ok","result":{"suggest":"risky","label":20001},
+            "detail":[{"strategy":"content_model","errcode":0,"suggest":"risky","label":20006,"prob":90},
+                      {"strategy":"keyword","errcode":0,"suggest":"pass","label":20006,"level":20,"keyword":"命中的关键词1"}],
+            "trace_id":"60ae120f-371d5872-7941a05b"}"#;
+        let r: SecCheckReply = serde_json::from_str(body).unwrap();
+        let o = r.result.unwrap();
+        assert_eq!((o.suggest, o.label), (Suggest::Risky, 20001));
+        assert_eq!(r.detail[1].keyword.as_deref(), Some("命中的关键词1"));
+        assert_eq!(r.detail[0].prob, Some(90));
+        assert!(Suggest::Risky > Suggest::Review && Suggest::Review > Suggest::Pass);
+        assert_eq!(sec_label_name(20001), "时政");
+    }
+
+    #[test]
+    fn long_texts_split_on_character_boundaries() {
+        let text = "电梯".repeat(1300);
+        let parts = split_chars(&text, MSG_SEC_CHECK_MAX_CHARS);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].chars().count(), 2500);
+        assert_eq!(parts.concat(), text);
+        assert!(split_chars("", 10).is_empty());
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! - `POST /sandbox/wechat/login-code {openid, unionid?, errcode?}` → `{code}`: a `wx.login` code as the phone
 //!   would get it (single use, five minutes). With `errcode`, exchanging the code yields that WeChat error.
 //! - `GET /sandbox/wechat/messages?openid=…` → the subscribe messages sent to that user.
+//! - `POST /sandbox/wechat/subscribe-refusals {openid}` → that user has not accepted subscribe messages: sends
+//!   to them answer 43101 and are not recorded.
+//! - `PUT /sandbox/wechat/sec-check-words {words: [{keyword, label, suggest}]}` → the words `msg_sec_check`
+//!   flags from now on (replaces the list).
 //! - `GET /sandbox/persons` → the demo persons with committed reference faces: name, id_number, units, face image path.
 //! - `GET /sandbox/owners` → every person owner of the register: name, id_number, units with their exclusive
 //!   areas (the persons of `/sandbox/persons` included), each with a reference face.
@@ -18,6 +22,8 @@ use std::time::Instant;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sandbox/wechat/login-code", web::post().to(login_code))
         .route("/sandbox/wechat/messages", web::get().to(messages))
+        .route("/sandbox/wechat/subscribe-refusals", web::post().to(subscribe_refusal))
+        .route("/sandbox/wechat/sec-check-words", web::put().to(sec_check_words))
         .route("/sandbox/persons", web::get().to(persons))
         .route("/sandbox/owners", web::get().to(owners))
         .route("/sandbox/faces/{id_number}", web::get().to(face))
@@ -47,6 +53,36 @@ async fn login_code(body: web::Json<LoginCodeRequest>, state: web::Data<AppState
         IssuedCode { openid: b.openid, unionid: b.unionid, errcode: b.errcode, expires: now + CODE_TTL, used: false },
     );
     HttpResponse::Ok().json(serde_json::json!({ "code": code }))
+}
+
+#[derive(serde::Deserialize)]
+struct OpenidBody {
+    openid: String,
+}
+
+async fn subscribe_refusal(body: web::Json<OpenidBody>, state: web::Data<AppState>) -> HttpResponse {
+    let Ok(mut wx) = state.wechat.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    wx.refused_subscribers.insert(body.into_inner().openid);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(serde::Deserialize)]
+struct SecWords {
+    words: Vec<crate::wechat::SecWord>,
+}
+
+async fn sec_check_words(body: web::Json<SecWords>, state: web::Data<AppState>) -> HttpResponse {
+    let words = body.into_inner().words;
+    if words.iter().any(|w| w.keyword.is_empty() || !matches!(w.suggest.as_str(), "review" | "risky")) {
+        return HttpResponse::BadRequest().json(serde_json::json!({"error": "keyword non-empty, suggest review or risky"}));
+    }
+    let Ok(mut wx) = state.wechat.lock() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    wx.sec_check_words = words;
+    HttpResponse::NoContent().finish()
 }
 
 async fn messages(q: web::Query<HashMap<String, String>>, state: web::Data<AppState>) -> HttpResponse {

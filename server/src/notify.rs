@@ -17,12 +17,20 @@ use crate::http::AppState;
 use crate::pii::Column;
 use crate::schema::accounts;
 
-const TOKEN_KEY: &str = "wechat:stable_token";
+/// The Redis key of the cached access token: one per WeChat endpoint and appid, so processes configured for
+/// different endpoints (test sandboxes sharing one Redis) never use each other's tokens.
+fn token_key(identity: &crate::auth::services::IdentityServices) -> String {
+    use sha2::Digest;
+    let scope = sha2::Sha256::digest(identity.wechat.token_scope().as_bytes());
+    format!("wechat:stable_token:{}", hex::encode(&scope[..8]))
+}
 const REFRESH_EARLY_SECS: u64 = 300;
 
 /// Template ids of the subscribe messages (configured in the WeChat console; stable per deployment).
 pub const TEMPLATE_BINDING_RESET: &str = "linli_binding_reset";
 pub const TEMPLATE_REGISTRY_REVIEW: &str = "linli_registry_review";
+/// The notice of an owners' meeting (proof of service, DESIGN §5).
+pub const TEMPLATE_MEETING_NOTICE: &str = "linli_meeting_notice";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -36,24 +44,58 @@ pub enum NotifyError {
     Db(String),
     #[error("the account has no WeChat identity")]
     NoOpenid,
+    /// Fetching the access token failed (nothing was sent).
+    #[error("wechat access token: {0}")]
+    Token(linli_identity::wechat::WeChatError),
+}
+
+impl NotifyError {
+    fn into_token(self) -> Self {
+        match self {
+            Self::WeChat(e) => Self::Token(e),
+            other => other,
+        }
+    }
 }
 
 pub async fn access_token(state: &AppState) -> Result<AccessToken, NotifyError> {
     let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
     let mut redis = state.redis.clone();
-    if let Some(token) = redis.get::<_, Option<String>>(TOKEN_KEY).await? {
+    let key = token_key(identity);
+    if let Some(token) = redis.get::<_, Option<String>>(&key).await? {
         return Ok(AccessToken { token: token.into(), expires_in: 0 });
     }
     let fresh = identity.wechat.stable_token(false).await?;
     let ttl = fresh.expires_in.saturating_sub(REFRESH_EARLY_SECS);
     if ttl > 0 {
-        let _: () = redis.set_ex(TOKEN_KEY, fresh.token.expose_secret(), ttl).await?;
+        let _: () = redis.set_ex(&key, fresh.token.expose_secret(), ttl).await?;
     }
     Ok(fresh)
 }
 
-async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, String)]) -> Result<(), NotifyError> {
-    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+/// The subscribe message for an account (its openid decrypted); fails without calling WeChat.
+pub async fn message_for(
+    state: &AppState,
+    account: Uuid,
+    template: &str,
+    page: Option<String>,
+    data: &[(&str, String)],
+) -> Result<SubscribeMessage, NotifyError> {
+    Ok(SubscribeMessage {
+        touser: openid_of(state, account).await?,
+        template_id: template.to_owned(),
+        page,
+        miniprogram_state: None,
+        lang: Some("zh_CN".to_owned()),
+        data: data
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), TemplateValue { value: v.clone() }))
+            .collect::<BTreeMap<_, _>>(),
+    })
+}
+
+/// The account's WeChat openid (decrypted; never log it).
+pub async fn openid_of(state: &AppState, account: Uuid) -> Result<String, NotifyError> {
     let mut conn = state.db.get().await.map_err(|e| NotifyError::Db(e.to_string()))?;
     let enc: Option<String> = accounts::table
         .find(account)
@@ -63,34 +105,41 @@ async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, St
         .optional()
         .map_err(|e| NotifyError::Db(e.to_string()))?
         .flatten();
-    let openid = state
+    state
         .pii
         .decrypt(Column::AccountOpenid, &enc.ok_or(NotifyError::NoOpenid)?)
-        .map_err(|e| NotifyError::Db(e.to_string()))?;
-    let message = SubscribeMessage {
-        touser: openid,
-        template_id: template.to_owned(),
-        page: None,
-        miniprogram_state: None,
-        lang: Some("zh_CN".to_owned()),
-        data: data
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), TemplateValue { value: v.clone() }))
-            .collect::<BTreeMap<_, _>>(),
-    };
-    let token = access_token(state).await?;
-    match identity.wechat.send_subscribe_message(&token, &message).await {
+        .map_err(|e| NotifyError::Db(e.to_string()))
+}
+
+/// Forgets the cached access token (after WeChat answered 40001/42001 for it).
+pub async fn forget_token(state: &AppState) -> Result<(), NotifyError> {
+    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+    let mut redis = state.redis.clone();
+    let _: () = redis.del(token_key(identity)).await?;
+    Ok(())
+}
+
+/// Sends one subscribe message. Errors before the send call (token, Redis) are [`NotifyError::Token`] or
+/// [`NotifyError::Redis`]: nothing reached WeChat's send API. [`NotifyError::WeChat`] is the send call's own answer.
+pub async fn deliver(state: &AppState, message: &SubscribeMessage) -> Result<(), NotifyError> {
+    let identity = state.identity.as_deref().ok_or(NotifyError::NoIdentity)?;
+    let token = access_token(state).await.map_err(NotifyError::into_token)?;
+    match identity.wechat.send_subscribe_message(&token, message).await {
         // 40001 invalid / 42001 expired: the cached token is no longer the current one (another holder refreshed
-        // it, or WeChat revoked it). Forget it and try once with a fresh one.
+        // it, or WeChat revoked it); nothing was sent. Forget it and try once with a fresh one.
         Err(WeChatError::Api { code: WeChatErrorCode::Other(40001 | 42001), .. }) => {
-            let mut redis = state.redis.clone();
-            let _: () = redis.del(TOKEN_KEY).await?;
-            let token = access_token(state).await?;
-            identity.wechat.send_subscribe_message(&token, &message).await?;
+            forget_token(state).await?;
+            let token = access_token(state).await.map_err(NotifyError::into_token)?;
+            identity.wechat.send_subscribe_message(&token, message).await?;
             Ok(())
         }
         other => Ok(other?),
     }
+}
+
+async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, String)]) -> Result<(), NotifyError> {
+    let message = message_for(state, account, template, None, data).await?;
+    deliver(state, &message).await
 }
 
 /// Tells an owner that their device binding was reset and they must enroll the device again.

@@ -264,6 +264,25 @@ diesel::table! {
         result -> Nullable<Jsonb>,
         result_signature -> Nullable<Text>,
         result_mismatch -> Bool,
+        screening_wechat -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    meeting_notices (meeting_id, account_id) {
+        meeting_id -> Uuid,
+        account_id -> Uuid,
+        headcount_keys -> Jsonb,
+        channel -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_at -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        errcode -> Nullable<Int8>,
+        last_error -> Nullable<Text>,
+        read_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -501,6 +520,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     meetings,
     meeting_proposals,
+    meeting_notices,
     meeting_reviews,
     roll_entries,
     ballot_sheets,

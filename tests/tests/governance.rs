@@ -114,3 +114,187 @@ async fn sheet_refusals_and_idempotent_receipts() {
     let (s, e, _) = sheet(&late, &path, &json!({"pin": pin_for(p2), "choices": [0, 0]}), "k-after", None).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("voting_closed")), "{e}");
 }
+
+async fn sandbox_messages(world: &World, openid: &str) -> Vec<Value> {
+    let url = format!("{}/sandbox/wechat/messages?openid={openid}", world.sandbox.base_url());
+    let v: Value = linli_tests::client().get(url).send().await.unwrap().json().await.unwrap();
+    v["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until no notice of the meeting is pending or mid-send; returns the committee's proof-of-service list.
+async fn settled_notices(committee: &Owner, id: &str) -> Vec<Value> {
+    for _ in 0..200 {
+        let list: Value = committee.get(&format!("/v1/meetings/{id}/notices")).await.unwrap().json().await.unwrap();
+        let rows = list.as_array().cloned().unwrap_or_default();
+        if !rows.is_empty() && rows.iter().all(|r| r["status"] != "pending" && r["status"] != "sending") {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("notices did not settle");
+}
+
+/// Proof of service (issue 6, Deliver 5): publishing queues one notice per owner behind the roll's keys; the
+/// server's worker sends each through WeChat's subscribe-message API (the sandbox records what it received) and
+/// records sent/failed with WeChat's errcode; the owner's read receipt is recorded once; a SIGKILL and restart
+/// of the server sends nothing twice.
+#[tokio::test]
+async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads() {
+    let mut world = World::start().await.unwrap();
+    let persons = demo_persons(&world).await.unwrap();
+    let (p1, p2) = (&persons[2], &persons[3]);
+    let mut served = Owner::login(&world, "o-notice-served").await.unwrap();
+    let u1 = unit_id(&world, &p1.building, &p1.unit).await.unwrap();
+    served.enroll(&world, u1, p1, &pin_for(p1)).await.unwrap();
+    let mut refusing = Owner::login(&world, "o-notice-refusing").await.unwrap();
+    let u2 = unit_id(&world, &p2.building, &p2.unit).await.unwrap();
+    refusing.enroll(&world, u2, p2, &pin_for(p2)).await.unwrap();
+    // This owner never accepted subscribe messages: WeChat answers 43101.
+    let r = linli_tests::client()
+        .post(format!("{}/sandbox/wechat/subscribe-refusals", world.sandbox.base_url()))
+        .json(&json!({"openid": "o-notice-refusing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    let mut a = committee(&world, "o-notice-com-a").await;
+    let b = committee(&world, "o-notice-com-b").await;
+    let start = chrono::Utc::now() + chrono::Duration::hours(1);
+    let title = "2026 年度业主大会：电梯更换与外墙翻新";
+    let draft = json!({
+        "title": title,
+        "proposals": [{"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯", "options": ["同意", "反对", "弃权"]}],
+        "rules": {"silent_follows_majority": true},
+        "notice_days": 0,
+        "voting_starts_at": start.to_rfc3339(),
+        "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()
+    });
+    let m: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft).await.unwrap().json().await.unwrap();
+    let id = m["id"].as_str().unwrap().to_owned();
+    // Nothing to read before publication.
+    let r = served.post(&format!("/v1/meetings/{id}/notice/read"), &json!({})).await.unwrap();
+    assert_eq!(r.status(), 404, "a draft is invisible to owners");
+    let submitted: Value = a.post(&format!("/v1/meetings/{id}/submit"), &json!({})).await.unwrap().json().await.unwrap();
+    assert_eq!(submitted["status"], "committee_review", "{submitted}");
+    for who in [&a, &b] {
+        let r = who.post(&format!("/v1/meetings/{id}/committee-review"), &json!({"approved": true})).await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+
+    let rows = settled_notices(&a, &id).await;
+    assert_eq!(rows.len(), 2, "one notice per enrolled owner, none for the committee members: {rows:?}");
+    let row_of = |rows: &[Value], acc: uuid::Uuid| rows.iter().find(|r| r["account_id"] == acc.to_string()).cloned().unwrap();
+    let ok = row_of(&rows, served.account_id);
+    assert_eq!((ok["status"].as_str(), ok["errcode"].as_i64(), ok["channel"].as_str()), (Some("sent"), Some(0), Some("wechat_subscribe")), "{ok}");
+    assert!(ok["sent_at"].is_string() && ok["read_at"].is_null());
+    assert_eq!(ok["headcount_keys"].as_array().unwrap().len(), 1);
+    let refused = row_of(&rows, refusing.account_id);
+    assert_eq!((refused["status"].as_str(), refused["errcode"].as_i64()), (Some("failed"), Some(43101)), "{refused}");
+    assert!(refused["sent_at"].is_null());
+
+    // What WeChat received: one message for the served owner, the meeting's title and page; none for the other.
+    let got = sandbox_messages(&world, "o-notice-served").await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["template_id"], "linli_meeting_notice");
+    assert_eq!(got[0]["page"].as_str().unwrap(), format!("pages/meetings/notice?id={id}"));
+    let thing1 = got[0]["data"]["thing1"]["value"].as_str().unwrap();
+    assert!(thing1.chars().count() <= 20 && title.starts_with(thing1.trim_end_matches('…')), "{thing1}");
+    assert!(sandbox_messages(&world, "o-notice-refusing").await.is_empty());
+
+    // Read receipts: recorded once, the first time; the refused owner opening the notice in the app is served.
+    let first: Value = served.post(&format!("/v1/meetings/{id}/notice/read"), &json!({})).await.unwrap().json().await.unwrap();
+    assert!(first["read_at"].is_string(), "{first}");
+    let again: Value = served.post(&format!("/v1/meetings/{id}/notice/read"), &json!({})).await.unwrap().json().await.unwrap();
+    assert_eq!(again["read_at"], first["read_at"]);
+    let r = refusing.post(&format!("/v1/meetings/{id}/notice/read"), &json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Only the committee sees everyone's proof of service.
+    assert_eq!(served.get(&format!("/v1/meetings/{id}/notices")).await.unwrap().status(), 404);
+
+    // SIGKILL and restart on the same database: the queue is durable and nothing is sent again.
+    std::process::Command::new("kill").arg("-KILL").arg(world.server.pid().to_string()).status().unwrap();
+    let ca_key = world.ca_cert.with_file_name("device-ca.key");
+    let env = linli_tests::world::identity_env(&world.sandbox, &world.ca_cert, &ca_key);
+    world.server = linli_tests::LinliServer::start_with(&world.db, &env).await.unwrap();
+    a.base = world.server.base_url.clone();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(sandbox_messages(&world, "o-notice-served").await.len(), 1, "no second send after a restart");
+    let rows = settled_notices(&a, &id).await;
+    assert_eq!(row_of(&rows, served.account_id)["attempts"], 1);
+}
+
+/// Content screening (issue 6, Deliver 1): after the sensitive-word list, WeChat's `msg_sec_check` v2 (the
+/// sandbox flags the words its control list names). A text WeChat does not pass goes to human review with
+/// WeChat's labels and keywords shown; a clean text goes straight to committee review with WeChat's "pass".
+#[tokio::test]
+async fn wechat_content_security_sends_flagged_meetings_to_human_review() {
+    let world = World::start().await.unwrap();
+    let r = linli_tests::client()
+        .put(format!("{}/sandbox/wechat/sec-check-words", world.sandbox.base_url()))
+        .json(&json!({"words": [{"keyword": "保本高息", "label": 20008, "suggest": "review"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let a = committee(&world, "o-screen-com").await;
+    let start = chrono::Utc::now() + chrono::Duration::hours(1);
+    let draft = |body: &str| {
+        json!({
+            "title": "公共收益使用",
+            "proposals": [{"matter": 9, "title": "公共收益存放", "body": body, "options": ["同意", "反对", "弃权"]}],
+            "notice_days": 0,
+            "voting_starts_at": start.to_rfc3339(),
+            "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()
+        })
+    };
+    let submit = async |body: &str| -> Value {
+        let m: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft(body)).await.unwrap().json().await.unwrap();
+        let id = m["id"].as_str().unwrap().to_owned();
+        a.post(&format!("/v1/meetings/{id}/submit"), &json!({})).await.unwrap().json().await.unwrap()
+    };
+    let flagged = submit("公共收益存入保本高息产品").await;
+    assert_eq!(flagged["status"], "screening_review", "{flagged}");
+    assert_eq!(flagged["screening_terms"], json!([]), "the word list found nothing; WeChat did");
+    let wx = &flagged["screening_wechat"];
+    assert_eq!(wx["suggest"], "review", "{wx}");
+    assert_eq!(wx["labels"], json!([{"label": 20008, "name": "欺诈"}]));
+    assert_eq!(wx["keywords"], json!(["保本高息"]));
+    assert!(wx["error"].is_null() && !wx["trace_ids"].as_array().unwrap().is_empty());
+
+    let clean = submit("公共收益存入业委会专户").await;
+    assert_eq!(clean["status"], "committee_review", "{clean}");
+    assert_eq!(clean["screening_wechat"]["suggest"], "pass");
+
+    // Bureau supervision (issue 6, Deliver 8): the bureau's app lists the community's meetings past the draft
+    // stage; an app with another role learns nothing (404; other communities are the authorization matrix's).
+    let draft_only: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft("草稿")).await.unwrap().json().await.unwrap();
+    let list_as = async |role: linli_server::auth::org_app::OrgRole, scope: uuid::Uuid| -> (u16, Value) {
+        use diesel_async::{AsyncConnection, AsyncPgConnection};
+        let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+        let pii = linli_server::pii::Pii::from_config(&linli_server::testing::test_pii_config()).unwrap();
+        let (app_id, secret) = linli_server::auth::org_app::create_app(&mut conn, &pii, "街道办", role, &[scope]).await.unwrap();
+        let path = format!("/openapi/v1/communities/{}/meetings", world.community_id);
+        let auth = linli_identity::org_app::authorization_header(
+            &app_id,
+            &linli_identity::org_app::AppSecret::from_text(secret.expose()),
+            "GET",
+            &path,
+            chrono::Utc::now().timestamp_millis(),
+            &linli_tests::client::random_nonce(),
+            b"",
+        );
+        let r = linli_tests::client().get(world.url(&path)).header("authorization", auth).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    };
+    let (s, list) = list_as(linli_server::auth::org_app::OrgRole::Bureau, world.community_id).await;
+    assert_eq!(s, 200, "{list}");
+    let seen: Vec<(&str, &str)> = list.as_array().unwrap().iter().map(|m| (m["id"].as_str().unwrap(), m["status"].as_str().unwrap())).collect();
+    assert_eq!(
+        seen,
+        [(clean["id"].as_str().unwrap(), "committee_review"), (flagged["id"].as_str().unwrap(), "screening_review")],
+        "newest first, the draft {} left out",
+        draft_only["id"]
+    );
+    assert_eq!(list_as(linli_server::auth::org_app::OrgRole::Property, world.community_id).await.0, 404);
+}

@@ -179,6 +179,39 @@ pub fn build_roll(
     out
 }
 
+/// Who is served notice of a meeting: every verified account of a person behind a roll key (for the developer
+/// key, of a person holding a developer unit), with the keys it answers for. The same keys [`build_roll`] makes
+/// from the same register, so service recorded at publication maps onto the roll frozen later; a key that only
+/// appears after publication (the register changed) was not served.
+pub fn notice_recipients(
+    units: &[RegisterUnit],
+    rules: CountingRules,
+    verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
+    developer_persons: &BTreeSet<Uuid>,
+) -> BTreeMap<Uuid, BTreeSet<String>> {
+    let mut keys: BTreeSet<HeadcountKey> = BTreeSet::new();
+    for u in units {
+        if matches!(&u.holding.holder, Holder::Owners(o) if o.is_empty()) {
+            continue;
+        }
+        if let Some(key) = headcount_key(&u.holding, rules) {
+            keys.insert(key);
+        }
+    }
+    let mut out: BTreeMap<Uuid, BTreeSet<String>> = BTreeMap::new();
+    for key in keys {
+        let persons: Vec<Uuid> = match &key {
+            HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+            HeadcountKey::Buyer(owners) => owners.clone(),
+        };
+        let opaque = key.opaque();
+        for (_, account) in persons.iter().filter_map(|p| verified.get(p)).flatten() {
+            out.entry(*account).or_default().insert(opaque.clone());
+        }
+    }
+    out
+}
+
 /// The roll hash: sha256 over the UTF-8 text
 /// `"linli-roll-v1\n"` then, for each entry sorted by key, `key \t area \t 1 \t units \n` where `units` is
 /// `building/unit:area` joined by `,` (sorted); areas in decimal centi-m². Anyone holding the published roll can
@@ -246,6 +279,29 @@ mod tests {
         let multi = roll.iter().find(|e| e.units.len() == 2).unwrap();
         assert_eq!(multi.area_centi_m2, 10000);
         assert_eq!(multi.voter, None, "person 3 never enrolled");
+    }
+
+    #[test]
+    fn every_verified_co_owner_is_served_for_the_keys_of_their_units() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let units = vec![
+            unit(1, "1", "101", 8000, &[1, 2]),
+            unit(2, "1", "102", 9000, &[3]),
+            unit(3, "2", "201", 1000, &[1]),
+            unit(4, "2", "202", 1500, &[4]),
+        ];
+        let mut verified = BTreeMap::new();
+        verified.insert(Uuid::from_u128(1), vec![(t(10), Uuid::from_u128(91))]);
+        verified.insert(Uuid::from_u128(2), vec![(t(20), Uuid::from_u128(92))]);
+        verified.insert(Uuid::from_u128(3), vec![(t(30), Uuid::from_u128(93))]);
+        let to = notice_recipients(&units, CountingRules::default(), &verified, &BTreeSet::new());
+        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new());
+        let key_of = |area: i64| roll.iter().find(|e| e.area_centi_m2 == area).unwrap().key.clone();
+        // Person 1 co-owns 101 and alone owns 201: two keys. Person 2 co-owns 101. Person 4 never enrolled.
+        assert_eq!(to[&Uuid::from_u128(91)], BTreeSet::from([key_of(8000), key_of(1000)]));
+        assert_eq!(to[&Uuid::from_u128(92)], BTreeSet::from([key_of(8000)]));
+        assert_eq!(to[&Uuid::from_u128(93)], BTreeSet::from([key_of(9000)]));
+        assert_eq!(to.len(), 3);
     }
 
     #[test]

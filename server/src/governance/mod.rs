@@ -2,7 +2,9 @@
 //! sheets, the tally and the result document.
 
 pub mod tally;
+pub mod chart;
 pub mod domain;
+pub mod notices;
 pub mod result;
 pub mod routes;
 pub mod screening;

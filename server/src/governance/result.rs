@@ -58,6 +58,7 @@ pub async fn publish_after_finalize(
 ) -> anyhow::Result<bool> {
     let m = store::meeting(conn, meeting_id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let input = store::tally_input(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let service = store::service_summary(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let server = tally::tally(&input)?;
     let chain = chain_result(&target.0, &target.1, meeting_id, input.proposals.len()).await?;
     let agree = server.len() == chain.len()
@@ -104,6 +105,18 @@ pub async fn publish_after_finalize(
         "proposals": proposals_doc,
         "chain": refs.iter().map(|(k, h, b)| json!({"kind": k, "tx_hash": h.as_ref().map(|h| format!("0x{}", hex::encode(h))), "block_number": b})).collect::<Vec<_>>(),
         "chain_agrees": agree,
+        "rules": input.rules,
+        // Proof of service (DESIGN §5): what the rule-set tally's served-but-silent weight rests on.
+        "service": {
+            "notices": service.notices,
+            "sent": service.sent,
+            "failed": service.failed,
+            "unknown": service.unknown,
+            "read": service.read,
+            "served_keys": service.served_keys_count,
+            "served_silent": input.served_silent,
+            "served_rule": "served = WeChat accepted the notice or the owner opened it, before voting ended; silent = no sheet for the key",
+        },
     });
     let bytes = serde_json::to_vec(&doc)?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
@@ -134,7 +147,8 @@ pub async fn publish_after_finalize(
 }
 
 /// The printable HTML page of a result document (escaped; no scripts, no external resources).
-pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
+/// `chart_png` (the result chart) is embedded as a data URI so the page stays one self-contained printable file.
+pub fn result_html(doc: &serde_json::Value, signature: &str, chart_png: Option<&[u8]>) -> String {
     fn esc(s: &str) -> String {
         s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
     }
@@ -154,6 +168,20 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
         doc["roll_total_heads"],
         doc["sheets"]
     ));
+    if let Some(png) = chart_png {
+        h.push_str(&format!(
+            "<figure><img alt=\"各议题各选项的面积与人数柱状图\" src=\"data:image/png;base64,{}\"><figcaption>每个议题一行：左组为面积，右组为人数（各组按最大值缩放）；颜色对应下表选项，数值见下表。</figcaption></figure>",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ));
+    }
+    let sv = &doc["service"];
+    if sv.is_object() {
+        h.push_str(&format!(
+            "<p>送达：通知 {} 人，微信送达 {}，失败 {}，结果不明 {}，已读 {}；已送达未表决 面积 {} m²，人数 {}</p>",
+            sv["notices"], sv["sent"], sv["failed"], sv["unknown"], sv["read"],
+            area(&sv["served_silent"]["area_centi_m2"]), sv["served_silent"]["heads"]
+        ));
+    }
     for p in doc["proposals"].as_array().into_iter().flatten() {
         h.push_str(&format!("<h2>议题 {}（事项 {}）：{}</h2>", p["index"], p["matter"], esc(p["title"].as_str().unwrap_or_default())));
         h.push_str(&format!("<p>法定人数：{}<br>通过规则：{}</p>", esc(p["quorum_rule"].as_str().unwrap_or_default()), esc(p["pass_rule"].as_str().unwrap_or_default())));
@@ -161,7 +189,11 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
         let labels = p["options"].as_array().cloned().unwrap_or_default();
         for (i, w) in p["strict"]["options"].as_array().into_iter().flatten().enumerate() {
             let label = labels.get(i).and_then(|l| l.as_str()).unwrap_or("?");
-            h.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(label), area(&w["area_centi_m2"]), w["heads"]));
+            let c = super::chart::colour(i).0;
+            h.push_str(&format!(
+                "<tr><td><span style=\"display:inline-block;width:1em;height:1em;background:#{:02x}{:02x}{:02x}\"></span> {}</td><td>{}</td><td>{}</td></tr>",
+                c[0], c[1], c[2], esc(label), area(&w["area_centi_m2"]), w["heads"]
+            ));
         }
         h.push_str(&format!(
             "<tr><td>参与</td><td>{}</td><td>{}</td></tr></table><p>法定人数{}；结果：<strong>{}</strong></p>",
@@ -170,6 +202,18 @@ pub fn result_html(doc: &serde_json::Value, signature: &str) -> String {
             if p["strict"]["quorum"] == true { "已达到" } else { "未达到" },
             if p["passed"] == true { "通过" } else { "未通过" }
         ));
+        let rs = &p["rule_set"];
+        if rs.is_object() {
+            h.push_str(&format!(
+                "<p>按议事规则（已送达未表决者计入）：参与面积 {} m²，人数 {}，同意面积 {} m²，人数 {}；法定人数{}；结果：<strong>{}</strong></p>",
+                area(&rs["participation"]["area_centi_m2"]),
+                rs["participation"]["heads"],
+                area(&rs["options"][0]["area_centi_m2"]),
+                rs["options"][0]["heads"],
+                if rs["quorum"] == true { "已达到" } else { "未达到" },
+                if rs["passed"] == true { "通过" } else { "未通过" }
+            ));
+        }
     }
     h.push_str("<h2>链上记录</h2><ul>");
     for c in doc["chain"].as_array().into_iter().flatten() {
@@ -192,7 +236,8 @@ mod tests {
                            "strict": {"options": [{"area_centi_m2": 905, "heads": 1}], "participation": {"area_centi_m2": 905, "heads": 1}, "quorum": true},
                            "passed": true}],
         });
-        let h = result_html(&doc, "sig");
+        let h = result_html(&doc, "sig", Some(b"\x89PNG"));
+        assert!(h.contains("data:image/png;base64,iVBORw==") && h.contains("background:#2e7d32"));
         assert!(h.contains("&lt;script&gt;") && !h.contains("<script>"));
         assert!(h.contains("12345.67") && h.contains("9.05") && h.contains("a&amp;b") && h.contains("通过"));
     }

@@ -21,7 +21,7 @@ use crate::chain::outbox::{self, Kind};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::schema::{account_persons, ballot_sheets, chain_outbox, meeting_proposals, meeting_reviews, meetings, roll_entries};
+use crate::schema::{account_persons, ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings, roll_entries};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_meeting)
@@ -37,7 +37,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(close_meeting)
         .service(get_result)
         .service(get_result_html)
+        .service(get_result_png)
         .service(verify_sheet)
+        .service(read_notice)
+        .service(list_notices)
+        .service(org_list_meetings)
         .service(org_get_meeting)
         .service(org_get_roll)
         .service(org_get_result);
@@ -206,8 +210,10 @@ async fn get_meeting(state: web::Data<AppState>, account: CurrentAccount, path: 
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
-/// Submits a draft: automatic screening with the sensitive-word list. Clean → committee review; a match →
-/// human review (`screening_review`) with the matched terms in `screening_terms`.
+/// Submits a draft: automatic screening with the sensitive-word list, then WeChat's content-security check
+/// (`msg_sec_check` v2, as written by the submitting member). Clean and WeChat "pass" → committee review; a list
+/// match, any other WeChat suggestion or a check that could not be made → human review (`screening_review`) with
+/// the matched terms in `screening_terms` and WeChat's labels and keywords in `screening_wechat`.
 #[utoipa::path(
     tag = "governance",
     params(("meeting_id" = Uuid, Path)),
@@ -220,28 +226,41 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
     let screener = Screener::from_list(DEFAULT_LIST).map_err(ApiError::internal)?;
+    let m = store::meeting(&mut conn, id).await?;
+    require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
+    if m.status != "draft" {
+        return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
+    }
+    // A draft's text never changes after creation, so it can be screened outside the transaction (the WeChat
+    // call must not hold the row lock).
+    let mut text = m.title.clone();
+    for p in store::proposals(&mut conn, id).await? {
+        text.push('\n');
+        text.push_str(&p.title);
+        text.push('\n');
+        text.push_str(&p.body);
+        for o in p.options.as_array().into_iter().flatten() {
+            text.push('\n');
+            text.push_str(o.as_str().unwrap_or_default());
+        }
+    }
+    let terms = screener.matches(&text);
+    let wechat = super::screening::wechat_check(&state, account.0, &text).await;
+    let clean = terms.is_empty() && wechat.as_ref().is_none_or(|w| w.passed());
+    let wechat_json = wechat.map(|w| serde_json::to_value(w).unwrap_or_default());
     let m = conn
         .transaction(async |conn| {
             let m = store::meeting_for_update(conn, id).await?;
-            require_role(conn, account.0, m.community_id, Role::Committee).await?;
             if m.status != "draft" {
                 return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
             }
-            let mut text = m.title.clone();
-            for p in store::proposals(conn, id).await? {
-                text.push('\n');
-                text.push_str(&p.title);
-                text.push('\n');
-                text.push_str(&p.body);
-                for o in p.options.as_array().into_iter().flatten() {
-                    text.push('\n');
-                    text.push_str(o.as_str().unwrap_or_default());
-                }
-            }
-            let terms = screener.matches(&text);
-            let next = if terms.is_empty() { "committee_review" } else { "screening_review" };
+            let next = if clean { "committee_review" } else { "screening_review" };
             diesel::update(meetings::table.find(id))
-                .set((meetings::status.eq(next), meetings::screening_terms.eq(serde_json::json!(terms))))
+                .set((
+                    meetings::status.eq(next),
+                    meetings::screening_terms.eq(serde_json::json!(terms)),
+                    meetings::screening_wechat.eq(&wechat_json),
+                ))
                 .execute(conn)
                 .await?;
             store::meeting(conn, id).await
@@ -297,6 +316,9 @@ async fn publish(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<&'stati
         .set((meetings::status.eq("published"), meetings::published_at.eq(now)))
         .execute(conn)
         .await?;
+    // The notices are queued in the same transaction: a published meeting always has its proof-of-service queue.
+    let queued = store::enqueue_notices(conn, m).await?;
+    tracing::info!(meeting = %m.id, queued, "meeting published; notices queued");
     Ok("published")
 }
 
@@ -796,6 +818,30 @@ async fn close_meeting(state: web::Data<AppState>, account: CurrentAccount, path
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
+/// Bureau supervision: the meetings of a community in the app's scope, newest first (every stage after the
+/// committee's private draft), with status, window, roll hash and totals (organisation app, role `bureau`).
+#[utoipa::path(
+    tag = "openapi",
+    params(("community_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<MeetingRow>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/communities/{community_id}/meetings")]
+async fn org_list_meetings(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let community = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
+    app.require(&[OrgRole::Bureau], community)?;
+    let rows: Vec<MeetingRow> = meetings::table
+        .filter(meetings::community_id.eq(community))
+        .filter(meetings::status.ne("draft"))
+        .order((meetings::created_at.desc(), meetings::id.desc()))
+        .select(MeetingRow::as_select())
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
 /// Bureau supervision: a meeting with its roll hash and totals (organisation app, role `bureau`).
 #[utoipa::path(
     tag = "openapi",
@@ -861,9 +907,29 @@ async fn get_result_html(state: web::Data<AppState>, account: CurrentAccount, pa
     let m = store::meeting(&mut conn, path.into_inner()).await?;
     require_reader(&mut conn, account.0, m.community_id).await?;
     let r = signed_result(&m)?;
+    let png = super::chart::png(&super::chart::weights_of(&r.document)).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(super::result::result_html(&r.document, &r.signature)))
+        .body(super::result::result_html(&r.document, &r.signature, Some(&png))))
+}
+
+/// The result chart (PNG): per proposal, bars of area and of headcount per option (strict tally); colours in
+/// option order as in the HTML page's legend.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/result.png")]
+async fn get_result_png(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, path.into_inner()).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    let r = signed_result(&m)?;
+    let png = super::chart::png(&super::chart::weights_of(&r.document)).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -960,4 +1026,98 @@ async fn org_get_result(state: web::Data<AppState>, req: HttpRequest, path: web:
     let m = store::meeting(&mut conn, path.into_inner()).await?;
     app.require(&[OrgRole::Bureau], m.community_id)?;
     Ok(HttpResponse::Ok().json(signed_result(&m)?))
+}
+
+/// One owner's proof of service for a meeting.
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct NoticeView {
+    pub account_id: Uuid,
+    /// `wechat_subscribe` (pushed) or `in_app` (opened in the app without a push).
+    pub channel: String,
+    /// pending, sending, sent, failed, unknown (no answer, never re-sent), not_pushed.
+    pub status: String,
+    pub attempts: i32,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// WeChat's errcode of the last answer (0 = accepted).
+    pub errcode: Option<i64>,
+    pub read_at: Option<DateTime<Utc>>,
+    /// The roll keys this owner was served for.
+    #[schema(value_type = Vec<String>)]
+    pub headcount_keys: serde_json::Value,
+}
+
+type NoticeColumns = (
+    meeting_notices::account_id,
+    meeting_notices::channel,
+    meeting_notices::status,
+    meeting_notices::attempts,
+    meeting_notices::sent_at,
+    meeting_notices::errcode,
+    meeting_notices::read_at,
+    meeting_notices::headcount_keys,
+);
+const NOTICE_COLUMNS: NoticeColumns = (
+    meeting_notices::account_id,
+    meeting_notices::channel,
+    meeting_notices::status,
+    meeting_notices::attempts,
+    meeting_notices::sent_at,
+    meeting_notices::errcode,
+    meeting_notices::read_at,
+    meeting_notices::headcount_keys,
+);
+
+fn is_published(status: &str) -> bool {
+    matches!(status, "published" | "open" | "closed" | "finalized")
+}
+
+/// Read receipt: the owner opened the meeting's notice (recorded once, the first time). Counts as service.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = NoticeView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[post("/v1/meetings/{meeting_id}/notice/read")]
+async fn read_notice(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, id).await?;
+    require_reader(&mut conn, account.0, m.community_id).await?;
+    if !is_published(&m.status) {
+        // Before publication there is no notice, and owners cannot see the draft at all.
+        return Err(ApiError::not_found());
+    }
+    if !store::record_read(&mut conn, &m, account.0).await? {
+        // A committee member who owns nothing here: there is nobody to serve.
+        return Err(ApiError::not_found());
+    }
+    let view: NoticeView = meeting_notices::table
+        .find((id, account.0))
+        .select(NOTICE_COLUMNS)
+        .first(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Proof of service per owner (committee): channel, send outcome with WeChat's errcode, time, read receipt.
+#[utoipa::path(
+    tag = "governance",
+    params(("meeting_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<NoticeView>), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("session" = []))
+)]
+#[get("/v1/meetings/{meeting_id}/notices")]
+async fn list_notices(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let mut conn = state.db.get().await?;
+    let m = store::meeting(&mut conn, id).await?;
+    require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
+    let rows: Vec<NoticeView> = meeting_notices::table
+        .filter(meeting_notices::meeting_id.eq(id))
+        .order(meeting_notices::account_id.asc())
+        .select(NOTICE_COLUMNS)
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
 }

@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::domain::{RegisterUnit, RollEntry, RollUnit, build_roll};
-use super::tally::{Matter, ProposalSpec, Sheet, TallyInput, TallyRules, Weight};
+use super::tally::{self, Matter, NoticeRecord, ProposalSpec, RollWeight, Sheet, TallyInput, TallyRules, Weight};
 use crate::community::headcount::{CountingRules, Holder, UnitHolding};
 use crate::error::ApiError;
-use crate::schema::{account_persons, ballot_sheets, meeting_proposals, meetings, roll_entries};
+use crate::schema::{account_persons, ballot_sheets, meeting_notices, meeting_proposals, meetings, roll_entries};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = meetings)]
@@ -50,6 +50,9 @@ pub struct MeetingRow {
     #[serde(skip)]
     pub result_signature: Option<String>,
     pub result_mismatch: bool,
+    /// WeChat's content-security check at submission (`governance::screening::WeChatScreening`); null = not made.
+    #[schema(value_type = Option<Object>)]
+    pub screening_wechat: Option<serde_json::Value>,
 }
 
 fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -115,11 +118,16 @@ pub async fn proposals(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Ve
         .await
 }
 
-/// Freezes the roll from the register as it stands now; returns the entries (also inserted).
-pub async fn freeze_roll(
-    conn: &mut AsyncPgConnection,
-    meeting: &MeetingRow,
-) -> Result<Vec<RollEntry>, ApiError> {
+/// The register of a meeting's community as the roll rules read it: counted units, verified accounts per person,
+/// the developer's persons.
+pub struct RegisterSnapshot {
+    pub units: Vec<RegisterUnit>,
+    pub rules: CountingRules,
+    pub verified: BTreeMap<Uuid, Vec<(DateTime<Utc>, Uuid)>>,
+    pub developer_persons: BTreeSet<Uuid>,
+}
+
+pub async fn register_snapshot(conn: &mut AsyncPgConnection, meeting: &MeetingRow) -> Result<RegisterSnapshot, ApiError> {
     let holdings = crate::community::store::holdings(conn, meeting.community_id).await.map_err(ApiError::internal)?;
     let mut developer_persons = BTreeSet::new();
     let owner_rows: Vec<(Uuid, Option<String>)> = crate::schema::ownerships::table
@@ -152,6 +160,15 @@ pub async fn freeze_roll(
         verified.entry(person).or_default().push((at, account));
     }
     let rules = CountingRules { count_parking_spaces: meeting.count_parking_spaces };
+    Ok(RegisterSnapshot { units, rules, verified, developer_persons })
+}
+
+/// Freezes the roll from the register as it stands now; returns the entries (also inserted).
+pub async fn freeze_roll(
+    conn: &mut AsyncPgConnection,
+    meeting: &MeetingRow,
+) -> Result<Vec<RollEntry>, ApiError> {
+    let RegisterSnapshot { units, rules, verified, developer_persons } = register_snapshot(conn, meeting).await?;
     let roll = build_roll(&units, rules, &verified, &developer_persons);
     for chunk in roll.chunks(500) {
         let rows: Vec<_> = chunk
@@ -191,8 +208,8 @@ pub async fn roll(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Ve
         .collect())
 }
 
-/// The tally input from the server's own rows (the strict tally; proof of service is not recorded yet, so the
-/// served-but-silent weight is zero).
+/// The tally input from the server's own rows: the sheets, and the served-but-silent weight from the proof of
+/// service (notices delivered or read before voting ended, mapped onto the frozen roll).
 pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<TallyInput, ApiError> {
     let props = proposals(conn, m.id).await?;
     let mut specs = Vec::with_capacity(props.len());
@@ -200,14 +217,22 @@ pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result
         let matter = u8::try_from(p.matter).ok().and_then(Matter::new).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad matter")))?;
         specs.push(ProposalSpec { matter, option_count: u8::try_from(p.option_count()).unwrap_or(0) });
     }
-    let rows: Vec<(i64, i32, serde_json::Value)> = ballot_sheets::table
+    let rows: Vec<(Uuid, i64, i32, serde_json::Value)> = ballot_sheets::table
         .filter(ballot_sheets::meeting_id.eq(m.id))
-        .select((ballot_sheets::area_centi_m2, ballot_sheets::heads, ballot_sheets::choices))
+        .select((ballot_sheets::account_id, ballot_sheets::area_centi_m2, ballot_sheets::heads, ballot_sheets::choices))
         .load(conn)
         .await?;
+    let voted: BTreeSet<Uuid> = rows.iter().map(|r| r.0).collect();
+    let served = service_summary(conn, m).await?;
+    let roll: Vec<RollWeight> = roll(conn, m.id)
+        .await?
+        .into_iter()
+        .map(|e| RollWeight { key: e.key, weight: Weight::new(e.area_centi_m2, 1), voter: e.voter })
+        .collect();
+    let served_silent = tally::served_silent(&roll, &served.served_keys, &voted);
     let sheets = rows
         .into_iter()
-        .map(|(area, heads, choices)| Sheet {
+        .map(|(_, area, heads, choices)| Sheet {
             weight: Weight::new(area, i64::from(heads)),
             choices: serde_json::from_value(choices).unwrap_or_default(),
         })
@@ -216,10 +241,121 @@ pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result
         roll_totals: Weight::new(m.roll_area_centi_m2.unwrap_or(0), m.roll_heads.unwrap_or(0)),
         proposals: specs,
         sheets,
-        served_silent: Weight::default(),
+        served_silent,
         rules: TallyRules {
             silent_counts_as_participating: m.silent_counts_as_participating,
             silent_follows_majority: m.silent_follows_majority,
         },
     })
+}
+
+/// Proof of service of one meeting, summed for the result document.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceSummary {
+    /// Owner accounts a notice was addressed to.
+    pub notices: i64,
+    /// Accepted by WeChat (errcode 0).
+    pub sent: i64,
+    /// Refused by WeChat or undeliverable.
+    pub failed: i64,
+    /// Outcome unknown (no answer; never re-sent).
+    pub unknown: i64,
+    /// Opened by the owner (read receipt).
+    pub read: i64,
+    /// Roll keys served (delivered or read) before voting ended.
+    #[serde(skip)]
+    pub served_keys: BTreeSet<String>,
+    pub served_keys_count: usize,
+}
+
+pub async fn service_summary(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<ServiceSummary, ApiError> {
+    type Row = (String, serde_json::Value, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = meeting_notices::table
+        .filter(meeting_notices::meeting_id.eq(m.id))
+        .select((meeting_notices::status, meeting_notices::headcount_keys, meeting_notices::sent_at, meeting_notices::read_at))
+        .load(conn)
+        .await?;
+    let count = |f: &dyn Fn(&Row) -> bool| i64::try_from(rows.iter().filter(|r| f(r)).count()).unwrap_or(i64::MAX);
+    let records: Vec<NoticeRecord> = rows
+        .iter()
+        .map(|(_, keys, sent_at, read_at)| NoticeRecord {
+            keys: serde_json::from_value(keys.clone()).unwrap_or_default(),
+            delivered_at: *sent_at,
+            read_at: *read_at,
+        })
+        .collect();
+    let served_keys = tally::served_keys(&records, m.voting_ends_at);
+    Ok(ServiceSummary {
+        notices: count(&|r| r.0 != "not_pushed"),
+        sent: count(&|r| r.0 == "sent"),
+        failed: count(&|r| r.0 == "failed"),
+        unknown: count(&|r| r.0 == "unknown"),
+        read: count(&|r| r.3.is_some()),
+        served_keys_count: served_keys.len(),
+        served_keys,
+    })
+}
+
+/// Queues a notice for every owner account behind the roll's keys (called in the publication transaction).
+/// Returns how many were queued; publishing twice queues nothing new.
+pub async fn enqueue_notices(conn: &mut AsyncPgConnection, meeting: &MeetingRow) -> Result<usize, ApiError> {
+    let snap = register_snapshot(conn, meeting).await?;
+    let to = super::domain::notice_recipients(&snap.units, snap.rules, &snap.verified, &snap.developer_persons);
+    let rows: Vec<_> = to
+        .into_iter()
+        .map(|(account, keys)| {
+            (
+                meeting_notices::meeting_id.eq(meeting.id),
+                meeting_notices::account_id.eq(account),
+                meeting_notices::headcount_keys.eq(serde_json::json!(keys)),
+                meeting_notices::channel.eq("wechat_subscribe"),
+                meeting_notices::status.eq("pending"),
+            )
+        })
+        .collect();
+    let mut n = 0;
+    for chunk in rows.chunks(500) {
+        n += diesel::insert_into(meeting_notices::table).values(chunk).on_conflict_do_nothing().execute(conn).await?;
+    }
+    Ok(n)
+}
+
+/// Records that the owner opened the notice (first time only). An owner who enrolled after publication has no
+/// queued notice: the opening itself is recorded (channel `in_app`) for the keys they answer for now.
+/// Returns false when the account answers for no key of the meeting's community.
+pub async fn record_read(conn: &mut AsyncPgConnection, meeting: &MeetingRow, account: Uuid) -> Result<bool, ApiError> {
+    let now = Utc::now();
+    let n = diesel::update(meeting_notices::table.find((meeting.id, account)))
+        .filter(meeting_notices::read_at.is_null())
+        .set(meeting_notices::read_at.eq(now))
+        .execute(conn)
+        .await?;
+    if n > 0 {
+        return Ok(true);
+    }
+    let exists: i64 = meeting_notices::table
+        .filter(meeting_notices::meeting_id.eq(meeting.id))
+        .filter(meeting_notices::account_id.eq(account))
+        .count()
+        .get_result(conn)
+        .await?;
+    if exists > 0 {
+        return Ok(true);
+    }
+    let snap = register_snapshot(conn, meeting).await?;
+    let to = super::domain::notice_recipients(&snap.units, snap.rules, &snap.verified, &snap.developer_persons);
+    let Some(keys) = to.get(&account) else { return Ok(false) };
+    diesel::insert_into(meeting_notices::table)
+        .values((
+            meeting_notices::meeting_id.eq(meeting.id),
+            meeting_notices::account_id.eq(account),
+            meeting_notices::headcount_keys.eq(serde_json::json!(keys)),
+            meeting_notices::channel.eq("in_app"),
+            meeting_notices::status.eq("not_pushed"),
+            meeting_notices::read_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(true)
 }

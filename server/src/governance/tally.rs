@@ -203,6 +203,51 @@ pub fn tally(input: &TallyInput) -> Result<Vec<ProposalResult>, TallyError> {
     Ok(results)
 }
 
+/// One entry of the frozen roll as service sees it: its key, its weight and its designated voter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollWeight {
+    pub key: String,
+    pub weight: Weight,
+    pub voter: Option<uuid::Uuid>,
+}
+
+/// One owner's proof of service: the roll keys the notice was addressed for, when WeChat accepted it and when
+/// the owner opened it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRecord {
+    pub keys: Vec<String>,
+    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The roll keys served notice: delivered (WeChat accepted the message) or read, strictly before `deadline`
+/// (the end of voting: service after the vote cannot make anyone "silent"). A failed or unknown send that the
+/// owner never opened is not service.
+pub fn served_keys(records: &[NoticeRecord], deadline: chrono::DateTime<chrono::Utc>) -> std::collections::BTreeSet<String> {
+    records
+        .iter()
+        .filter(|r| r.delivered_at.is_some_and(|t| t < deadline) || r.read_at.is_some_and(|t| t < deadline))
+        .flat_map(|r| r.keys.iter().cloned())
+        .collect()
+}
+
+/// The weight of the roll entries that were served and cast no sheet: the served-but-silent weight of the
+/// rule-set tally. An entry whose designated voter cast a sheet is counted by that sheet, never here.
+pub fn served_silent(
+    roll: &[RollWeight],
+    served: &std::collections::BTreeSet<String>,
+    voted: &std::collections::BTreeSet<uuid::Uuid>,
+) -> Weight {
+    let mut w = Weight::default();
+    for e in roll {
+        let silent = e.voter.is_none_or(|v| !voted.contains(&v));
+        if silent && served.contains(&e.key) {
+            w.add(e.weight);
+        }
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +429,64 @@ mod tests {
         assert!(rs.quorum && rs.passed);
         // Strict: part 25000/3 of 40000/4: 75000 < 80000 → no quorum.
         assert!(!r[0].strict.quorum);
+    }
+
+    #[test]
+    fn service_counts_only_before_the_end_of_voting_and_only_when_delivered_or_read() {
+        let end = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let before = end - chrono::Duration::milliseconds(1);
+        let rec = |k: &str, d: Option<chrono::DateTime<chrono::Utc>>, r: Option<chrono::DateTime<chrono::Utc>>| NoticeRecord {
+            keys: vec![k.to_owned()],
+            delivered_at: d,
+            read_at: r,
+        };
+        let records = [
+            rec("delivered-just-before", Some(before), None),
+            rec("delivered-at-the-end", Some(end), None),
+            rec("read-only", None, Some(before)),
+            rec("failed-never-read", None, None),
+            rec("read-after", None, Some(end + chrono::Duration::seconds(1))),
+        ];
+        let s = served_keys(&records, end);
+        let want: std::collections::BTreeSet<String> = ["delivered-just-before", "read-only"].map(String::from).into();
+        assert_eq!(s, want);
+    }
+
+    #[test]
+    fn served_silent_is_the_served_roll_entries_without_a_sheet() {
+        let (a, b, c) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2), uuid::Uuid::from_u128(3));
+        let roll = [
+            RollWeight { key: "k1".into(), weight: w(8000, 1), voter: Some(a) },
+            RollWeight { key: "k2".into(), weight: w(9000, 1), voter: Some(b) },
+            RollWeight { key: "k3".into(), weight: w(7000, 1), voter: Some(c) },
+            RollWeight { key: "k4".into(), weight: w(5000, 1), voter: None },
+        ];
+        let served: std::collections::BTreeSet<String> = ["k1", "k2", "k4"].map(String::from).into();
+        // a voted: k1 counts through the sheet. b silent and served. c silent, not served. k4 has no voter, served.
+        let voted = std::collections::BTreeSet::from([a]);
+        assert_eq!(served_silent(&roll, &served, &voted), w(14000, 2));
+        assert_eq!(served_silent(&roll, &Default::default(), &voted), w(0, 0), "nobody served");
+        assert_eq!(served_silent(&roll, &served, &[a, b, c].into()), w(5000, 1), "only the voter-less key is left");
+    }
+
+    #[test]
+    fn served_silent_weight_decides_the_rule_set_quorum_at_the_bound() {
+        // Roll 30000/3; one sheet 10000/1 yes. Served silent 10000/1 reaches 3·20000 = 2·30000 exactly;
+        // 9999/1 falls one centi-m² short.
+        let input = |silent: Weight| TallyInput {
+            roll_totals: w(30000, 3),
+            proposals: vec![ProposalSpec { matter: m(9), option_count: 2 }],
+            sheets: vec![Sheet { weight: w(10000, 1), choices: vec![0] }],
+            served_silent: silent,
+            rules: TallyRules { silent_counts_as_participating: false, silent_follows_majority: true },
+        };
+        let at = tally(&input(w(10000, 1))).unwrap();
+        let rs = at[0].rule_set.clone().unwrap();
+        assert!(rs.quorum && rs.passed, "the silent owner follows the unanimous yes");
+        assert_eq!(rs.options[0], w(20000, 2));
+        let short = tally(&input(w(9999, 1))).unwrap();
+        assert!(!short[0].rule_set.clone().unwrap().quorum);
+        assert!(!at[0].strict.quorum, "the strict tally never counts the silent");
     }
 
     #[test]

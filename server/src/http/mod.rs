@@ -123,9 +123,11 @@ pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
     tracing::info!(listen = %config.http.listen, "serving");
     let billing_jobs = tokio::spawn(crate::billing::reconcile::run(state_for_jobs.clone()));
     let chain_jobs = crate::chain::worker::spawn(config.chain.as_ref(), &state_for_jobs);
+    let notice_jobs = tokio::spawn(crate::governance::notices::run(state_for_jobs.clone()));
     let jobs = tokio::spawn(housekeeping(state_for_jobs));
     server.run().await?;
     jobs.abort();
+    notice_jobs.abort();
     if let Some(j) = chain_jobs { j.abort(); }
     billing_jobs.abort();
     tracing::info!("stopped");

@@ -207,3 +207,193 @@ async fn bad_drafts_and_foreign_readers_are_refused() {
     let (s, _, _) = json_of(test::call_service(&app, req).await).await;
     assert_eq!(s, 401);
 }
+
+#[derive(diesel::QueryableByName, Debug)]
+struct NoticeRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    account_id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    keys: String,
+}
+
+/// Proof of service feeds the rule-set tally: publication queues a notice for every verified owner behind a roll
+/// key (both co-owners of a co-owned unit); a key counts as served when a notice to one of its owners was
+/// delivered or read before voting ended, and served-but-silent = served keys whose voter cast no sheet.
+/// Expected weights come from the register file: B01/0101 is 138.34 m², B01/0104 (co-owned) 47.86 m².
+#[actix_web::test]
+async fn served_but_silent_weight_comes_from_the_notice_records() {
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (a, ta) = t.account().await;
+    let (b, tb) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    t.grant(b, community, Role::Committee).await;
+    let (o1, t1) = t.account().await;
+    let (o2, _) = t.account().await;
+    let (o3, _) = t.account().await;
+    let (o4, t4) = t.account().await;
+    t.link_person(o1, community, "330106197601165874").await; // B01/0101 alone
+    t.link_person(o2, community, "310104195802015447").await; // B01/0104 with o3's person
+    t.link_person(o3, community, "310104196604210713").await;
+    let app = service!(t);
+    let mut body = draft("送达测试", "使用维修资金更换电梯", 3600);
+    body["rules"] = serde_json::json!({"silent_follows_majority": true});
+    let (_, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, body);
+    let id: uuid::Uuid = m["id"].as_str().unwrap().parse().unwrap();
+    let (s, _, _) = call!(app, post, format!("/v1/meetings/{id}/submit"), ta, serde_json::json!({}));
+    assert_eq!(s, 200);
+    let (_, _, _) = call!(app, post, format!("/v1/meetings/{id}/committee-review"), ta, serde_json::json!({"approved": true}));
+    let (s, _, m) = call!(app, post, format!("/v1/meetings/{id}/committee-review"), tb, serde_json::json!({"approved": true}));
+    assert_eq!((s, m["status"].as_str()), (200, Some("published")));
+
+    let mut conn = t.conn().await;
+    let rows: Vec<NoticeRow> = diesel::sql_query(format!(
+        "SELECT account_id, status, headcount_keys::text AS keys FROM meeting_notices WHERE meeting_id = '{id}' ORDER BY account_id"
+    ))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.iter().map(|r| r.account_id).collect::<Vec<_>>(), {
+        let mut v = vec![o1, o2, o3];
+        v.sort();
+        v
+    });
+    assert!(rows.iter().all(|r| r.status == "pending"), "{rows:?}");
+    let keys_of = |acc| rows.iter().find(|r| r.account_id == acc).unwrap().keys.clone();
+    assert_eq!(keys_of(o2), keys_of(o3), "co-owners answer for one key");
+    assert_ne!(keys_of(o1), keys_of(o2));
+
+    // o1 opens the notice in the app (a read receipt); WeChat accepted o3's message (what the worker records;
+    // the end-to-end test drives the worker itself); o2's send failed. An account that owns nothing is refused.
+    let (s, _, r) = call!(app, post, format!("/v1/meetings/{id}/notice/read"), t1, serde_json::json!({}));
+    assert_eq!(s, 200, "{r}");
+    assert!(r["read_at"].is_string());
+    let (s, _, _) = call!(app, post, format!("/v1/meetings/{id}/notice/read"), t4, serde_json::json!({}));
+    assert_eq!(s, 404, "account {o4} answers for no key");
+    diesel::sql_query(format!("UPDATE meeting_notices SET status = 'sent', sent_at = now(), errcode = 0 WHERE account_id = '{o3}'"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query(format!("UPDATE meeting_notices SET status = 'failed', errcode = 43101 WHERE account_id = '{o2}'"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let (s, _, _) = call!(app, post, format!("/v1/meetings/{id}/open"), tb, serde_json::json!({}));
+    assert_eq!(s, 200);
+    let meeting = linli_server::governance::store::meeting(&mut conn, id).await.unwrap();
+    // Nobody voted: both served keys are silent (0101 through the read, 0104 through o3's delivery).
+    let input = linli_server::governance::store::tally_input(&mut conn, &meeting).await.unwrap();
+    assert_eq!(input.served_silent, linli_server::governance::tally::Weight::new(13834 + 4786, 2));
+
+    // o1 votes: 0101 counts through the sheet, only 0104 is served-but-silent.
+    let sheet = uuid::Uuid::now_v7();
+    diesel::sql_query(format!(
+        "INSERT INTO ballot_sheets (id, meeting_id, account_id, voter_pseudonym, area_centi_m2, heads, choices, sheet_hash, device_serial) \
+         VALUES ('{sheet}', '{id}', '{o1}', decode(repeat('00', 32), 'hex'), 13834, 1, '[0, 0]', decode(repeat('11', 32), 'hex'), 'test')"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let input = linli_server::governance::store::tally_input(&mut conn, &meeting).await.unwrap();
+    assert_eq!(input.served_silent, linli_server::governance::tally::Weight::new(4786, 1));
+    let summary = linli_server::governance::store::service_summary(&mut conn, &meeting).await.unwrap();
+    assert_eq!((summary.notices, summary.sent, summary.failed, summary.read, summary.served_keys_count), (3, 1, 1, 1, 2));
+}
+
+/// A notice claimed by a process that died before recording WeChat's answer is never sent again: after the
+/// claim timeout it is recorded `unknown`.
+#[actix_web::test]
+async fn a_notice_left_mid_send_becomes_unknown_and_is_not_resent() {
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (a, ta) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    let (o1, _) = t.account().await;
+    let (o2, _) = t.account().await;
+    t.link_person(o1, community, "330106197601165874").await;
+    t.link_person(o2, community, "310110196207036560").await;
+    let app = service!(t);
+    let (_, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, draft("m", "b", 3600));
+    let id = m["id"].as_str().unwrap().to_owned();
+    let mut conn = t.conn().await;
+    // Published as the handler publishes (the review path is tested above).
+    let meeting = linli_server::governance::store::meeting(&mut conn, id.parse().unwrap()).await.unwrap();
+    linli_server::governance::store::enqueue_notices(&mut conn, &meeting).await.unwrap();
+    let stale = linli_server::governance::notices::SENDING_TIMEOUT_SECS + 1;
+    diesel::sql_query(format!(
+        "UPDATE meeting_notices SET status = 'sending', attempts = 1, claimed_at = now() - interval '{stale} seconds' WHERE account_id = '{o1}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    // A fresh claim (another instance is sending right now) is left alone.
+    diesel::sql_query(format!("UPDATE meeting_notices SET status = 'sending', attempts = 1, claimed_at = now() WHERE account_id = '{o2}'"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let handled = linli_server::governance::notices::step(&t.state).await.unwrap();
+    assert_eq!(handled, 0, "nothing was pending, nothing was sent");
+    let rows: Vec<NoticeRow> = diesel::sql_query(format!(
+        "SELECT account_id, status, '' AS keys FROM meeting_notices WHERE meeting_id = '{id}'"
+    ))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let status = |acc| rows.iter().find(|r| r.account_id == acc).unwrap().status.clone();
+    assert_eq!((status(o1).as_str(), status(o2).as_str()), ("unknown", "sending"));
+}
+
+/// WeChat's content-security check v2 between our client and the sandbox, in WeChat's shapes: a bad token is
+/// refused with 40001, a clean text passes with label 100, a configured word is flagged with its label, suggest
+/// and keyword in `detail[]`, an over-long text is refused with 47001.
+#[actix_web::test]
+async fn msg_sec_check_v2_speaks_wechats_protocol() {
+    use linli_identity::wechat::{AccessToken, SecScene, Suggest, WeChatClient, WeChatConfig, WeChatError};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sandbox = linli_sandbox::start(linli_sandbox::SandboxConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls_listen: None,
+        fixtures: crate::common::repo_root().join("fixtures"),
+        register: None,
+        credentials: linli_sandbox::Credentials::default(),
+    })
+    .await
+    .unwrap();
+    let creds = linli_sandbox::Credentials::default();
+    let client = WeChatClient::new(
+        reqwest::Client::new(),
+        WeChatConfig { base_url: sandbox.base_url(), appid: creds.wechat_appid.clone(), secret: creds.wechat_secret.clone().into() },
+    );
+    let bad = AccessToken { token: "not-a-token".to_owned().into(), expires_in: 0 };
+    match client.msg_sec_check(&bad, "o-author", SecScene::Forum, "你好").await {
+        Err(WeChatError::Api { code, .. }) => assert_eq!(code.errcode(), 40001),
+        other => panic!("{other:?}"),
+    }
+    let token = client.stable_token(false).await.unwrap();
+    let clean = client.msg_sec_check(&token, "o-author", SecScene::Forum, "更换电梯").await.unwrap();
+    assert_eq!((clean.suggest, clean.label), (Suggest::Pass, 100));
+    assert!(clean.trace_id.is_some());
+
+    let r = reqwest::Client::new()
+        .put(format!("{}/sandbox/wechat/sec-check-words", sandbox.base_url()))
+        .json(&serde_json::json!({"words": [{"keyword": "高息理财", "label": 20008, "suggest": "review"},
+                                            {"keyword": "暴力抗法", "label": 20006, "suggest": "risky"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let flagged = client.msg_sec_check(&token, "o-author", SecScene::Forum, "推荐高息理财，拒绝暴力抗法").await.unwrap();
+    assert_eq!((flagged.suggest, flagged.label), (Suggest::Risky, 20006), "the worst finding decides");
+    let keywords: Vec<_> = flagged.detail.iter().filter_map(|d| d.keyword.clone()).collect();
+    assert_eq!(keywords, ["高息理财", "暴力抗法"]);
+    let summary = linli_server::governance::screening::summarize(&[flagged]);
+    assert_eq!(summary.labels.iter().map(|l| l.label).collect::<Vec<_>>(), [20006, 20008]);
+    match client.msg_sec_check(&token, "o-author", SecScene::Forum, &"字".repeat(2501)).await {
+        Err(WeChatError::Api { code, .. }) => assert_eq!(code.errcode(), 47001),
+        other => panic!("{other:?}"),
+    }
+    sandbox.stop().await;
+}

@@ -217,6 +217,32 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     assert!(!pass7, "half the voters cannot carry a three-quarter matter");
     assert_eq!(metrics.tally_mismatch.get(), 0);
 
+    // The chart: decode the PNG and measure the bars against the sums computed here. Proposal 0: all area and
+    // all heads on yes (full bars), nothing elsewhere. Proposal 1: yes and no, each against the larger of the two.
+    let req = test::TestRequest::get().uri(&format!("/v1/meetings/{id}/result.png")).insert_header(("authorization", format!("Bearer {ta}"))).to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers().get("content-type").unwrap(), "image/png");
+    let img = image::load_from_memory_with_format(&test::read_body(resp).await, image::ImageFormat::Png).unwrap().to_rgb8();
+    use linli_server::governance::chart::{BAR_W, PLOT_H, bar_origin, colour};
+    let bar = |p: u32, g: u32, i: u32| -> i64 {
+        let (x, base) = bar_origin(3, p, g, i);
+        (1..=base).take_while(|d| *img.get_pixel(x + BAR_W / 2, base - d) == colour(i as usize)).count() as i64
+    };
+    let ph = i64::from(PLOT_H);
+    assert_eq!((bar(0, 0, 0), bar(0, 1, 0), bar(0, 0, 1), bar(0, 1, 2)), (ph, ph, 0, 0));
+    let no1 = (total.0 - yes1.0, total.1 - yes1.1);
+    for (g, yes, no) in [(0, yes1.0, no1.0), (1, yes1.1, no1.1)] {
+        let max = yes.max(no);
+        for (i, v) in [(0, yes), (1, no)] {
+            let h = bar(1, g, i);
+            assert!((2 * h * max - 2 * ph * v).abs() <= max, "proposal 1 group {g} option {i}: {h} px for {v} of {max}");
+        }
+    }
+    let req = test::TestRequest::get().uri(&format!("/v1/meetings/{id}/result.html")).insert_header(("authorization", format!("Bearer {ta}"))).to_request();
+    let html = String::from_utf8(test::read_body(test::call_service(&app, req).await).await.to_vec()).unwrap();
+    assert!(html.contains("<img alt=") && html.contains("data:image/png;base64,"));
+
     // A SIGKILL (or a failed chain read) between recording the finalize row as done and publishing leaves the
     // meeting closed without a result, and the finalize row is never claimed again. That state, exactly: the next
     // idle step of the worker must publish it (before the fix it stayed closed for ever).

@@ -1,0 +1,2 @@
+ALTER TABLE meetings DROP COLUMN screening_wechat;
+DROP TABLE meeting_notices;
