@@ -29,7 +29,8 @@ pub struct World {
     pub db: TestDb,
     /// The devnode, keys, registry and deployed contract when started with [`World::start_with_chain`].
     pub chain: Option<ChainWorld>,
-    /// The environment the server was started with (a restart uses it again).
+    /// The environment of the world's parts (identity, chain, payments) that every server start gets; the extra
+    /// environment of the first start is not part of it, so a fault point armed there fires in that process only.
     server_env: Vec<(String, String)>,
     /// Logs of servers killed by [`World::kill_server`], oldest first.
     pub killed_server_logs: Vec<String>,
@@ -142,8 +143,7 @@ impl World {
             std::fs::write(&file, wechatpay_toml(&sandbox.base_url(), &format!("http://127.0.0.1:{port}")))?;
             env.push(("LINLI_CONFIG".to_owned(), file.to_string_lossy().into_owned()));
         }
-        env.extend(extra_env.iter().cloned());
-        let server = LinliServer::start_on(&db, &env, port).await?;
+        let server = LinliServer::start_on(&db, &[env.clone(), extra_env.to_vec()].concat(), port).await?;
         Ok(Self {
             server,
             sandbox,
@@ -175,13 +175,13 @@ impl World {
         Ok(())
     }
 
-    /// Starts a new server process with the same database, environment and port (so sessions and clients' base
-    /// URLs stay valid); kills the current one first if it is still running.
+    /// Starts a new server process with the same database, parts and port (so sessions and clients' base URLs
+    /// stay valid), without the first start's extra environment; kills the current one first if it still runs.
     pub async fn restart_server(&mut self) -> anyhow::Result<()> {
         self.restart_server_with(&[]).await
     }
 
-    /// As [`Self::restart_server`], with `extra_env` added to the original environment (e.g. a fault point).
+    /// As [`Self::restart_server`], with `extra_env` added to the parts' environment (e.g. a fault point).
     pub async fn restart_server_with(&mut self, extra_env: &[(String, String)]) -> anyhow::Result<()> {
         if !self.server.has_exited()? {
             self.kill_server()?;
