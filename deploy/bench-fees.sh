@@ -10,8 +10,7 @@ source deploy/lib/services.sh
 ensure_postgres
 ensure_redis
 
-export LINLI_TEST_DATABASE_URL=${LINLI_TEST_DATABASE_URL:-postgres://${LINLI_DB_ROLE}:${LINLI_DB_PASSWORD}@127.0.0.1:${PG_PORT}/postgres}
-export LINLI_TEST_REDIS_URL=${LINLI_TEST_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/}
+export_test_env
 
 log "release build of linli and the benchmark"
 cargo build --release --locked -p linli-server --bin linli -p linli-tests --bin linli-bench-fees

@@ -12,8 +12,7 @@ ensure_build_tools
 ensure_postgres
 ensure_redis
 
-export LINLI_TEST_DATABASE_URL=${LINLI_TEST_DATABASE_URL:-postgres://${LINLI_DB_ROLE}:${LINLI_DB_PASSWORD}@127.0.0.1:${PG_PORT}/postgres}
-export LINLI_TEST_REDIS_URL=${LINLI_TEST_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/}
+export_test_env
 
 log "building the release binaries the benchmark starts"
 cargo build --release --workspace --bins --locked

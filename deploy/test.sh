@@ -10,8 +10,7 @@ ensure_postgres
 ensure_redis
 ensure_node
 
-export LINLI_TEST_DATABASE_URL=${LINLI_TEST_DATABASE_URL:-postgres://${LINLI_DB_ROLE}:${LINLI_DB_PASSWORD}@127.0.0.1:${PG_PORT}/postgres}
-export LINLI_TEST_REDIS_URL=${LINLI_TEST_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/}
+export_test_env
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 log "lints (clippy, warnings are errors)"

@@ -93,3 +93,9 @@ ensure_build_tools() {
     return 1
   fi
 }
+
+# Where the tests, fault runs and benchmarks find PostgreSQL and Redis (the services started above).
+export_test_env() {
+  export LINLI_TEST_DATABASE_URL=${LINLI_TEST_DATABASE_URL:-postgres://${LINLI_DB_ROLE}:${LINLI_DB_PASSWORD}@127.0.0.1:${PG_PORT}/postgres}
+  export LINLI_TEST_REDIS_URL=${LINLI_TEST_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/}
+}
