@@ -842,6 +842,15 @@ async fn org_list_meetings(state: web::Data<AppState>, req: HttpRequest, path: w
     Ok(HttpResponse::Ok().json(rows))
 }
 
+/// The meeting a bureau app asks about, once the app's signature, role and community scope are checked.
+async fn bureau_meeting(state: &AppState, req: &HttpRequest, id: Uuid) -> Result<(diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, MeetingRow), ApiError> {
+    let mut conn = state.db.get().await?;
+    let app = verify_org_request(state, &mut conn, req, &[]).await?;
+    let m = store::meeting(&mut conn, id).await?;
+    app.require(&[OrgRole::Bureau], m.community_id)?;
+    Ok((conn, m))
+}
+
 /// Bureau supervision: a meeting with its roll hash and totals (organisation app, role `bureau`).
 #[utoipa::path(
     tag = "openapi",
@@ -851,10 +860,7 @@ async fn org_list_meetings(state: web::Data<AppState>, req: HttpRequest, path: w
 )]
 #[get("/openapi/v1/meetings/{meeting_id}")]
 async fn org_get_meeting(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.db.get().await?;
-    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
-    let m = store::meeting(&mut conn, path.into_inner()).await?;
-    app.require(&[OrgRole::Bureau], m.community_id)?;
+    let (mut conn, m) = bureau_meeting(&state, &req, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
@@ -1004,10 +1010,7 @@ async fn verify_sheet(
 )]
 #[get("/openapi/v1/meetings/{meeting_id}/roll")]
 async fn org_get_roll(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.db.get().await?;
-    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
-    let m = store::meeting(&mut conn, path.into_inner()).await?;
-    app.require(&[OrgRole::Bureau], m.community_id)?;
+    let (mut conn, m) = bureau_meeting(&state, &req, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(published_roll(&mut conn, &m).await?))
 }
 
@@ -1021,10 +1024,7 @@ async fn org_get_roll(state: web::Data<AppState>, req: HttpRequest, path: web::P
 )]
 #[get("/openapi/v1/meetings/{meeting_id}/result")]
 async fn org_get_result(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.db.get().await?;
-    let app = verify_org_request(&state, &mut conn, &req, &[]).await?;
-    let m = store::meeting(&mut conn, path.into_inner()).await?;
-    app.require(&[OrgRole::Bureau], m.community_id)?;
+    let (_conn, m) = bureau_meeting(&state, &req, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(signed_result(&m)?))
 }
 
