@@ -4,7 +4,8 @@
 //! Rules: consent (current version) is given when the enrollment starts; the face factor needs its own consent
 //! first; the factors face, registry and device may pass in any order; the PIN comes last and completes the
 //! enrollment; 3 face attempts per person per day (Asia/Shanghai calendar day); an enrollment incomplete for
-//! 7 days expires. When the registry cannot confirm the owner, the owner may ask for a manual review: one staff
+//! 7 days expires (not while a manual registry review is under way; its end restarts the 7 days). When the
+//! registry cannot confirm the owner, the owner may ask for a manual review: one staff
 //! member proposes a verdict from the certificate scan ([`EnrollmentEvent::RegistryReviewProposed`]) and a
 //! different one confirms it (it takes effect) or returns it (a new proposal is needed). A support reset
 //! ([`EnrollmentEvent::DeviceReset`]) reopens even a completed enrollment: face and device must pass again (the PIN
@@ -93,6 +94,10 @@ pub struct Enrollment {
     /// The manual registry review's proposal awaiting a second staff member (registry `UnderReview` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_review: Option<ReviewProposal>,
+    /// When the last manual registry review was decided: the owner then has 7 days again to finish (the wait for
+    /// staff does not count against them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_ended_at: Option<DateTime<Utc>>,
 }
 
 /// Everything that can happen to an enrollment. Stored with each transition (no personal data inside).
@@ -231,12 +236,21 @@ impl Enrollment {
             pin: FactorStatus::Pending,
             completed_at: None,
             registry_review: None,
+            review_ended_at: None,
         })
     }
 
-    /// True when the enrollment is open and 7 days old: the server's expiry job applies [`EnrollmentEvent::Expire`].
+    /// True when the enrollment is open, no manual registry review is under way, and 7 days have passed since
+    /// [`Enrollment::expiry_counts_from`]: the server's expiry job applies [`EnrollmentEvent::Expire`].
     pub fn is_due_to_expire(&self, now: DateTime<Utc>) -> bool {
-        self.state == EnrollmentState::Open && now - self.open_since() >= EXPIRY
+        self.state == EnrollmentState::Open
+            && self.registry != FactorStatus::UnderReview
+            && now - self.expiry_counts_from() >= EXPIRY
+    }
+
+    /// The later of the open period's start and the end of the last manual registry review.
+    pub fn expiry_counts_from(&self) -> DateTime<Utc> {
+        self.review_ended_at.map_or(self.open_since(), |t| t.max(self.open_since()))
     }
 
     /// When the current open period began: creation, or the last support reset.
@@ -351,6 +365,7 @@ impl Enrollment {
                 }
                 next.registry_review = None;
                 if *confirmed {
+                    next.review_ended_at = Some(now);
                     next.registry = match proposal.verdict {
                         ReviewVerdict::Approve => FactorStatus::Passed,
                         ReviewVerdict::Reject => FactorStatus::Failed,
@@ -460,6 +475,30 @@ mod tests {
         // 2026-03-01 15:59 UTC is 23:59 in Shanghai; 16:00 UTC is the next Shanghai day.
         assert_eq!(attempt_day(t(15) + Duration::minutes(59)), NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
         assert_eq!(attempt_day(t(16)), NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+    }
+
+    #[test]
+    fn a_manual_review_stops_the_expiry_clock_and_its_end_restarts_it() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let e = Enrollment::start("2026-01", "2026-01", t(0)).unwrap();
+        let (e, _) = e.apply(EnrollmentEvent::RegistryRejected, t(1)).unwrap();
+        let (e, _) = e.apply(EnrollmentEvent::RegistryReviewRequested, t(2)).unwrap();
+        // Staff take ten days: the enrollment waits for them.
+        assert!(!e.is_due_to_expire(t(24 * 10)));
+        assert_eq!(e.apply(EnrollmentEvent::Expire, t(24 * 10)), Err(EnrollmentError::NotYetExpired));
+        let proposal = EnrollmentEvent::RegistryReviewProposed {
+            verdict: ReviewVerdict::Approve,
+            proposed_by: a,
+            registered_area_centi_m2: Some(8935),
+            scan_sha256: "00".into(),
+        };
+        let (e, _) = e.apply(proposal, t(24 * 10)).unwrap();
+        let decided = EnrollmentEvent::RegistryReviewDecided { confirmed: true, proposed_by: a, decided_by: b };
+        let (e, _) = e.apply(decided, t(24 * 11)).unwrap();
+        assert_eq!(e.registry, FactorStatus::Passed);
+        // Seven days from the decision, not from the start.
+        assert!(!e.is_due_to_expire(t(24 * 18 - 1)));
+        assert!(e.is_due_to_expire(t(24 * 18)));
     }
 
     #[test]

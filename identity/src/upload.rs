@@ -190,11 +190,15 @@ const PDF_DENIED_NAMES: &[&[u8]] = &[
     b"ImportData", b"GoToR", b"GoToE", b"Encrypt",
 ];
 
+/// Most bytes all Flate streams of one PDF may inflate to. Beyond it the file is refused rather than scanned in
+/// part: a decompression bomb, or far more than any scanned paper needs.
+pub const MAX_PDF_INFLATED_BYTES: usize = 64 * 1024 * 1024;
+
 /// A PDF's structure, as far as it can be checked without a PDF parser: a `%PDF-1.x`/`%PDF-2.x` header, an
 /// `%%EOF` marker with nothing but whitespace after it (a cut-off upload has none; appended data is refused as
-/// for images), and no name from a deny list anywhere in the uncompressed text, `#xx` escapes decoded so
-/// `/Java#53cript` is caught. Names inside compressed object streams are not seen: this is defence in depth,
-/// the scan is stored encrypted and only ever served to staff as a download, never rendered by the server.
+/// for images), and no name from a deny list anywhere in the file or inside any zlib-compressed stream (object
+/// streams hide dictionaries there), `#xx` escapes decoded so `/Java#53cript` is caught. This is defence in
+/// depth: scans are only ever served as downloads, never rendered by the server.
 pub fn check_pdf(bytes: &[u8]) -> Result<(), UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
@@ -210,6 +214,74 @@ pub fn check_pdf(bytes: &[u8]) -> Result<(), UploadError> {
     if !bytes[..end].ends_with(b"%%EOF") || !bytes.windows(7).any(|w| w == b"trailer" || w == b"startxr") {
         return Err(UploadError::PdfMalformed);
     }
+    if names_denied(bytes) {
+        return Err(UploadError::PdfActiveContent);
+    }
+    let mut budget = MAX_PDF_INFLATED_BYTES;
+    for data in stream_contents(bytes) {
+        let inflated = inflate_prefix(data, budget)?;
+        budget -= inflated.len();
+        if names_denied(&inflated) {
+            return Err(UploadError::PdfActiveContent);
+        }
+    }
+    Ok(())
+}
+
+/// The raw contents of every `stream … endstream` of a PDF (whatever their filter).
+fn stream_contents(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let find = |hay: &[u8], needle: &[u8], from: usize| hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from);
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let at = find(bytes, b"stream", from)?;
+            from = at + 6;
+            // `endstream` contains `stream`: only a keyword followed by an end of line opens a stream.
+            let start = match bytes.get(from..from + 2) {
+                Some([b'\r', b'\n']) => from + 2,
+                Some([b'\n', _]) | Some([b'\n']) => from + 1,
+                _ => continue,
+            };
+            if at >= 3 && &bytes[at - 3..at] == b"end" {
+                continue;
+            }
+            let stop = find(bytes, b"endstream", start).unwrap_or(bytes.len());
+            from = stop;
+            return Some(&bytes[start..stop]);
+        }
+    })
+}
+
+/// What a zlib stream inflates to, as far as it is valid (a viewer may render a damaged stream's readable
+/// start, so that start is scanned too); empty for data that is not zlib. More than `budget` bytes is refused.
+fn inflate_prefix(data: &[u8], budget: usize) -> Result<Vec<u8>, UploadError> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    let mut inflater = Decompress::new(true);
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        if out.len() > budget {
+            return Err(UploadError::PdfMalformed);
+        }
+        // decompress_vec writes only into spare capacity; grow it in steps up to just past the budget.
+        if out.capacity() == out.len() {
+            out.reserve((budget + 1 - out.len()).min(256 * 1024));
+        }
+        let (read, written) = (inflater.total_in(), inflater.total_out());
+        let rest = data.get(usize::try_from(read).unwrap_or(usize::MAX)..).unwrap_or_default();
+        match inflater.decompress_vec(rest, &mut out, FlushDecompress::None) {
+            Ok(Status::StreamEnd) | Err(_) => break,
+            Ok(_) if inflater.total_in() == read && inflater.total_out() == written && out.capacity() > out.len() => break,
+            Ok(_) => {}
+        }
+    }
+    if out.len() > budget {
+        return Err(UploadError::PdfMalformed);
+    }
+    Ok(out)
+}
+
+/// Whether any PDF name in `bytes` (with `#xx` escapes decoded) is on the deny list.
+fn names_denied(bytes: &[u8]) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'/' {
@@ -233,10 +305,10 @@ pub fn check_pdf(bytes: &[u8]) -> Result<(), UploadError> {
             i += 1;
         }
         if PDF_DENIED_NAMES.contains(&name.as_slice()) {
-            return Err(UploadError::PdfActiveContent);
+            return true;
         }
     }
-    Ok(())
+    false
 }
 
 impl Default for ImagePolicy {

@@ -21,6 +21,9 @@ contract LinliGovernance {
     uint8 public constant MAX_OPTIONS = 16;
     uint8 public constant MAX_PROPOSALS = 32;
     uint256 public constant MAX_STREAM_NAME_BYTES = 64;
+    /// How far a sheet's stated submission time may lie ahead of the chain's clock: the clock skew we
+    /// allow on signed requests (5 minutes), so a forwarder cannot date a sheet into the future.
+    uint64 public constant MAX_CLOCK_SKEW_MS = 300_000;
 
     address public admin;
     mapping(address => uint8) public roleOf;
@@ -39,6 +42,10 @@ contract LinliGovernance {
         uint64 endMs;
         uint32 sheetCount;
         bytes32 rollHash;
+        /// The meeting's rules let a voter replace their sheet until the window closes.
+        bool voteChangeAllowed;
+        /// How many sheets were replaced by a later sheet of the same voter.
+        uint32 changeCount;
     }
 
     struct Proposal {
@@ -57,7 +64,17 @@ contract LinliGovernance {
     mapping(bytes32 => Meeting) private meetings;
     mapping(bytes32 => mapping(uint8 => Proposal)) private proposals;
     mapping(bytes32 => mapping(uint8 => mapping(uint8 => Tally))) private tallies;
-    mapping(bytes32 => mapping(bytes32 => bytes32)) private sheetHashOf;
+    /// A voter's current sheet. The choices are kept only where the meeting allows changes: a change
+    /// must take the replaced choices' weight back out of the tallies.
+    struct Sheet {
+        bytes32 sheetHash;
+        uint64 areaCm2;
+        uint32 heads;
+        uint64 castAtMs;
+        uint8[] choices;
+    }
+
+    mapping(bytes32 => mapping(bytes32 => Sheet)) private sheetOfVoter;
 
     // ---------------------------------------------------------------- funds
 
@@ -103,13 +120,37 @@ contract LinliGovernance {
     event RoleGranted(address indexed account, uint8 role);
     event RoleRevoked(address indexed account, uint8 role);
     event MeetingOpened(
-        bytes32 indexed meetingId, bytes32 rollHash, uint64 totalAreaCm2, uint32 totalHeads, uint64 startMs, uint64 endMs
+        bytes32 indexed meetingId,
+        bytes32 rollHash,
+        uint64 totalAreaCm2,
+        uint32 totalHeads,
+        uint64 startMs,
+        uint64 endMs,
+        bool voteChangeAllowed
     );
     event ProposalAdded(
         bytes32 indexed meetingId, uint8 indexed proposalIndex, uint8 matter, bytes32 contentHash, uint8 optionCount
     );
+    /// `castAtMs` is the submission time the forwarder stated; the block's own time sits next to it, so an
+    /// auditor sees how long each sheet waited between acknowledgement and the chain.
     event SheetCast(
-        bytes32 indexed meetingId, bytes32 indexed voter, uint64 areaCm2, uint32 heads, uint8[] choices, bytes32 sheetHash
+        bytes32 indexed meetingId,
+        bytes32 indexed voter,
+        uint64 areaCm2,
+        uint32 heads,
+        uint8[] choices,
+        bytes32 sheetHash,
+        uint64 castAtMs
+    );
+    /// A voter replaced their sheet (meetings with voteChangeAllowed): the tallies now hold `choices`
+    /// instead of the previous sheet's; participation is unchanged.
+    event SheetChanged(
+        bytes32 indexed meetingId,
+        bytes32 indexed voter,
+        bytes32 previousSheetHash,
+        bytes32 sheetHash,
+        uint8[] choices,
+        uint64 castAtMs
     );
     event ProposalDecided(
         bytes32 indexed meetingId,
@@ -154,8 +195,11 @@ contract LinliGovernance {
     error InvalidOptionCount(uint8 optionCount);
     error UnknownProposal(bytes32 meetingId, uint8 proposalIndex);
 
-    error VotingNotOpen(uint64 nowMs, uint64 startMs, uint64 endMs);
+    error VotingNotOpen(uint64 castAtMs, uint64 startMs, uint64 endMs);
+    error CastInFuture(uint64 castAtMs, uint64 nowMs);
     error DuplicateVoter(bytes32 meetingId, bytes32 voter);
+    error ChangeWeightMismatch(uint64 areaCm2, uint32 heads, uint64 givenAreaCm2, uint32 givenHeads);
+    error ChangeBeforePrevious(uint64 previousCastAtMs, uint64 castAtMs);
     error ChoiceCountMismatch(uint256 expected, uint256 given);
     error InvalidChoice(uint8 proposalIndex, uint8 choice);
     error EmptyWeight();
@@ -232,15 +276,17 @@ contract LinliGovernance {
 
     // ---------------------------------------------------------------- meetings
 
-    /// Opens a meeting with the frozen roll's hash and totals; votes are accepted for
-    /// startMs <= block.timestamp < endMs. Proposals can be added until startMs.
+    /// Opens a meeting with the frozen roll's hash and totals; sheets submitted at
+    /// startMs <= castAtMs < endMs count (see castSheet). Proposals can be added until startMs.
+    /// With voteChangeAllowed a voter's later sheet replaces their earlier one (see castSheet).
     function openMeeting(
         bytes32 meetingId,
         bytes32 rollHash,
         uint64 totalAreaCm2,
         uint32 totalHeads,
         uint64 startMs,
-        uint64 endMs
+        uint64 endMs,
+        bool voteChangeAllowed
     ) external onlyRole(ROLE_COMMITTEE) {
         if (meetings[meetingId].exists) revert MeetingExists(meetingId);
         if (totalAreaCm2 == 0 || totalHeads == 0) revert InvalidTotals();
@@ -252,7 +298,8 @@ contract LinliGovernance {
         m.totalHeads = totalHeads;
         m.startMs = startMs;
         m.endMs = endMs;
-        emit MeetingOpened(meetingId, rollHash, totalAreaCm2, totalHeads, startMs, endMs);
+        m.voteChangeAllowed = voteChangeAllowed;
+        emit MeetingOpened(meetingId, rollHash, totalAreaCm2, totalHeads, startMs, endMs, voteChangeAllowed);
     }
 
     /// Adds proposal number `proposalIndex` (0, 1, ... in order, so a re-delivered call is refused).
@@ -263,7 +310,9 @@ contract LinliGovernance {
     {
         Meeting storage m = meetings[meetingId];
         if (!m.exists) revert UnknownMeeting(meetingId);
-        if (block.timestamp >= m.startMs) revert ProposalsClosed(meetingId);
+        // Also closed once a sheet is counted: a sheet stated at startMs may arrive while the chain's clock is
+        // still before it (within MAX_CLOCK_SKEW_MS), and every counted sheet must have a choice per proposal.
+        if (block.timestamp >= m.startMs || m.sheetCount > 0) revert ProposalsClosed(meetingId);
         if (proposalIndex != m.proposalCount) revert ProposalIndexMismatch(m.proposalCount, proposalIndex);
         if (m.proposalCount >= MAX_PROPOSALS) revert TooManyProposals();
         if (matter < 1 || matter > 9) revert InvalidMatter(matter);
@@ -275,31 +324,81 @@ contract LinliGovernance {
     }
 
     /// Records one owner's ballot sheet: one choice per proposal, weighted by area and headcount.
+    /// @param castAtMs When the server accepted the sheet (its receipt's submission time). The window is
+    /// checked against this time, not the block's: the server acknowledges a sheet once it is stored and
+    /// forwards it later, so a sheet acknowledged just before endMs may reach the chain after endMs (the
+    /// chain down or slow at close) and must still count. The time may lie at most MAX_CLOCK_SKEW_MS ahead
+    /// of the chain's clock, and no sheet is accepted once the meeting is finalized.
+    /// A voter's second sheet is refused (DuplicateVoter) unless the meeting allows changes; then it replaces
+    /// the first: same weight (the frozen roll fixes it), stated no earlier than the sheet it replaces.
     function castSheet(
         bytes32 meetingId,
         bytes32 voter,
         uint64 areaCm2,
         uint32 heads,
         uint8[] calldata choices,
-        bytes32 sheetHash
+        bytes32 sheetHash,
+        uint64 castAtMs
     ) external onlyRole(ROLE_FORWARDER) {
         Meeting storage m = meetings[meetingId];
         if (!m.exists) revert UnknownMeeting(meetingId);
-        uint64 nowMs = uint64(block.timestamp);
-        if (nowMs < m.startMs || nowMs >= m.endMs) revert VotingNotOpen(nowMs, m.startMs, m.endMs);
+        if (castAtMs < m.startMs || castAtMs >= m.endMs) revert VotingNotOpen(castAtMs, m.startMs, m.endMs);
+        if (castAtMs > block.timestamp + MAX_CLOCK_SKEW_MS) revert CastInFuture(castAtMs, uint64(block.timestamp));
+        if (m.finalized) revert AlreadyFinalized(meetingId);
         if (m.proposalCount == 0) revert NoProposals(meetingId);
-        if (sheetHashOf[meetingId][voter] != bytes32(0)) revert DuplicateVoter(meetingId, voter);
         if (choices.length != m.proposalCount) revert ChoiceCountMismatch(m.proposalCount, choices.length);
         if (areaCm2 == 0 && heads == 0) revert EmptyWeight();
         if (sheetHash == bytes32(0)) revert ZeroSheetHash();
+        Sheet storage sheet = sheetOfVoter[meetingId][voter];
+        if (sheet.sheetHash != bytes32(0)) {
+            // The same hash again is a re-delivery of the current sheet, never a change.
+            if (!m.voteChangeAllowed || sheet.sheetHash == sheetHash) revert DuplicateVoter(meetingId, voter);
+            changeSheet(meetingId, voter, sheet, areaCm2, heads, choices, sheetHash, castAtMs);
+            return;
+        }
         checkWeight(m, areaCm2, heads);
         countChoices(meetingId, choices, areaCm2, heads);
         // checkWeight proved both sums stay within the roll totals, so they fit their types.
         m.partAreaCm2 += areaCm2;
         m.partHeads += heads;
         m.sheetCount += 1;
-        sheetHashOf[meetingId][voter] = sheetHash;
-        emit SheetCast(meetingId, voter, areaCm2, heads, choices, sheetHash);
+        sheet.sheetHash = sheetHash;
+        sheet.areaCm2 = areaCm2;
+        sheet.heads = heads;
+        sheet.castAtMs = castAtMs;
+        if (m.voteChangeAllowed) sheet.choices = choices;
+        emit SheetCast(meetingId, voter, areaCm2, heads, choices, sheetHash, castAtMs);
+    }
+
+    /// Replaces `sheet` (the voter's current one) by the new choices: the old choices' weight leaves the
+    /// tallies and the new choices' enters; participation and sheetCount stay as they are.
+    function changeSheet(
+        bytes32 meetingId,
+        bytes32 voter,
+        Sheet storage sheet,
+        uint64 areaCm2,
+        uint32 heads,
+        uint8[] calldata choices,
+        bytes32 sheetHash,
+        uint64 castAtMs
+    ) private {
+        if (areaCm2 != sheet.areaCm2 || heads != sheet.heads) {
+            revert ChangeWeightMismatch(sheet.areaCm2, sheet.heads, areaCm2, heads);
+        }
+        if (castAtMs < sheet.castAtMs) revert ChangeBeforePrevious(sheet.castAtMs, castAtMs);
+        uint8[] storage previous = sheet.choices;
+        for (uint8 i = 0; i < previous.length; i++) {
+            Tally storage t = tallies[meetingId][i][previous[i]];
+            t.areaCm2 -= areaCm2;
+            t.heads -= heads;
+        }
+        countChoices(meetingId, choices, areaCm2, heads);
+        bytes32 previousHash = sheet.sheetHash;
+        sheet.sheetHash = sheetHash;
+        sheet.castAtMs = castAtMs;
+        sheet.choices = choices;
+        meetings[meetingId].changeCount += 1;
+        emit SheetChanged(meetingId, voter, previousHash, sheetHash, choices, castAtMs);
     }
 
     function checkWeight(Meeting storage m, uint64 areaCm2, uint32 heads) private view {
@@ -320,9 +419,11 @@ contract LinliGovernance {
         }
     }
 
-    /// Decides every proposal once the window has closed. Anyone may call it: the outcome is
-    /// fully determined by the recorded sheets.
-    function finalize(bytes32 meetingId) external {
+    /// Decides every proposal once the window has closed; afterwards no sheet is accepted. Only the
+    /// forwarder may call it: sheets acknowledged inside the window can arrive after endMs, and the server
+    /// queues finalize behind every sheet of the community, so a third party finalizing at endMs would shut
+    /// those sheets out.
+    function finalize(bytes32 meetingId) external onlyRole(ROLE_FORWARDER) {
         Meeting storage m = meetings[meetingId];
         if (!m.exists) revert UnknownMeeting(meetingId);
         if (m.finalized) revert AlreadyFinalized(meetingId);
@@ -390,6 +491,13 @@ contract LinliGovernance {
         );
     }
 
+    /// Whether the meeting lets voters replace their sheet, and how many sheets were replaced so far
+    /// (apart from getMeeting, whose returns already fill the stack).
+    function getVoteChanges(bytes32 meetingId) external view returns (bool voteChangeAllowed, uint32 changeCount) {
+        Meeting storage m = meetings[meetingId];
+        return (m.voteChangeAllowed, m.changeCount);
+    }
+
     function getProposal(bytes32 meetingId, uint8 proposalIndex)
         external
         view
@@ -417,9 +525,9 @@ contract LinliGovernance {
         }
     }
 
-    /// The sheet hash recorded for `voter`, or zero when the voter has not voted.
+    /// The hash of `voter`'s current sheet (the latest change, if any), or zero when the voter has not voted.
     function sheetOf(bytes32 meetingId, bytes32 voter) external view returns (bytes32) {
-        return sheetHashOf[meetingId][voter];
+        return sheetOfVoter[meetingId][voter].sheetHash;
     }
 
     // ---------------------------------------------------------------- funds

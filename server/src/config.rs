@@ -69,6 +69,35 @@ pub struct WeChatSettings {
     pub base_url: String,
     pub appid: String,
     pub secret: SecretString,
+    /// The subscribe-message templates this mini-program picked in the WeChat console (订阅消息 → 我的模板).
+    #[serde(default)]
+    pub templates: SubscribeTemplates,
+}
+
+/// Template ids of the subscribe messages we send. Each template chosen in the console must have the keywords
+/// the message fills (`thing` ≤ 20 characters, `time` a date and time):
+/// - `meeting_notice`: thing1 meeting title, time2 voting starts, time3 voting ends, thing4 instruction;
+/// - `binding_reset`, `registry_review`, `proxy`: thing1 outcome, thing2 what to do next, time3 when.
+///
+/// The defaults are placeholders the sandbox accepts; production sets the console's ids.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SubscribeTemplates {
+    pub meeting_notice: String,
+    pub binding_reset: String,
+    pub registry_review: String,
+    pub proxy: String,
+}
+
+impl Default for SubscribeTemplates {
+    fn default() -> Self {
+        Self {
+            meeting_notice: "linli_meeting_notice".into(),
+            binding_reset: "linli_binding_reset".into(),
+            registry_review: "linli_registry_review".into(),
+            proxy: "linli_meeting_proxy".into(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,12 +26,6 @@ fn token_key(identity: &crate::auth::services::IdentityServices) -> String {
 }
 const REFRESH_EARLY_SECS: u64 = 300;
 
-/// Template ids of the subscribe messages (configured in the WeChat console; stable per deployment).
-pub const TEMPLATE_BINDING_RESET: &str = "linli_binding_reset";
-pub const TEMPLATE_REGISTRY_REVIEW: &str = "linli_registry_review";
-/// The notice of an owners' meeting (proof of service, DESIGN §5).
-pub const TEMPLATE_MEETING_NOTICE: &str = "linli_meeting_notice";
-
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     #[error("redis: {0}")]
@@ -137,8 +131,18 @@ pub async fn deliver(state: &AppState, message: &SubscribeMessage) -> Result<(),
     }
 }
 
-async fn send(state: &AppState, account: Uuid, template: &str, data: &[(&str, String)]) -> Result<(), NotifyError> {
-    let message = message_for(state, account, template, None, data).await?;
+/// The configured template ids (`[identity.wechat.templates]`).
+pub fn templates(state: &AppState) -> Result<&crate::config::SubscribeTemplates, NotifyError> {
+    Ok(&state.identity.as_deref().ok_or(NotifyError::NoIdentity)?.templates)
+}
+
+async fn send(
+    state: &AppState,
+    account: Uuid,
+    template: fn(&crate::config::SubscribeTemplates) -> &str,
+    data: &[(&str, String)],
+) -> Result<(), NotifyError> {
+    let message = message_for(state, account, template(templates(state)?), None, data).await?;
     deliver(state, &message).await
 }
 
@@ -149,7 +153,7 @@ pub async fn binding_reset(state: &AppState, account: Uuid) {
         ("thing2", "请重新进行人脸核验并绑定设备".to_owned()),
         ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
     ];
-    if let Err(e) = send(state, account, TEMPLATE_BINDING_RESET, &data).await {
+    if let Err(e) = send(state, account, |t| &t.binding_reset, &data).await {
         tracing::warn!(error = %e, %account, "binding-reset notification not sent");
     }
 }
@@ -163,7 +167,34 @@ pub async fn registry_review_decided(state: &AppState, account: Uuid, approved: 
         ("thing2", next.to_owned()),
         ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
     ];
-    if let Err(e) = send(state, account, TEMPLATE_REGISTRY_REVIEW, &data).await {
+    if let Err(e) = send(state, account, |t| &t.registry_review, &data).await {
         tracing::warn!(error = %e, %account, "registry-review notification not sent");
+    }
+}
+
+/// Tells the holder of a written proxy whether staff accepted it.
+pub async fn proxy_decided(state: &AppState, holder: Uuid, unit_label: &str, approved: bool) {
+    let outcome = if approved { "书面委托已通过审核" } else { "书面委托未通过审核" };
+    let data = [
+        ("thing1", outcome.to_owned()),
+        ("thing2", format!("委托房号 {unit_label}")),
+        ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
+    ];
+    if let Err(e) = send(state, holder, |t| &t.proxy, &data).await {
+        tracing::warn!(error = %e, %holder, "proxy-decision notification not sent");
+    }
+}
+
+/// Tells an owner who uses the app that someone now votes for their unit under a written proxy, so an
+/// authorisation they never signed is noticed while it can still be withdrawn.
+pub async fn proxy_approved_for_principal(state: &AppState, principal: Uuid, unit_label: &str) {
+    let data = [
+        // "thing" values hold at most 20 characters.
+        ("thing1", "有人持书面委托代您投票".to_owned()),
+        ("thing2", format!("{unit_label} 非本人委托请联系客服")),
+        ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
+    ];
+    if let Err(e) = send(state, principal, |t| &t.proxy, &data).await {
+        tracing::warn!(error = %e, %principal, "proxy notice to the principal not sent");
     }
 }

@@ -37,19 +37,21 @@ impl Column {
 #[derive(Debug, Clone, Copy)]
 pub enum DocumentColumn {
     RegistryReviewScan,
+    ProxyAuthorisationScan,
 }
 
 impl DocumentColumn {
     fn context(self, row: uuid::Uuid) -> String {
         match self {
             Self::RegistryReviewScan => format!("registry_reviews.scan:{row}"),
+            Self::ProxyAuthorisationScan => format!("meeting_proxies.scan:{row}"),
         }
     }
 
     /// Base64 of the largest accepted scan (10 MiB) plus nonce, tag and key id, rounded up.
     fn max_ciphertext_len(self) -> usize {
         match self {
-            Self::RegistryReviewScan => 14 * 1024 * 1024,
+            Self::RegistryReviewScan | Self::ProxyAuthorisationScan => 14 * 1024 * 1024,
         }
     }
 }

@@ -317,6 +317,7 @@ diesel::table! {
         heads -> Int4,
         units -> Jsonb,
         voter_account -> Nullable<Uuid>,
+        proxy_id -> Nullable<Uuid>,
     }
 }
 
@@ -332,6 +333,42 @@ diesel::table! {
         sheet_hash -> Bytea,
         device_serial -> Text,
         created_at -> Timestamptz,
+        proxy_id -> Nullable<Uuid>,
+        superseded_by -> Nullable<Uuid>,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    proposal_attachments (id) {
+        id -> Uuid,
+        meeting_id -> Uuid,
+        proposal_idx -> Int2,
+        position -> Int2,
+        file_name -> Text,
+        kind -> Text,
+        bytes -> Bytea,
+        sha256 -> Bytea,
+        uploaded_by -> Uuid,
+        uploaded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    meeting_proxies (id) {
+        id -> Uuid,
+        meeting_id -> Uuid,
+        community_id -> Uuid,
+        holder_account -> Uuid,
+        principal_unit -> Uuid,
+        status -> Text,
+        scan_enc -> Text,
+        scan_kind -> Text,
+        scan_sha256 -> Text,
+        submitted_at -> Timestamptz,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        decision_note -> Nullable<Text>,
     }
 }
 
@@ -521,7 +558,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     meetings,
     meeting_proposals,
     meeting_notices,
+    meeting_proxies,
     meeting_reviews,
+    proposal_attachments,
     roll_entries,
     ballot_sheets,
     chain_contracts,

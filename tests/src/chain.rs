@@ -125,6 +125,9 @@ pub struct MeetingOnChain {
     pub participating_area_centi_m2: u64,
     pub participating_heads: u32,
     pub sheet_count: u32,
+    pub vote_change_allowed: bool,
+    /// Sheets replaced by a later sheet of the same voter (`getVoteChanges`).
+    pub change_count: u32,
 }
 
 impl ChainWorld {
@@ -188,6 +191,7 @@ impl ChainWorld {
 
     pub async fn meeting(&self, meeting: Uuid) -> anyhow::Result<MeetingOnChain> {
         let r = self.view(LinliGovernance::getMeetingCall { meetingId: domain::chain_meeting_id(meeting).into() }).await?;
+        let changes = self.view(LinliGovernance::getVoteChangesCall { meetingId: domain::chain_meeting_id(meeting).into() }).await?;
         Ok(MeetingOnChain {
             exists: r.exists,
             finalized: r.finalized,
@@ -195,6 +199,8 @@ impl ChainWorld {
             participating_area_centi_m2: r.partAreaCm2,
             participating_heads: r.partHeads,
             sheet_count: r.sheetCount,
+            vote_change_allowed: changes.voteChangeAllowed,
+            change_count: changes.changeCount,
         })
     }
 
@@ -212,6 +218,18 @@ impl ChainWorld {
             .view(LinliGovernance::sheetOfCall {
                 meetingId: domain::chain_meeting_id(meeting).into(),
                 voter: domain::voter_pseudonym(meeting, account).into(),
+            })
+            .await?;
+        let hash: [u8; 32] = r.into();
+        Ok((hash != [0; 32]).then_some(hash))
+    }
+
+    /// The sheet hash the contract recorded for the sheet cast through this written proxy, if any.
+    pub async fn sheet_of_proxy(&self, meeting: Uuid, proxy: Uuid) -> anyhow::Result<Option<[u8; 32]>> {
+        let r = self
+            .view(LinliGovernance::sheetOfCall {
+                meetingId: domain::chain_meeting_id(meeting).into(),
+                voter: domain::proxy_pseudonym(meeting, proxy).into(),
             })
             .await?;
         let hash: [u8; 32] = r.into();

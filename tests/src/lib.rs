@@ -182,3 +182,16 @@ pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default()
 }
+
+/// A one-page PDF carrying `marker` in its text: what an owner's or a staff member's scan of a signed paper (a
+/// property certificate, a written proxy) looks like to the upload checks.
+pub fn one_page_pdf(marker: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+         3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >> endobj\n\
+         4 0 obj << /Length 44 >> stream\nBT /F1 12 Tf 72 712 Td ({marker}) Tj ET\nendstream endobj\n\
+         trailer << /Root 1 0 R >>\nstartxref\n0\n%%EOF\n"
+    )
+    .into_bytes()
+}

@@ -42,7 +42,8 @@ pub fn two_proposals() -> Value {
     ])
 }
 
-/// Drafts, submits, reviews (two committee members) and opens a meeting; the roll freezes now.
+/// Drafts, submits, reviews (two committee members) and opens a meeting with the default rules; the roll
+/// freezes now.
 pub async fn open_meeting(
     world: &World,
     a: &Owner,
@@ -52,9 +53,25 @@ pub async fn open_meeting(
     starts: DateTime<Utc>,
     ends: DateTime<Utc>,
 ) -> anyhow::Result<Uuid> {
+    open_meeting_with_rules(world, a, b, title, proposals, json!({}), starts, ends).await
+}
+
+/// [`open_meeting`] with the given rule-set (e.g. `{"vote_change_allowed": true}`).
+#[allow(clippy::too_many_arguments)]
+pub async fn open_meeting_with_rules(
+    world: &World,
+    a: &Owner,
+    b: &Owner,
+    title: &str,
+    proposals: Value,
+    rules: Value,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+) -> anyhow::Result<Uuid> {
     let draft = json!({
         "title": title,
         "proposals": proposals,
+        "rules": rules,
         "notice_days": 0,
         "voting_starts_at": starts.to_rfc3339(),
         "voting_ends_at": ends.to_rfc3339()
@@ -124,8 +141,31 @@ pub async fn submit_sheet(
     idempotency_key: &str,
     give_up: Duration,
 ) -> anyhow::Result<SheetAnswer> {
+    submit_sheet_body(voter, meeting, &json!({"pin": voter.pin, "choices": choices}), idempotency_key, give_up).await
+}
+
+/// [`submit_sheet`] for the principal of a written proxy the voter holds.
+pub async fn submit_proxy_sheet(
+    voter: &Voter,
+    meeting: Uuid,
+    proxy: Uuid,
+    choices: &[u8],
+    idempotency_key: &str,
+    give_up: Duration,
+) -> anyhow::Result<SheetAnswer> {
+    let body = json!({"pin": voter.pin, "choices": choices, "proxy_id": proxy});
+    submit_sheet_body(voter, meeting, &body, idempotency_key, give_up).await
+}
+
+async fn submit_sheet_body(
+    voter: &Voter,
+    meeting: Uuid,
+    body: &Value,
+    idempotency_key: &str,
+    give_up: Duration,
+) -> anyhow::Result<SheetAnswer> {
     let path = format!("/v1/meetings/{meeting}/sheets");
-    let bytes = serde_json::to_vec(&json!({"pin": voter.pin, "choices": choices}))?;
+    let bytes = serde_json::to_vec(body)?;
     let key = voter.owner.key.as_ref().ok_or_else(|| anyhow::anyhow!("voter has no device key"))?;
     let serial = voter.owner.serial.as_deref().ok_or_else(|| anyhow::anyhow!("voter has no certificate"))?;
     let deadline = std::time::Instant::now() + give_up;
@@ -156,6 +196,15 @@ pub async fn my_receipt(voter: &Voter, meeting: Uuid) -> anyhow::Result<Value> {
     let r = voter.owner.get(&format!("/v1/meetings/{meeting}/sheets/mine")).await?;
     anyhow::ensure!(r.status() == 200, "receipt: {}", r.status());
     Ok(r.json().await?)
+}
+
+/// The meeting's signed result once published (`GET …/result` answers 200), polled for at most `within`.
+pub async fn published_result(member: &Owner, meeting: Uuid, within: Duration) -> anyhow::Result<Value> {
+    wait_for(within, || async {
+        let r = member.get(&format!("/v1/meetings/{meeting}/result")).await?;
+        Ok(if r.status() == 200 { Some(r.json::<Value>().await?) } else { None })
+    })
+    .await
 }
 
 /// Polls `check` every 100 ms until it returns `Some` or `within` passes.

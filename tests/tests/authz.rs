@@ -102,6 +102,7 @@ async fn every_route_every_caller_own_and_foreign() {
         (("put", "/v1/admin/communities/{community_id}/rules"), &["admin"][..]),
         (("post", "/v1/support/communities/{community_id}/binding-resets"), &["support"][..]),
         (("get", "/v1/support/communities/{community_id}/registry-reviews"), &["support"][..]),
+        (("get", "/v1/support/communities/{community_id}/proxies"), &["support"][..]),
         (("get", "/openapi/v1/communities/{community_id}/register/summary"), &["app:property", "app:bureau"][..]),
         (("get", "/openapi/v1/communities/{community_id}/arrears"), &["app:property"][..]),
         (("get", "/openapi/v1/communities/{community_id}/statements/{date}"), &["app:property"][..]),

@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use linli_tests::meeting::{close_meeting, committee, enroll_voters, my_receipt, open_meeting, submit_sheet, two_proposals, wait_for};
+use linli_tests::meeting::{
+    close_meeting, committee, enroll_voters, my_receipt, open_meeting, open_meeting_with_rules, published_result, submit_sheet, two_proposals, wait_for,
+};
+use serde_json::{Value, json};
 use linli_tests::world::World;
 
 #[tokio::test]
@@ -52,12 +55,87 @@ async fn a_meeting_its_sheet_and_its_finalization_reach_the_chain() {
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
     close_meeting(&a, id).await.unwrap();
     wait_for(Duration::from_secs(20), || async { Ok(chain.meeting(id).await?.finalized.then_some(())) }).await.unwrap();
-    let result = wait_for(Duration::from_secs(20), || async {
-        let r = a.get(&format!("/v1/meetings/{id}/result")).await?;
-        Ok(if r.status() == 200 { Some(r.json::<serde_json::Value>().await?) } else { None })
-    })
-    .await
+    let result = published_result(&a, id, Duration::from_secs(20)).await
     .unwrap();
     assert_eq!(result["document"]["chain_agrees"], true, "{result}");
     assert_eq!(result["document"]["sheets"], 1, "{result}");
+}
+
+/// A meeting whose rules allow vote changes: a voter votes, changes their mind, and only the latest sheet counts,
+/// on chain as in the server's tally. In a meeting without the rule the same second sheet is refused.
+#[tokio::test]
+async fn a_changed_sheet_replaces_the_first_on_chain_and_in_the_result() {
+    let world = World::start_with_chain().await.unwrap();
+    let chain = world.chain().unwrap();
+    let voters = enroll_voters(&world, "o-change-voter", 2).await.unwrap();
+    let a = committee(&world, "o-change-com-a").await.unwrap();
+    let b = committee(&world, "o-change-com-b").await.unwrap();
+    let starts = chrono::Utc::now() + chrono::Duration::seconds(6);
+    let ends = starts + chrono::Duration::seconds(8);
+    let changeable =
+        open_meeting_with_rules(&world, &a, &b, "可改票表决", two_proposals(), json!({"vote_change_allowed": true}), starts, ends).await.unwrap();
+    let fixed = open_meeting(&world, &a, &b, "不可改票表决", two_proposals(), starts, ends).await.unwrap();
+    let on_chain = wait_for(Duration::from_secs(20), || async {
+        Ok(chain.meeting(changeable).await.ok().filter(|m| m.exists && m.proposal_count == 2))
+    })
+    .await
+    .unwrap();
+    assert!(on_chain.vote_change_allowed);
+    assert!(!chain.meeting(fixed).await.unwrap().vote_change_allowed);
+
+    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    let give_up = Duration::from_secs(20);
+    let yes = submit_sheet(&voters[0], changeable, &[0, 0], "change-first", give_up).await.unwrap();
+    assert_eq!((yes.status, &yes.body["replaces"]), (201, &Value::Null), "{}", yes.body);
+    let other = submit_sheet(&voters[1], changeable, &[1, 2], "change-other", give_up).await.unwrap();
+    assert_eq!(other.status, 201, "{}", other.body);
+    let no = submit_sheet(&voters[0], changeable, &[1, 1], "change-second", give_up).await.unwrap();
+    assert_eq!((no.status, &no.body["replaces"]), (201, &yes.body["sheet_id"]), "{}", no.body);
+    // The same key is the same answer, not a third sheet.
+    let replay = submit_sheet(&voters[0], changeable, &[1, 1], "change-second", give_up).await.unwrap();
+    assert_eq!((replay.status, &replay.body["sheet_id"]), (201, &no.body["sheet_id"]));
+
+    let receipt = my_receipt(&voters[0], changeable).await.unwrap();
+    assert_eq!((&receipt["sheet_id"], &receipt["replaces"]), (&no.body["sheet_id"], &yes.body["sheet_id"]), "{receipt}");
+    let verify = |sheet: &Value| {
+        let path = format!("/v1/meetings/{changeable}/verify?sheet={}", sheet.as_str().unwrap());
+        let owner = &voters[0].owner;
+        async move { owner.get(&path).await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let first = verify(&yes.body["sheet_id"]).await;
+    assert_eq!((&first["counted"], &first["superseded_by"]), (&json!(false), &no.body["sheet_id"]), "{first}");
+    let second = verify(&no.body["sheet_id"]).await;
+    assert_eq!((&second["counted"], &second["superseded_by"]), (&json!(true), &Value::Null), "{second}");
+
+    // Without the rule: the second sheet is refused and the first stays.
+    let kept = submit_sheet(&voters[0], fixed, &[0, 0], "fixed-first", give_up).await.unwrap();
+    assert_eq!(kept.status, 201, "{}", kept.body);
+    let refused = submit_sheet(&voters[0], fixed, &[1, 1], "fixed-second", give_up).await.unwrap();
+    assert_eq!((refused.status, refused.body["code"].as_str()), (409, Some("already_voted")), "{}", refused.body);
+    assert_eq!(my_receipt(&voters[0], fixed).await.unwrap()["sheet_id"], kept.body["sheet_id"]);
+
+    // The chain holds the changed sheet: participation of two sheets, tallies of the final choices only.
+    let m = wait_for(Duration::from_secs(30), || async {
+        let m = chain.meeting(changeable).await?;
+        Ok((m.change_count == 1 && m.sheet_count == 2).then_some(m))
+    })
+    .await
+    .unwrap();
+    let (a0, a1) = (yes.body["area_centi_m2"].as_i64().unwrap() as u64, other.body["area_centi_m2"].as_i64().unwrap() as u64);
+    assert_eq!((m.participating_area_centi_m2, m.participating_heads), (a0 + a1, 2));
+    assert_eq!(chain.sheet_of(changeable, voters[0].owner.account_id).await.unwrap().map(hex::encode).as_deref(), no.body["sheet_hash"].as_str());
+    assert_eq!(chain.tally(changeable, 0).await.unwrap(), vec![(0, 0), (a0 + a1, 2), (0, 0)]);
+    assert_eq!(chain.tally(changeable, 1).await.unwrap(), vec![(0, 0), (a0, 1), (a1, 1)]);
+    wait_for(Duration::from_secs(30), || async { Ok((chain.meeting(fixed).await?.sheet_count == 1).then_some(())) }).await.unwrap();
+    assert_eq!(chain.meeting(fixed).await.unwrap().change_count, 0);
+    assert_eq!(chain.tally(fixed, 0).await.unwrap()[0], (a0, 1));
+
+    tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    for (meeting, sheets, changed) in [(changeable, 2, 1), (fixed, 1, 0)] {
+        close_meeting(&a, meeting).await.unwrap();
+        let result = published_result(&a, meeting, Duration::from_secs(20)).await
+        .unwrap();
+        assert_eq!(result["document"]["chain_agrees"], true, "{result}");
+        assert_eq!((&result["document"]["sheets"], &result["document"]["changed_sheets"]), (&json!(sheets), &json!(changed)), "{result}");
+    }
 }

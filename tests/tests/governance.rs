@@ -1,7 +1,8 @@
 //! Ballot sheets end to end: the real `linli` binary and sandbox, owners enrolled with the reference client
 //! (face, registry, device certificate, PIN), device-signed sheets. Proves the sheet refusals of the governance
 //! issue's Acceptance: missing proposal, replayed nonce, same Idempotency-Key twice (second gets the first
-//! answer), different keys twice (refused), an account not on the roll, a sheet after the window.
+//! answer), different keys twice (refused), an account not on the roll, a sheet after the window; parallel wrong
+//! PINs on a sheet are each counted (the lockout).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -53,6 +54,12 @@ async fn sheet_refusals_and_idempotent_receipts() {
     let u1 = unit_id(&world, &p1.building, &p1.unit).await.unwrap();
     voter.enroll(&world, u1, p1, &pin_for(p1)).await.unwrap();
 
+    // A voter whose PIN is guessed at in parallel (enrolled before the roll freezes).
+    let p3 = persons[2..].iter().find(|p| (&p.building, &p.unit) != (&p1.building, &p1.unit) && (&p.building, &p.unit) != (&p2.building, &p2.unit)).unwrap();
+    let mut guessed = Owner::login(&world, "o-gov-guessed").await.unwrap();
+    let u3 = unit_id(&world, &p3.building, &p3.unit).await.unwrap();
+    guessed.enroll(&world, u3, p3, &pin_for(p3)).await.unwrap();
+
     let a = committee(&world, "o-gov-com-a").await;
     let b = committee(&world, "o-gov-com-b").await;
     let start = chrono::Utc::now() + chrono::Duration::seconds(4);
@@ -89,6 +96,24 @@ async fn sheet_refusals_and_idempotent_receipts() {
     assert_eq!((s, e["code"].as_str()), (403, Some("not_on_roll")), "{e}");
     let (s, e, _) = sheet(&voter, &path, &json!({"pin": pin_for(p1), "choices": [0]}), "k-missing", None).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("choices_mismatch")), "{e}");
+
+    // Five wrong PINs at once: the PIN row lock counts every one (four refusals, the fifth locks), and then
+    // the right PIN is locked out too; no sheet is stored.
+    let wrong = if pin_for(p3) == "000001" { "000002" } else { "000001" };
+    let guess = |i: u32| {
+        let (guessed, path) = (&guessed, &path);
+        async move { sheet(guessed, path, &json!({"pin": wrong, "choices": [0, 1]}), &format!("k-guess-{i}"), None).await }
+    };
+    let (g0, g1, g2, g3, g4) = tokio::join!(guess(0), guess(1), guess(2), guess(3), guess(4));
+    let mut codes: Vec<(u16, String)> =
+        [g0, g1, g2, g3, g4].into_iter().map(|(s, e, _)| (s, e["code"].as_str().unwrap_or_default().to_owned())).collect();
+    codes.sort();
+    let refused = (403, "pin_incorrect".to_owned());
+    assert_eq!(codes, vec![refused.clone(), refused.clone(), refused.clone(), refused, (423, "pin_locked".to_owned())]);
+    let (s, e, _) = sheet(&guessed, &path, &json!({"pin": pin_for(p3), "choices": [0, 1]}), "k-guess-right", None).await;
+    assert_eq!((s, e["code"].as_str()), (423, Some("pin_locked")), "{e}");
+    let none = guessed.get(&format!("/v1/meetings/{id}/sheets/mine")).await.unwrap();
+    assert_eq!(none.status(), 404);
 
     let (s, first, headers) = sheet(&voter, &path, &good, "k-1", None).await;
     assert_eq!(s, 201, "{first}");
@@ -140,7 +165,13 @@ async fn settled_notices(committee: &Owner, id: &str) -> Vec<Value> {
 /// of the server sends nothing twice.
 #[tokio::test]
 async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads() {
-    let mut world = World::start().await.unwrap();
+    let mut world = World::start_with(&[(
+        // The console's template id for meeting notices, as production configures it.
+        "LINLI_IDENTITY__WECHAT__TEMPLATES__MEETING_NOTICE".into(),
+        "tmpl-7Hq2meetingNotice".into(),
+    )])
+    .await
+    .unwrap();
     let persons = demo_persons(&world).await.unwrap();
     let (p1, p2) = (&persons[2], &persons[3]);
     let mut served = Owner::login(&world, "o-notice-served").await.unwrap();
@@ -196,7 +227,7 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
     // What WeChat received: one message for the served owner, the meeting's title and page; none for the other.
     let got = sandbox_messages(&world, "o-notice-served").await;
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(got[0]["template_id"], "linli_meeting_notice");
+    assert_eq!(got[0]["template_id"], "tmpl-7Hq2meetingNotice", "the configured template id");
     assert_eq!(got[0]["page"].as_str().unwrap(), format!("pages/meetings/notice?id={id}"));
     let thing1 = got[0]["data"]["thing1"]["value"].as_str().unwrap();
     assert!(thing1.chars().count() <= 20 && title.starts_with(thing1.trim_end_matches('…')), "{thing1}");

@@ -354,18 +354,6 @@ async fn dump_tables(url: &str) -> String {
     out
 }
 
-/// A one-page PDF "scan" carrying `marker` in its text.
-fn certificate_pdf(marker: &str) -> Vec<u8> {
-    format!(
-        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
-         3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >> endobj\n\
-         4 0 obj << /Length 44 >> stream\nBT /F1 12 Tf 72 712 Td ({marker}) Tj ET\nendstream endobj\n\
-         trailer << /Root 1 0 R >>\nstartxref\n0\n%%EOF\n"
-    )
-    .into_bytes()
-}
-
 async fn propose_review(staff: &Owner, path: &str, scan: Vec<u8>, file: &str, verdict: &str, area: Option<i64>) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new()
         .text("verdict", verdict.to_owned())
@@ -440,12 +428,12 @@ async fn manual_registry_review_by_two_staff_members() {
     let proposal = format!("{base}/{review}/proposal");
     let html = propose_review(&a, &proposal, b"<html>certificate</html>".to_vec(), "cert.pdf", "approve", Some(9100)).await;
     assert_eq!(problem(html).await, (415, "image_unsupported_format".to_owned()));
-    let no_area = propose_review(&a, &proposal, certificate_pdf("x"), "cert.pdf", "approve", None).await;
+    let no_area = propose_review(&a, &proposal, linli_tests::one_page_pdf("x"), "cert.pdf", "approve", None).await;
     assert_eq!(problem(no_area).await, (422, "enrollment_review_area_invalid".to_owned()));
     let before = unit_area(&world, unit).await;
     let registered = before + 137;
     let marker = format!("LINLI-CERT-{}", uuid::Uuid::new_v4().simple());
-    let scan = certificate_pdf(&marker);
+    let scan = linli_tests::one_page_pdf(&marker);
     let proposed = propose_review(&a, &proposal, scan.clone(), "cert.pdf", "approve", Some(registered)).await;
     assert_eq!(proposed.status(), 200, "{}", proposed.text().await.unwrap());
     let proposed: Value = proposed.json().await.unwrap();

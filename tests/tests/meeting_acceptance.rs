@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use linli_ledger_client::governance::LinliGovernance;
 use linli_tests::client::sign_request;
-use linli_tests::meeting::{close_meeting, committee, open_meeting, two_proposals, wait_for};
+use linli_tests::meeting::{close_meeting, committee, open_meeting, published_result, two_proposals, wait_for};
 use linli_tests::owner::Owner;
 use linli_tests::voters::{EnrolledVoter, UnitRef, enroll_many, person_owners, sharing_no_unit};
 use linli_tests::world::World;
@@ -251,11 +251,7 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
 
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
     close_meeting(&a, id).await.unwrap();
-    let signed = wait_for(Duration::from_secs(60), || async {
-        let r = a.get(&format!("/v1/meetings/{id}/result")).await?;
-        Ok(if r.status() == 200 { Some(r.json::<Value>().await?) } else { None })
-    })
-    .await
+    let signed = published_result(&a, id, Duration::from_secs(60)).await
     .unwrap();
     let doc = &signed["document"];
     assert_eq!(doc["chain_agrees"], true);

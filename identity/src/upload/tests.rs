@@ -270,3 +270,67 @@ fn certificate_scans_refuse_active_truncated_and_foreign_content() {
     assert_eq!(validate_certificate_scan(b"<html>not a scan</html>"), Err(UploadError::UnsupportedFormat));
     assert_eq!(validate_certificate_scan(b""), Err(UploadError::Empty));
 }
+
+fn zlib(inner: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(inner).unwrap();
+    z.finish().unwrap()
+}
+
+/// A PDF with one object stream holding `data` (zlib bytes, as a PDF writer stores them).
+fn pdf_with_stream_bytes(data: &[u8]) -> Vec<u8> {
+    let mut pdf = format!(
+        "%PDF-1.5\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         5 0 obj << /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {} >>\nstream\r\n",
+        data.len()
+    )
+    .into_bytes();
+    pdf.extend_from_slice(data);
+    pdf.extend_from_slice(b"\r\nendstream\nendobj\ntrailer << /Root 1 0 R >>\nstartxref\n0\n%%EOF\n");
+    pdf
+}
+
+/// A PDF with one object stream whose (zlib) contents are `inner`.
+fn pdf_with_object_stream(inner: &[u8]) -> Vec<u8> {
+    pdf_with_stream_bytes(&zlib(inner))
+}
+
+#[test]
+fn active_content_hidden_in_a_compressed_object_stream_is_found() {
+    // Repetitive enough that zlib really compresses it (a tiny input may be stored as is).
+    let hidden = pdf_with_object_stream(b"6 0 << /S /JavaScript /JS (app.alert(1)) >> ".repeat(20).as_slice());
+    assert!(!names_denied(&hidden), "the name is only inside the compressed stream");
+    assert_eq!(validate_certificate_scan(&hidden), Err(UploadError::PdfActiveContent));
+    let escaped = pdf_with_object_stream(b"6 0 << /OpenAction << /S /Laun#63h /F (cmd.exe) >> >>");
+    assert_eq!(validate_certificate_scan(&escaped), Err(UploadError::PdfActiveContent));
+    // A damaged stream is scanned as far as it inflates.
+    let mut inner = b"6 0 << /S /JavaScript >> 7 0 [".to_vec();
+    for i in 0..3000u32 {
+        inner.extend_from_slice(format!("{} ", i.wrapping_mul(2_654_435_761) % 99_991).as_bytes());
+    }
+    let full = zlib(&inner);
+    let cut = pdf_with_stream_bytes(&full[..full.len() / 2]);
+    assert!(!names_denied(&cut));
+    assert_eq!(validate_certificate_scan(&cut), Err(UploadError::PdfActiveContent));
+    // Plain page contents in a compressed stream are fine.
+    let clean = pdf_with_object_stream(b"BT /F1 12 Tf 72 712 Td (Certificate) Tj ET");
+    assert_eq!(validate_certificate_scan(&clean).unwrap().kind, ScanKind::Pdf);
+}
+
+#[test]
+fn a_pdf_inflating_beyond_the_limit_is_refused() {
+    use std::io::Write;
+    // 70 MiB of zeros compress to about 70 KiB.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..70 {
+        z.write_all(&zeros).unwrap();
+    }
+    let data = z.finish().unwrap();
+    let mut pdf = b"%PDF-1.5\n1 0 obj << /Length 1 /Filter /FlateDecode >>\nstream\n".to_vec();
+    pdf.extend_from_slice(&data);
+    pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer << >>\nstartxref\n0\n%%EOF\n");
+    assert!(pdf.len() < MAX_PDF_BYTES);
+    assert_eq!(validate_certificate_scan(&pdf), Err(UploadError::PdfMalformed));
+}

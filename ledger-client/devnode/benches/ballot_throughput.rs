@@ -27,7 +27,7 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn sheet(meeting: B256, i: usize) -> G::castSheetCall {
+fn sheet(meeting: B256, i: usize, cast_at_ms: u64) -> G::castSheetCall {
     G::castSheetCall {
         meetingId: meeting,
         voter: B256::left_padding_from(&(i as u64 + 1).to_be_bytes()),
@@ -35,6 +35,7 @@ fn sheet(meeting: B256, i: usize) -> G::castSheetCall {
         heads: 1,
         choices: vec![(i % 3) as u8, ((i + 1) % 3) as u8],
         sheetHash: B256::left_padding_from(&(i as u64 + 7).to_be_bytes()),
+        castAtMs: cast_at_ms,
     }
 }
 
@@ -57,11 +58,11 @@ fn bare_revm(sheets: usize) -> f64 {
     run(2, t0, admin, G::grantRoleCall { account: forwarder, role: role::FORWARDER }.abi_encode());
     run(3, t0, admin, G::grantRoleCall { account: committee, role: role::COMMITTEE }.abi_encode());
     let meeting = B256::repeat_byte(9);
-    run(4, t0, committee, G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: t0 + 10, endMs: t0 + 1_000_000 }.abi_encode());
+    run(4, t0, committee, G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: t0 + 10, endMs: t0 + 1_000_000, voteChangeAllowed: false }.abi_encode());
     for p in 0..2u8 {
         run(5, t0, committee, G::addProposalCall { meetingId: meeting, proposalIndex: p, matter: 9, contentHash: B256::ZERO, optionCount: 3 }.abi_encode());
     }
-    let calls: Vec<Vec<u8>> = (0..sheets).map(|i| sheet(meeting, i).abi_encode()).collect();
+    let calls: Vec<Vec<u8>> = (0..sheets).map(|i| sheet(meeting, i, t0 + 20).abi_encode()).collect();
     let started = Instant::now();
     for (i, data) in calls.into_iter().enumerate() {
         run(6 + i as u64, t0 + 20, forwarder, data);
@@ -92,7 +93,7 @@ async fn full_rpc(sheets: usize, in_flight: usize) -> f64 {
     let meeting = B256::repeat_byte(9);
     let start = now_ms() + 5_000;
     let setup = [
-        G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: start, endMs: start + 86_400_000 }.abi_encode(),
+        G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: start, endMs: start + 86_400_000, voteChangeAllowed: false }.abi_encode(),
         G::addProposalCall { meetingId: meeting, proposalIndex: 0, matter: 9, contentHash: B256::ZERO, optionCount: 3 }.abi_encode(),
         G::addProposalCall { meetingId: meeting, proposalIndex: 1, matter: 9, contentHash: B256::ZERO, optionCount: 3 }.abi_encode(),
     ];
@@ -116,7 +117,7 @@ async fn full_rpc(sheets: usize, in_flight: usize) -> f64 {
                     return;
                 }
                 let tx = client
-                    .prepare_with(&forwarder, Some(contract), sheet(meeting, i).abi_encode(), block_limit, random_nonce())
+                    .prepare_with(&forwarder, Some(contract), sheet(meeting, i, start).abi_encode(), block_limit, random_nonce())
                     .unwrap();
                 // RpcClient directly: ChainClient::send_prepared* futures hold a `&dyn Fn` that is not
                 // `Sync`, so they cannot run in spawned tasks.

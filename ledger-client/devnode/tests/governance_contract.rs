@@ -111,6 +111,10 @@ impl Chain {
 
     /// Opens meeting `id` starting in one second and lasting one hour.
     fn open(&mut self, id: B256, total_area: u64, total_heads: u32) -> (u64, u64) {
+        self.open_with(id, total_area, total_heads, false)
+    }
+
+    fn open_with(&mut self, id: B256, total_area: u64, total_heads: u32, vote_change_allowed: bool) -> (u64, u64) {
         let (start, end) = (self.now_ms + 1_000, self.now_ms + 3_600_000);
         self.ok(
             self.committee,
@@ -121,6 +125,7 @@ impl Chain {
                 totalHeads: total_heads,
                 startMs: start,
                 endMs: end,
+                voteChangeAllowed: vote_change_allowed,
             },
         );
         (start, end)
@@ -139,16 +144,38 @@ impl Chain {
         );
     }
 
+    /// A sheet forwarded the moment it was accepted: its stated time is the block's.
     fn cast(&mut self, id: B256, voter: u8, area: u64, heads: u32, choices: Vec<u8>) -> Outcome {
+        self.cast_at(id, voter, area, heads, choices, self.now_ms)
+    }
+
+    /// A sheet the server accepted at `cast_at_ms`, reaching the chain at the current block time.
+    fn cast_at(&mut self, id: B256, voter: u8, area: u64, heads: u32, choices: Vec<u8>, cast_at_ms: u64) -> Outcome {
+        self.cast_hashed(id, voter, area, heads, choices, h(voter ^ 0x80), cast_at_ms)
+    }
+
+    /// A sheet with its own hash: a change needs a hash other than the sheet it replaces.
+    #[allow(clippy::too_many_arguments)]
+    fn cast_hashed(&mut self, id: B256, voter: u8, area: u64, heads: u32, choices: Vec<u8>, hash: B256, cast_at_ms: u64) -> Outcome {
         let call = LinliGovernance::castSheetCall {
             meetingId: id,
             voter: h(voter),
             areaCm2: area,
             heads,
             choices,
-            sheetHash: h(voter ^ 0x80),
+            sheetHash: hash,
+            castAtMs: cast_at_ms,
         };
         self.send(self.forwarder, call)
+    }
+
+    fn tallies(&mut self, id: B256, proposals: u8) -> Vec<(Vec<u64>, Vec<u32>)> {
+        (0..proposals)
+            .map(|i| {
+                let t = self.view(LinliGovernance::getTallyCall { meetingId: id, proposalIndex: i });
+                (t.areaCm2, t.heads)
+            })
+            .collect()
     }
 
     fn proposal(&mut self, id: B256, index: u8) -> LinliGovernance::getProposalReturn {
@@ -173,7 +200,7 @@ fn decide(total_area: u64, total_heads: u32, matter: u8, sheets: &[(u64, u32, u8
         assert!(out.is_success(), "sheet {i} refused: {:?}", decode_err(&out));
     }
     c.now_ms = end;
-    c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
     let p = c.proposal(id, 0);
     (p.quorumMet, p.passed)
 }
@@ -271,7 +298,7 @@ fn several_proposals_are_decided_independently_and_tallies_are_readable() {
     assert!(c.cast(id, 2, 2_000, 2, vec![YES, NO]).is_success());
     assert!(c.cast(id, 3, 1_000, 1, vec![NO, ABSTAIN]).is_success());
     c.now_ms = end;
-    let logs = c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    let logs = c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
     // Participation 8000 / 8. Proposal 0: yes 7000/7 > half -> pass. Proposal 1: yes 5000 < 6000 -> fail.
     let p0 = c.proposal(id, 0);
     let p1 = c.proposal(id, 1);
@@ -297,6 +324,144 @@ fn several_proposals_are_decided_independently_and_tallies_are_readable() {
     assert_eq!(c.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(9) }), B256::ZERO);
 }
 
+// ------------------------------------------------------------------ vote changes
+
+/// Meeting `id` allowing changes, proposals 0 (matter 9, yes/no/abstain) and 1 (matter 7, yes/no/abstain),
+/// 10000 centi-m² and 10 persons; voting has started. Returns the window's end.
+fn changeable_meeting(c: &mut Chain, id: B256) -> u64 {
+    let (start, end) = c.open_with(id, 10_000, 10, true);
+    c.propose(id, 0, 9, 3);
+    c.propose(id, 1, 7, 3);
+    c.now_ms = start;
+    end
+}
+
+#[test]
+fn a_change_counts_exactly_as_if_only_the_last_sheet_was_cast() {
+    // Changed: voter 1 casts yes/yes, then no/abstain, then yes/no, then no/no; voter 2 casts yes/no once.
+    let mut changed = Chain::new();
+    let id = h(0x31);
+    let end = changeable_meeting(&mut changed, id);
+    assert!(changed.cast_hashed(id, 1, 5_000, 5, vec![YES, YES], h(0xa1), changed.now_ms).is_success());
+    assert!(changed.cast(id, 2, 2_000, 2, vec![YES, NO]).is_success());
+    changed.now_ms += 10;
+    let logs = changed.ok(
+        changed.forwarder,
+        LinliGovernance::castSheetCall {
+            meetingId: id,
+            voter: h(1),
+            areaCm2: 5_000,
+            heads: 5,
+            choices: vec![NO, ABSTAIN],
+            sheetHash: h(0xa2),
+            castAtMs: changed.now_ms,
+        },
+    );
+    let ev: Vec<_> = logs.iter().filter_map(|l| LinliGovernance::SheetChanged::decode_log(l).ok()).collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].data.voter, ev[0].data.previousSheetHash, ev[0].data.sheetHash, ev[0].data.choices.clone(), ev[0].data.castAtMs),
+        (h(1), h(0xa1), h(0xa2), vec![NO, ABSTAIN], changed.now_ms)
+    );
+    assert!(logs.iter().all(|l| LinliGovernance::SheetCast::decode_log(l).is_err()), "a change is not a new sheet");
+    // Tallies after one change equal a single no/abstain sheet: yes/yes is gone from both proposals.
+    assert_eq!(
+        changed.tallies(id, 2),
+        vec![(vec![2_000, 5_000, 0], vec![2, 5, 0]), (vec![0, 2_000, 5_000], vec![0, 2, 5])]
+    );
+    // Repeated changes, the same millisecond as the previous one is allowed.
+    assert!(changed.cast_hashed(id, 1, 5_000, 5, vec![YES, NO], h(0xa3), changed.now_ms).is_success());
+    changed.now_ms += 1;
+    assert!(changed.cast_hashed(id, 1, 5_000, 5, vec![NO, NO], h(0xa4), changed.now_ms).is_success());
+    assert_eq!(changed.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(1) }), h(0xa4));
+    let changes = changed.view(LinliGovernance::getVoteChangesCall { meetingId: id });
+    assert_eq!((changes.voteChangeAllowed, changes.changeCount), (true, 3));
+    // Participation and sheet count are those of two sheets.
+    let m = changed.view(LinliGovernance::getMeetingCall { meetingId: id });
+    assert_eq!((m.partAreaCm2, m.partHeads, m.sheetCount), (7_000, 7, 2));
+
+    // Direct: the same two voters, each casting their final sheet once.
+    let mut direct = Chain::new();
+    changeable_meeting(&mut direct, id);
+    assert!(direct.cast(id, 1, 5_000, 5, vec![NO, NO]).is_success());
+    assert!(direct.cast(id, 2, 2_000, 2, vec![YES, NO]).is_success());
+    assert_eq!(changed.tallies(id, 2), direct.tallies(id, 2));
+    assert_eq!(changed.tallies(id, 2)[0], (vec![2_000, 5_000, 0], vec![2, 5, 0]));
+
+    // Finalized, both decide alike: quorum 7000/7 met; proposal 0 yes 2000 of 7000 fails.
+    for c in [&mut changed, &mut direct] {
+        c.now_ms = end;
+        c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
+    }
+    for i in 0..2 {
+        let (a, b) = (changed.proposal(id, i), direct.proposal(id, i));
+        assert_eq!((a.quorumMet, a.passed), (b.quorumMet, b.passed));
+        assert_eq!((a.quorumMet, a.passed), (true, false));
+    }
+    // After finalize a change is refused as any sheet (stated inside the window, so only finalize refuses it).
+    assert_eq!(
+        decode_err(&changed.cast_hashed(id, 1, 5_000, 5, vec![YES, YES], h(0xa5), end - 1)).unwrap(),
+        E::AlreadyFinalized(LinliGovernance::AlreadyFinalized { meetingId: id })
+    );
+    assert_eq!(changed.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(1) }), h(0xa4));
+}
+
+#[test]
+fn change_refusals_leave_the_first_sheet_counted() {
+    let mut c = Chain::new();
+    let id = h(0x32);
+    changeable_meeting(&mut c, id);
+    let first_at = c.now_ms + 100;
+    c.now_ms = first_at;
+    assert!(c.cast_hashed(id, 1, 5_000, 5, vec![YES, YES], h(0xb1), first_at).is_success());
+    let before = c.tallies(id, 2);
+    // The weight is fixed by the frozen roll: a different area or headcount is refused.
+    assert_eq!(
+        decode_err(&c.cast_hashed(id, 1, 4_999, 5, vec![NO, NO], h(0xb2), first_at)).unwrap(),
+        E::ChangeWeightMismatch(LinliGovernance::ChangeWeightMismatch { areaCm2: 5_000, heads: 5, givenAreaCm2: 4_999, givenHeads: 5 })
+    );
+    assert_eq!(
+        decode_err(&c.cast_hashed(id, 1, 5_000, 6, vec![NO, NO], h(0xb2), first_at)).unwrap(),
+        E::ChangeWeightMismatch(LinliGovernance::ChangeWeightMismatch { areaCm2: 5_000, heads: 5, givenAreaCm2: 5_000, givenHeads: 6 })
+    );
+    // Stated before the sheet it replaces: the later submission must be the one that counts.
+    assert_eq!(
+        decode_err(&c.cast_hashed(id, 1, 5_000, 5, vec![NO, NO], h(0xb2), first_at - 1)).unwrap(),
+        E::ChangeBeforePrevious(LinliGovernance::ChangeBeforePrevious { previousCastAtMs: first_at, castAtMs: first_at - 1 })
+    );
+    // The current sheet delivered again is a duplicate, not a change.
+    assert_eq!(
+        decode_err(&c.cast_hashed(id, 1, 5_000, 5, vec![YES, YES], h(0xb1), first_at)).unwrap(),
+        E::DuplicateVoter(LinliGovernance::DuplicateVoter { meetingId: id, voter: h(1) })
+    );
+    // An invalid choice in the new sheet refuses the whole change.
+    assert_eq!(
+        decode_err(&c.cast_hashed(id, 1, 5_000, 5, vec![NO, 3], h(0xb2), first_at)).unwrap(),
+        E::InvalidChoice(LinliGovernance::InvalidChoice { proposalIndex: 1, choice: 3 })
+    );
+    assert_eq!(c.tallies(id, 2), before);
+    assert_eq!(c.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(1) }), h(0xb1));
+    assert_eq!(c.view(LinliGovernance::getVoteChangesCall { meetingId: id }).changeCount, 0);
+}
+
+#[test]
+fn without_the_flag_a_second_sheet_is_a_duplicate() {
+    let mut c = Chain::new();
+    let id = h(0x33);
+    let (start, _) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 9, 3);
+    c.now_ms = start;
+    assert!(c.cast_hashed(id, 1, 5_000, 5, vec![YES], h(0xc1), start).is_success());
+    assert_eq!(
+        decode_err(&c.cast_hashed(id, 1, 5_000, 5, vec![NO], h(0xc2), start + 1)).unwrap(),
+        E::DuplicateVoter(LinliGovernance::DuplicateVoter { meetingId: id, voter: h(1) })
+    );
+    assert_eq!(c.tallies(id, 1), vec![(vec![5_000, 0, 0], vec![5, 0, 0])]);
+    let changes = c.view(LinliGovernance::getVoteChangesCall { meetingId: id });
+    assert_eq!((changes.voteChangeAllowed, changes.changeCount), (false, 0));
+    assert_eq!(c.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(1) }), h(0xc1));
+}
+
 // ------------------------------------------------------------------ meeting refusals
 
 #[test]
@@ -311,6 +476,7 @@ fn meeting_and_proposal_refusals() {
         totalHeads: heads,
         startMs: start,
         endMs: end,
+        voteChangeAllowed: false,
     };
     assert_eq!(c.err(c.committee, open(id, 0, 10, now + 10, now + 20)), E::InvalidTotals(LinliGovernance::InvalidTotals {}));
     assert_eq!(c.err(c.committee, open(id, 10, 0, now + 10, now + 20)), E::InvalidTotals(LinliGovernance::InvalidTotals {}));
@@ -374,13 +540,13 @@ fn ballot_sheet_refusals_and_window_edges() {
     let (start, end) = c.open(id, 10_000, 10);
     // No proposals yet: a sheet before the start is refused for the window first.
     let err = decode_err(&c.cast(id, 1, 100, 1, vec![YES])).unwrap();
-    assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { nowMs: c.now_ms, startMs: start, endMs: end }));
+    assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { castAtMs: c.now_ms, startMs: start, endMs: end }));
     c.propose(id, 0, 9, 3);
     c.propose(id, 1, 6, 2);
     // One millisecond before the window.
     c.now_ms = start - 1;
     let err = decode_err(&c.cast(id, 1, 100, 1, vec![YES, YES])).unwrap();
-    assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { nowMs: start - 1, startMs: start, endMs: end }));
+    assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { castAtMs: start - 1, startMs: start, endMs: end }));
     // Exactly at the start: accepted.
     c.now_ms = start;
     assert!(c.cast(id, 1, 100, 1, vec![YES, YES]).is_success());
@@ -430,6 +596,7 @@ fn ballot_sheet_refusals_and_window_edges() {
         heads: 0,
         choices: vec![YES, YES],
         sheetHash: B256::ZERO,
+        castAtMs: c.now_ms,
     };
     assert_eq!(c.err(c.forwarder, zero_hash), E::EmptyWeight(LinliGovernance::EmptyWeight {}));
     let zero_hash = LinliGovernance::castSheetCall {
@@ -439,26 +606,27 @@ fn ballot_sheet_refusals_and_window_edges() {
         heads: 0,
         choices: vec![YES, YES],
         sheetHash: B256::ZERO,
+        castAtMs: c.now_ms,
     };
     assert_eq!(c.err(c.forwarder, zero_hash), E::ZeroSheetHash(LinliGovernance::ZeroSheetHash {}));
     // Finalize refused before the end, exactly at the end the window is closed.
     c.now_ms = end - 1;
     assert_eq!(
-        c.err(c.outsider, LinliGovernance::finalizeCall { meetingId: id }),
+        c.err(c.forwarder, LinliGovernance::finalizeCall { meetingId: id }),
         E::VotingNotEnded(LinliGovernance::VotingNotEnded { nowMs: end - 1, endMs: end })
     );
     c.now_ms = end;
     assert_eq!(
         decode_err(&c.cast(id, 4, 1, 0, vec![YES, YES])).unwrap(),
-        E::VotingNotOpen(LinliGovernance::VotingNotOpen { nowMs: end, startMs: start, endMs: end })
+        E::VotingNotOpen(LinliGovernance::VotingNotOpen { castAtMs: end, startMs: start, endMs: end })
     );
-    c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
     assert_eq!(
-        c.err(c.outsider, LinliGovernance::finalizeCall { meetingId: id }),
+        c.err(c.forwarder, LinliGovernance::finalizeCall { meetingId: id }),
         E::AlreadyFinalized(LinliGovernance::AlreadyFinalized { meetingId: id })
     );
     assert_eq!(
-        c.err(c.outsider, LinliGovernance::finalizeCall { meetingId: h(0xee) }),
+        c.err(c.forwarder, LinliGovernance::finalizeCall { meetingId: h(0xee) }),
         E::UnknownMeeting(LinliGovernance::UnknownMeeting { meetingId: h(0xee) })
     );
 }
@@ -470,16 +638,91 @@ fn sheet_cast_event_carries_the_sheet() {
     let (start, _) = c.open(id, 10_000, 10);
     c.propose(id, 0, 9, 3);
     c.now_ms = start;
-    let out = c.cast(id, 7, 1234, 1, vec![ABSTAIN]);
+    // Accepted by the server at the start, reaching the chain 90 s later: the event shows the stated time.
+    c.now_ms = start + 90_000;
+    let out = c.cast_at(id, 7, 1234, 1, vec![ABSTAIN], start);
     let ev = LinliGovernance::SheetCast::decode_log(&out.logs[0]).unwrap();
     assert_eq!(ev.address, c.contract);
     assert_eq!((ev.data.meetingId, ev.data.voter, ev.data.areaCm2, ev.data.heads), (id, h(7), 1234, 1));
-    assert_eq!((ev.data.choices.clone(), ev.data.sheetHash), (vec![ABSTAIN], h(7 ^ 0x80)));
+    assert_eq!((ev.data.choices.clone(), ev.data.sheetHash, ev.data.castAtMs), (vec![ABSTAIN], h(7 ^ 0x80), start));
     // The first topic is the Keccak-256 of the event signature, as solc compiled it.
     assert_eq!(
         out.logs[0].topics()[0],
-        alloy_primitives::keccak256("SheetCast(bytes32,bytes32,uint64,uint32,uint8[],bytes32)")
+        alloy_primitives::keccak256("SheetCast(bytes32,bytes32,uint64,uint32,uint8[],bytes32,uint64)")
     );
+}
+
+// ------------------------------------------------------------------ stated submission time
+
+/// The server acknowledges a sheet once stored and forwards it later: the window is checked against the time
+/// the forwarder states (the receipt's submission time), so a sheet acknowledged before the end counts even
+/// when the chain only sees it after the end.
+#[test]
+fn a_sheet_stated_inside_the_window_counts_when_it_arrives_after_the_end() {
+    let mut c = Chain::new();
+    let id = h(0x16);
+    let (start, end) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 9, 3);
+    // The chain was down across the close: the sheets reach it an hour after the end.
+    c.now_ms = end + 3_600_000;
+    // Exact edges of the window: the first and the last millisecond in it count.
+    assert!(c.cast_at(id, 1, 4_000, 4, vec![YES], end - 1).is_success());
+    assert!(c.cast_at(id, 2, 3_000, 3, vec![NO], start).is_success());
+    // Stated at the end or before the start: refused with the stated time.
+    assert_eq!(
+        decode_err(&c.cast_at(id, 3, 1_000, 1, vec![YES], end)).unwrap(),
+        E::VotingNotOpen(LinliGovernance::VotingNotOpen { castAtMs: end, startMs: start, endMs: end })
+    );
+    assert_eq!(
+        decode_err(&c.cast_at(id, 3, 1_000, 1, vec![YES], start - 1)).unwrap(),
+        E::VotingNotOpen(LinliGovernance::VotingNotOpen { castAtMs: start - 1, startMs: start, endMs: end })
+    );
+    // Only the forwarder finalizes: a third party (or another role) cannot shut the delayed sheets out.
+    for who in [c.outsider, c.committee, c.admin] {
+        assert_eq!(
+            c.err(who, LinliGovernance::finalizeCall { meetingId: id }),
+            E::MissingRole(LinliGovernance::MissingRole { caller: who, requiredRole: role::FORWARDER })
+        );
+    }
+    let logs = c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
+    let fin = logs.iter().find_map(|l| LinliGovernance::MeetingFinalized::decode_log(l).ok()).unwrap();
+    // Both late sheets are counted: 7000 area and 7 persons reach the quorum; yes 4000/4 of 7000/7 passes.
+    assert_eq!((fin.data.partAreaCm2, fin.data.partHeads, fin.data.sheetCount), (7_000, 7, 2));
+    let p = c.proposal(id, 0);
+    assert!(p.quorumMet && p.passed);
+    // After finalize no sheet is accepted, even one stated inside the window.
+    assert_eq!(
+        decode_err(&c.cast_at(id, 4, 1_000, 1, vec![YES], end - 1)).unwrap(),
+        E::AlreadyFinalized(LinliGovernance::AlreadyFinalized { meetingId: id })
+    );
+    let m = c.view(LinliGovernance::getMeetingCall { meetingId: id });
+    assert_eq!((m.sheetCount, m.partAreaCm2, m.partHeads), (2, 7_000, 7));
+}
+
+#[test]
+fn a_sheet_dated_beyond_the_allowed_clock_skew_is_refused() {
+    let mut c = Chain::new();
+    let id = h(0x17);
+    let (start, end) = c.open(id, 10_000, 10);
+    c.propose(id, 0, 9, 3);
+    let skew = c.view(LinliGovernance::MAX_CLOCK_SKEW_MSCall {});
+    assert_eq!(skew, 300_000);
+    // The chain's clock one second behind the server's: a sheet stated at the start is accepted...
+    c.now_ms = start - 1_000;
+    assert!(c.cast_at(id, 1, 1_000, 1, vec![NO], start).is_success());
+    // ...and from then on the proposals are closed although the chain's clock has not reached the start: the
+    // counted sheet holds no choice for a new proposal.
+    let late = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: 1, matter: 9, contentHash: h(1), optionCount: 2 };
+    assert_eq!(c.err(c.committee, late), E::ProposalsClosed(LinliGovernance::ProposalsClosed { meetingId: id }));
+    // One millisecond beyond the skew ahead of the block time: refused; exactly the skew: accepted.
+    c.now_ms = start;
+    assert!(start + skew + 1 < end);
+    assert_eq!(
+        decode_err(&c.cast_at(id, 2, 1_000, 1, vec![YES], start + skew + 1)).unwrap(),
+        E::CastInFuture(LinliGovernance::CastInFuture { castAtMs: start + skew + 1, nowMs: start })
+    );
+    assert!(c.cast_at(id, 2, 1_000, 1, vec![YES], start + skew).is_success());
+    assert_eq!(c.view(LinliGovernance::getMeetingCall { meetingId: id }).sheetCount, 2);
 }
 
 // ------------------------------------------------------------------ roles
@@ -499,6 +742,7 @@ fn every_function_is_refused_to_every_other_role() {
                 totalHeads: 1,
                 startMs: now + 1,
                 endMs: now + 2,
+                voteChangeAllowed: false,
             };
             assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
             let call = LinliGovernance::addProposalCall { meetingId: h(1), proposalIndex: 0, matter: 1, contentHash: h(1), optionCount: 2 };
@@ -513,8 +757,9 @@ fn every_function_is_refused_to_every_other_role() {
             assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
         }
         if who != c.forwarder {
-            let call = LinliGovernance::castSheetCall { meetingId: h(1), voter: h(1), areaCm2: 1, heads: 1, choices: vec![0], sheetHash: h(1) };
+            let call = LinliGovernance::castSheetCall { meetingId: h(1), voter: h(1), areaCm2: 1, heads: 1, choices: vec![0], sheetHash: h(1), castAtMs: now };
             assert_eq!(c.err(who, call), missing(who, role::FORWARDER));
+            assert_eq!(c.err(who, LinliGovernance::finalizeCall { meetingId: h(1) }), missing(who, role::FORWARDER));
         }
         if who != c.property {
             let call = LinliGovernance::registerFundPlanCall { planId: h(1), meetingId: h(1), proposalIndex: 0, budgetFen: 1, planHash: h(1) };
@@ -560,7 +805,7 @@ fn role_administration() {
     let ev = LinliGovernance::RoleGranted::decode_log(&logs[0]).unwrap();
     assert_eq!((ev.data.account, ev.data.role), (c.outsider, role::COMMITTEE));
     let now = c.now_ms;
-    let open = LinliGovernance::openMeetingCall { meetingId: h(9), rollHash: h(1), totalAreaCm2: 1, totalHeads: 1, startMs: now + 5, endMs: now + 9 };
+    let open = LinliGovernance::openMeetingCall { meetingId: h(9), rollHash: h(1), totalAreaCm2: 1, totalHeads: 1, startMs: now + 5, endMs: now + 9, voteChangeAllowed: false };
     c.ok(c.outsider, open.clone());
     // Revoked: refused from then on.
     let logs = c.ok(c.admin, LinliGovernance::revokeRoleCall { account: c.outsider });
@@ -604,7 +849,7 @@ fn funded_meeting() -> (Chain, B256) {
     assert!(c.cast(id, 1, 8_000, 8, vec![YES, YES, NO, YES]).is_success());
     assert!(c.cast(id, 2, 1_000, 1, vec![NO, YES, NO, YES]).is_success());
     c.now_ms = end;
-    c.ok(c.outsider, LinliGovernance::finalizeCall { meetingId: id });
+    c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
     (c, id)
 }
 

@@ -135,6 +135,7 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
         totalHeads: total_heads,
         startMs: start,
         endMs: end,
+        voteChangeAllowed: false,
     })
     .await;
     for (i, matter) in MATTERS.iter().enumerate() {
@@ -155,6 +156,7 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
         heads: 1,
         choices: vec![0, 0, 0],
         sheetHash: B256::repeat_byte(1),
+        castAtMs: now_ms(),
     };
     match ctx.send(&forwarder, early).await {
         TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("VotingNotOpen"), "{name}"),
@@ -170,6 +172,7 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
             heads: unit.heads,
             choices: choices(v),
             sheetHash: B256::repeat_byte(v as u8 + 0x80),
+            castAtMs: start + 1_000,
         })
         .await;
     }
@@ -181,6 +184,7 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
         heads: 1,
         choices: vec![1, 1, 1],
         sheetHash: B256::repeat_byte(0x7f),
+        castAtMs: start + 1_000,
     };
     match ctx.send(&forwarder, dup).await {
         TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("DuplicateVoter"), "{name}"),

@@ -48,8 +48,9 @@ pub async fn store_pin(conn: &mut AsyncPgConnection, account: Uuid, phc: &str) -
         .await
 }
 
-enum Verdict {
-    Ok,
+/// Why a PIN was not accepted.
+#[derive(Debug)]
+pub enum Refusal {
     NoPin,
     Locked(DateTime<Utc>),
     Wrong { attempts_left: u32, locked_until: Option<DateTime<Utc>> },
@@ -63,72 +64,73 @@ pub async fn verify_pin(
     account: Uuid,
     pin: Pin,
 ) -> Result<(), ApiError> {
-    let verdict = conn
-        .transaction(async |conn| {
-            let row: Option<(String, i32, i32, Option<DateTime<Utc>>)> = pins::table
-                .find(account)
-                .select((pins::phc, pins::consecutive_failures, pins::locks_imposed, pins::locked_until))
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?;
-            let Some((phc, failures, locks, locked_until)) = row else { return Ok(Verdict::NoPin) };
-            let lock = PinLockState {
-                consecutive_failures: u32::try_from(failures).unwrap_or(0),
-                locks_imposed: u32::try_from(locks).unwrap_or(0),
-                locked_until,
-            };
-            let now = Utc::now();
-            if let Err(locked) = lock.check(now) {
-                return Ok(Verdict::Locked(locked.until));
-            }
-            let matches = identity.verify_pin(pin, phc).await.map_err(|e| ApiErrorInTx(e.to_string()))?;
-            let (next, verdict) = if matches {
-                (lock.after_success(), Verdict::Ok)
-            } else {
-                let outcome = lock.after_failure(now);
-                let verdict = Verdict::Wrong { attempts_left: outcome.attempts_left, locked_until: outcome.locked_until };
-                (outcome.state, verdict)
-            };
-            diesel::update(pins::table.find(account))
-                .set((
-                    pins::consecutive_failures.eq(i32::try_from(next.consecutive_failures).unwrap_or(i32::MAX)),
-                    pins::locks_imposed.eq(i32::try_from(next.locks_imposed).unwrap_or(i32::MAX)),
-                    pins::locked_until.eq(next.locked_until),
-                ))
-                .execute(conn)
-                .await?;
-            Ok::<_, ApiErrorInTx>(verdict)
-        })
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("PIN verification: {}", e.0)))?;
-    match verdict {
-        Verdict::Ok => Ok(()),
-        Verdict::NoPin => Err(ApiError::new(StatusCode::CONFLICT, "pin_not_set", "No PIN has been set")),
-        Verdict::Locked(until) => Err(locked(until)),
-        Verdict::Wrong { locked_until: Some(until), .. } => Err(locked(until)),
-        Verdict::Wrong { attempts_left, .. } => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "pin_incorrect",
-            "The PIN is incorrect",
-        )
-        .with_detail(format!("{attempts_left} attempts left before PIN use is locked"))),
+    conn.transaction(async |conn| check_pin_locked(conn, identity, account, pin).await).await?.map_err(refused)
+}
+
+/// The answer to a refused PIN.
+pub fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NoPin => ApiError::new(StatusCode::CONFLICT, "pin_not_set", "No PIN has been set"),
+        Refusal::Locked(until) | Refusal::Wrong { locked_until: Some(until), .. } => locked(until),
+        Refusal::Wrong { attempts_left, .. } => ApiError::new(StatusCode::FORBIDDEN, "pin_incorrect", "The PIN is incorrect")
+            .with_detail(format!("{attempts_left} attempts left before PIN use is locked")),
     }
+}
+
+/// Inside a transaction: locks the account's PIN row, checks the lockout and the PIN, and stores the new lockout
+/// state when it changed (a correct PIN with no failures behind it writes nothing). On a refusal the caller
+/// commits (so the failure counts) and answers [`refused`]; on success it may store its PIN-guarded effect in
+/// the same transaction, under the row lock, and commit once.
+pub async fn check_pin_locked(
+    conn: &mut AsyncPgConnection,
+    identity: &IdentityServices,
+    account: Uuid,
+    pin: Pin,
+) -> Result<Result<(), Refusal>, ApiError> {
+    let row: Option<(String, i32, i32, Option<DateTime<Utc>>)> = pins::table
+        .find(account)
+        .select((pins::phc, pins::consecutive_failures, pins::locks_imposed, pins::locked_until))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((phc, failures, locks, locked_until)) = row else { return Ok(Err(Refusal::NoPin)) };
+    let lock = PinLockState {
+        consecutive_failures: u32::try_from(failures).unwrap_or(0),
+        locks_imposed: u32::try_from(locks).unwrap_or(0),
+        locked_until,
+    };
+    let now = Utc::now();
+    if let Err(locked) = lock.check(now) {
+        return Ok(Err(Refusal::Locked(locked.until)));
+    }
+    let matches = identity
+        .verify_pin(pin, phc)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("PIN verification: {e}")))?;
+    let (next, verdict) = if matches {
+        (lock.after_success(), Ok(()))
+    } else {
+        let outcome = lock.after_failure(now);
+        let refusal = Refusal::Wrong { attempts_left: outcome.attempts_left, locked_until: outcome.locked_until };
+        (outcome.state, Err(refusal))
+    };
+    if next != lock {
+        diesel::update(pins::table.find(account))
+            .set((
+                pins::consecutive_failures.eq(i32::try_from(next.consecutive_failures).unwrap_or(i32::MAX)),
+                pins::locks_imposed.eq(i32::try_from(next.locks_imposed).unwrap_or(i32::MAX)),
+                pins::locked_until.eq(next.locked_until),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(verdict)
 }
 
 fn locked(until: DateTime<Utc>) -> ApiError {
     ApiError::new(StatusCode::LOCKED, "pin_locked", "PIN use is locked after too many failures")
         .with_detail(format!("locked until {}", until.to_rfc3339()))
-}
-
-/// A failure inside the PIN transaction, carried out of it as text (the caller logs it as a 500).
-#[derive(Debug)]
-struct ApiErrorInTx(String);
-
-impl From<diesel::result::Error> for ApiErrorInTx {
-    fn from(e: diesel::result::Error) -> Self {
-        Self(e.to_string())
-    }
 }
 
 /// The ID number of the account's completed enrollment, for the PIN policy.

@@ -36,6 +36,25 @@ pub async fn has_role(conn: &mut AsyncPgConnection, account: Uuid, community: Uu
     .await
 }
 
+/// Whether the account is on the community's committee or owns there (as a verified person), in one round trip.
+pub async fn is_committee_or_owner(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> QueryResult<bool> {
+    diesel::select(
+        diesel::dsl::exists(
+            role_grants::table
+                .filter(role_grants::account_id.eq(account))
+                .filter(role_grants::community_id.eq(community))
+                .filter(role_grants::role.eq(Role::Committee.as_str())),
+        )
+        .or(diesel::dsl::exists(
+            crate::schema::account_persons::table
+                .filter(crate::schema::account_persons::account_id.eq(account))
+                .filter(crate::schema::account_persons::community_id.eq(community)),
+        )),
+    )
+    .get_result(conn)
+    .await
+}
+
 pub async fn require_role(
     conn: &mut AsyncPgConnection,
     account: Uuid,

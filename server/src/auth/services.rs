@@ -7,7 +7,7 @@ use anyhow::Context;
 use linli_identity::ca::DeviceCa;
 use linli_identity::faceid::{FaceVerifier, TencentFaceId, TencentFaceIdConfig};
 use linli_identity::pii::SecretKey;
-use linli_identity::pin::{Pin, PinHasher};
+use linli_identity::pin::{Pin, PinHasher, PinMemory};
 use linli_identity::registry::{HttpsRegistryClient, RegistryClient};
 use linli_identity::wechat::{WeChatClient, WeChatConfig};
 use secrecy::{ExposeSecret, SecretString};
@@ -23,9 +23,14 @@ pub struct IdentityServices {
     pub openid_key: SecretKey,
     pub consent_version: String,
     pub face_consent_version: String,
+    /// Subscribe-message template ids (`[identity.wechat.templates]`).
+    pub templates: crate::config::SubscribeTemplates,
     pin_hasher: Arc<PinHasher>,
     /// Argon2id is CPU- and memory-bound: at most this many run at once, on blocking threads.
     pin_slots: Semaphore,
+    /// The Argon2 working memories of the slots, kept between verifications (at most one per slot).
+    pin_memories: Arc<std::sync::Mutex<Vec<PinMemory>>>,
+    pin_slot_count: usize,
 }
 
 impl std::fmt::Debug for IdentityServices {
@@ -93,8 +98,11 @@ impl IdentityServices {
             openid_key,
             consent_version: cfg.consent_version.clone(),
             face_consent_version: cfg.face_consent_version.clone(),
+            templates: cfg.wechat.templates.clone(),
             pin_hasher: Arc::new(pin_hasher),
             pin_slots: Semaphore::new(cfg.pin_concurrency.max(1)),
+            pin_memories: Arc::default(),
+            pin_slot_count: cfg.pin_concurrency.max(1),
         })
     }
 
@@ -112,7 +120,19 @@ impl IdentityServices {
     pub async fn verify_pin(&self, pin: Pin, phc: String) -> Result<bool, PinWorkError> {
         let _slot = self.pin_slots.acquire().await.map_err(|_| PinWorkError::Closed)?;
         let hasher = self.pin_hasher.clone();
-        tokio::task::spawn_blocking(move || hasher.verify(&pin, &phc).map_err(|e| PinWorkError::Hash(e.to_string())))
-            .await?
+        let (memories, keep) = (self.pin_memories.clone(), self.pin_slot_count);
+        tokio::task::spawn_blocking(move || {
+            // The lock is held only to take a memory and to give it back, never during the hash.
+            let mut memory = memories.lock().ok().and_then(|mut m| m.pop()).unwrap_or_default();
+            let matches = hasher.verify_in(&pin, &phc, &mut memory).map_err(|e| PinWorkError::Hash(e.to_string()));
+            if let Ok(mut m) = memories.lock() {
+                // A request dropped mid-hash frees its slot early, so a spare memory can appear: keep one per slot.
+                if m.len() < keep {
+                    m.push(memory);
+                }
+            }
+            matches
+        })
+        .await?
     }
 }

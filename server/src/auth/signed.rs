@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::schema::{accounts, device_certificates};
+use crate::schema::device_certificates;
 
 /// The device that signed a request.
 #[derive(Debug, Clone)]
@@ -51,7 +51,8 @@ pub async fn verify_signed_request(
     )
     .map_err(|e| refuse(e.code()))?;
 
-    type CertRow = (Uuid, Uuid, Vec<u8>, String, String, DateTime<Utc>, DateTime<Utc>);
+    // The certificate and its account's WeChat identity in one round trip.
+    type CertRow = (Uuid, Uuid, Vec<u8>, String, String, DateTime<Utc>, DateTime<Utc>, Option<String>);
     let cert: Option<CertRow> = device_certificates::table
         .find(&headers.cert_serial)
         .select((
@@ -62,11 +63,14 @@ pub async fn verify_signed_request(
             device_certificates::status,
             device_certificates::not_before,
             device_certificates::not_after,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                "(SELECT wx_openid_hash FROM accounts WHERE accounts.id = device_certificates.account_id)",
+            ),
         ))
         .first(conn)
         .await
         .optional()?;
-    let Some((owner, enrollment_id, public_key, wx_hash, status, not_before, not_after)) = cert else {
+    let Some((owner, enrollment_id, public_key, wx_hash, status, not_before, not_after, account_wx)) = cert else {
         return Err(refuse(SignatureError::UnknownCertificate.code()));
     };
     if owner != account {
@@ -79,8 +83,7 @@ pub async fn verify_signed_request(
     if now < not_before || now > not_after {
         return Err(refuse(SignatureError::CertificateExpired.code()));
     }
-    let account_wx: Option<String> =
-        accounts::table.find(account).select(accounts::wx_openid_hash).first(conn).await.optional()?.flatten();
+    // `owner == account`, so this is the session account's WeChat identity.
     if account_wx.as_deref() != Some(wx_hash.as_str()) {
         return Err(refuse(SignatureError::CertificateNotOwned.code()));
     }

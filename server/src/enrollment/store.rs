@@ -222,12 +222,20 @@ pub async fn revoke_binding(
 /// Expires every enrollment that sat open for 7 days (DESIGN §4); returns how many. Run periodically by
 /// `linli serve`; steps on an enrollment also expire it on access.
 pub async fn expire_stale(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Timestamptz};
     use diesel_async::AsyncConnection;
     use linli_identity::enrollment::{EXPIRY, EnrollmentEvent};
     let cutoff = chrono::Utc::now() - EXPIRY;
+    // The rule's own clock (`Enrollment::is_due_to_expire`) in SQL, so enrollments waiting for a manual review or
+    // reopened by a reset are not candidates that fill every batch without ever expiring.
     let due: Vec<(Uuid, Uuid)> = enrollments::table
         .filter(enrollments::status.eq("open"))
-        .filter(enrollments::created_at.le(cutoff))
+        .filter(sql::<Bool>("state->>'registry' IS DISTINCT FROM 'under_review'"))
+        .filter(
+            sql::<Bool>("GREATEST(created_at, (state->>'reopened_at')::timestamptz, (state->>'review_ended_at')::timestamptz) <= ")
+                .bind::<Timestamptz, _>(cutoff),
+        )
         .select((enrollments::id, enrollments::account_id))
         .limit(500)
         .load(conn)

@@ -75,8 +75,11 @@ fn framed(h: &mut Sha256, field: &[u8]) {
     h.update(field);
 }
 
-/// `sha256("linli-proposal-v1" ‖ framed(matter) ‖ framed(title) ‖ framed(body) ‖ framed(option)…)` (UTF-8).
-pub fn proposal_content_hash(p: &ProposalDraft) -> [u8; 32] {
+/// `sha256("linli-proposal-v1" ‖ framed(matter) ‖ framed(title) ‖ framed(body) ‖ framed(option)…)` (UTF-8),
+/// and when the proposal has attachments, `‖ framed("") ‖ framed(attachment sha256)…` in their order. Options are
+/// never empty, so the empty field marks unambiguously where the attachments start, and a proposal without
+/// attachments keeps the hash it had before attachments existed.
+pub fn proposal_content_hash(p: &ProposalDraft, attachments: &[[u8; 32]]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"linli-proposal-v1");
     framed(&mut h, &[p.matter]);
@@ -85,7 +88,22 @@ pub fn proposal_content_hash(p: &ProposalDraft) -> [u8; 32] {
     for o in &p.options {
         framed(&mut h, o.as_bytes());
     }
+    if !attachments.is_empty() {
+        framed(&mut h, b"");
+        for a in attachments {
+            framed(&mut h, a);
+        }
+    }
     h.finalize().into()
+}
+
+/// Most attachments one proposal may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// An attachment's file name as shown to owners: 1–120 characters, no path separators or control characters.
+pub fn valid_attachment_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=120).contains(&n) && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\') && name.trim() == name
 }
 
 /// The meeting's bytes32 id on chain: 16 zero bytes ‖ the UUID's 16 bytes.
@@ -105,6 +123,16 @@ pub fn voter_pseudonym(meeting: Uuid, account: Uuid) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The bytes32 pseudonym of a sheet cast through a written proxy: `sha256("linli-proxy-voter-v1" ‖ meeting uuid ‖
+/// proxy uuid)`. A holder's own sheet and each sheet they cast for a principal are different voters on chain.
+pub fn proxy_pseudonym(meeting: Uuid, proxy: Uuid) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"linli-proxy-voter-v1");
+    h.update(meeting.as_bytes());
+    h.update(proxy.as_bytes());
+    h.finalize().into()
+}
+
 /// `sha256("linli-sheet-v1" ‖ sheet uuid ‖ meeting uuid ‖ pseudonym ‖ be64 area ‖ be64 heads ‖ framed(choices))`.
 pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, heads: i64, choices: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -116,6 +144,28 @@ pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, h
     h.update(heads.to_be_bytes());
     framed(&mut h, choices);
     h.finalize().into()
+}
+
+/// Why a caster who already has a live sheet may not cast another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetChangeRefusal {
+    /// The meeting's rules allow no change after submission.
+    NotAllowed,
+    /// The new sheet would be stated earlier than the one it replaces (the server's clock went back); the
+    /// contract refuses that, as the later submission must be the one that counts.
+    BeforePrevious,
+}
+
+/// Whether a second sheet of the same caster (own, or through the same proxy) may replace the live one:
+/// only when the meeting's rules allow changes, and never stated (ms, as castAtMs) before the sheet it replaces.
+pub fn check_sheet_change(vote_change_allowed: bool, previous_at_ms: i64, now_ms: i64) -> Result<(), SheetChangeRefusal> {
+    if !vote_change_allowed {
+        return Err(SheetChangeRefusal::NotAllowed);
+    }
+    if now_ms < previous_at_ms {
+        return Err(SheetChangeRefusal::BeforePrevious);
+    }
+    Ok(())
 }
 
 /// One unit as published in the roll: numbers and areas, never names.
@@ -133,6 +183,8 @@ pub struct RollEntry {
     pub area_centi_m2: i64,
     pub units: Vec<RollUnit>,
     pub voter: Option<Uuid>,
+    /// The approved written proxy through which `voter` votes for this key (None: the voter is one of its owners).
+    pub proxy: Option<Uuid>,
 }
 
 /// A unit of the register with the labels the roll shows.
@@ -143,40 +195,89 @@ pub struct RegisterUnit {
     pub number: String,
 }
 
-/// Builds the roll: one entry per headcount key, areas summed. The designated voter of a key is the account
-/// verified first (earliest `verified_at`, then smallest account id) for any of the key's persons; for the
-/// developer key, for any person holding a developer unit. A co-owned unit thus has one voter: the first
-/// co-owner who completed enrollment (a written designation by the co-owners is not modelled yet).
+/// Builds the roll: one entry per headcount key, areas summed. The designated voter of a key is the holder of
+/// the written proxy approved first (earliest approval, then smallest id) for any of the key's units; without
+/// one, the account verified first (earliest `verified_at`, then smallest account id) for any of the key's
+/// persons; for the developer key, for any person holding a developer unit. A co-owned unit thus has one voter:
+/// the first co-owner who completed enrollment, unless its owners signed a written proxy. A proxy for a unit
+/// that does not count under the rules, or for a key an earlier proxy took, is not used (see
+/// [`unused_proxies`]).
 pub fn build_roll(
     units: &[RegisterUnit],
     rules: CountingRules,
     verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
     developer_persons: &BTreeSet<Uuid>,
+    proxies: &[ApprovedProxy],
 ) -> Vec<RollEntry> {
     let mut by_key: BTreeMap<HeadcountKey, (i64, Vec<RollUnit>)> = BTreeMap::new();
+    let mut key_of_unit: BTreeMap<Uuid, HeadcountKey> = BTreeMap::new();
     for u in units {
         let Some(key) = headcount_key(&u.holding, rules) else { continue };
         if matches!(&u.holding.holder, Holder::Owners(o) if o.is_empty()) {
             continue;
         }
+        key_of_unit.insert(u.holding.unit_id, key.clone());
         let e = by_key.entry(key).or_default();
         e.0 += u.holding.area.get();
         e.1.push(RollUnit { building: u.building.clone(), unit: u.number.clone(), area_centi_m2: u.holding.area.get() });
+    }
+    let mut by_approval: Vec<&ApprovedProxy> = proxies.iter().collect();
+    by_approval.sort_by_key(|p| (p.approved_at, p.id));
+    let mut proxy_of_key: BTreeMap<HeadcountKey, &ApprovedProxy> = BTreeMap::new();
+    for p in by_approval {
+        if let Some(key) = key_of_unit.get(&p.unit_id) {
+            proxy_of_key.entry(key.clone()).or_insert(p);
+        }
     }
     let mut out: Vec<RollEntry> = by_key
         .into_iter()
         .map(|(key, (area, mut units))| {
             units.sort();
-            let persons: Vec<Uuid> = match &key {
-                HeadcountKey::Developer => developer_persons.iter().copied().collect(),
-                HeadcountKey::Buyer(owners) => owners.clone(),
+            let (voter, proxy) = match proxy_of_key.get(&key) {
+                Some(p) => (Some(p.holder), Some(p.id)),
+                None => {
+                    let persons: Vec<Uuid> = match &key {
+                        HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+                        HeadcountKey::Buyer(owners) => owners.clone(),
+                    };
+                    (persons.iter().filter_map(|p| verified.get(p)).flatten().min().map(|(_, account)| *account), None)
+                }
             };
-            let voter = persons.iter().filter_map(|p| verified.get(p)).flatten().min().map(|(_, account)| *account);
-            RollEntry { key: key.opaque(), area_centi_m2: area, units, voter }
+            RollEntry { key: key.opaque(), area_centi_m2: area, units, voter, proxy }
         })
         .collect();
     out.sort_by(|a, b| a.key.cmp(&b.key));
     out
+}
+
+/// A written proxy approved by staff: its holder votes for the roll key of `unit_id`'s owners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedProxy {
+    pub id: Uuid,
+    pub unit_id: Uuid,
+    pub holder: Uuid,
+    pub approved_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Whether `unit` counts under the same roll key as any unit of `taken` (the units of the other approved proxies
+/// of a meeting): one key has one voter, so staff may not approve a second proxy for it.
+pub fn shares_key(units: &[RegisterUnit], rules: CountingRules, unit: Uuid, taken: &[Uuid]) -> bool {
+    let key_of = |id: Uuid| {
+        units
+            .iter()
+            .find(|u| u.holding.unit_id == id)
+            .filter(|u| !matches!(&u.holding.holder, Holder::Owners(o) if o.is_empty()))
+            .and_then(|u| headcount_key(&u.holding, rules))
+    };
+    let Some(key) = key_of(unit) else { return false };
+    taken.iter().any(|t| key_of(*t).as_ref() == Some(&key))
+}
+
+/// The approved proxies a built roll does not use (their unit does not count, or an earlier proxy took the key):
+/// they lapse when the roll freezes.
+pub fn unused_proxies(roll: &[RollEntry], proxies: &[ApprovedProxy]) -> Vec<Uuid> {
+    let used: BTreeSet<Uuid> = roll.iter().filter_map(|e| e.proxy).collect();
+    proxies.iter().map(|p| p.id).filter(|id| !used.contains(id)).collect()
 }
 
 /// Who is served notice of a meeting: every verified account of a person behind a roll key (for the developer
@@ -231,6 +332,15 @@ pub fn roll_hash(entries: &[RollEntry]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sheet_change_needs_the_rule_and_no_earlier_time() {
+        assert_eq!(check_sheet_change(false, 1_000, 2_000), Err(SheetChangeRefusal::NotAllowed));
+        assert_eq!(check_sheet_change(true, 1_000, 2_000), Ok(()));
+        // The same millisecond is allowed: the contract requires castAtMs >= the previous castAtMs.
+        assert_eq!(check_sheet_change(true, 1_000, 1_000), Ok(()));
+        assert_eq!(check_sheet_change(true, 1_000, 999), Err(SheetChangeRefusal::BeforePrevious));
+    }
     use crate::community::domain::{AreaCentiM2, UnitKind};
 
     fn unit(n: u128, building: &str, number: &str, centi: i64, owners: &[u128]) -> RegisterUnit {
@@ -253,6 +363,7 @@ mod tests {
             area_centi_m2: 8935,
             units: vec![RollUnit { building: "1".into(), unit: "101".into(), area_centi_m2: 8935 }],
             voter: None,
+            proxy: None,
         }];
         // printf 'linli-roll-v1\nbuyer:aa\t8935\t1\t1/101:8935\n' | sha256sum
         assert_eq!(
@@ -272,13 +383,93 @@ mod tests {
         let mut verified = BTreeMap::new();
         verified.insert(Uuid::from_u128(2), vec![(t(10), Uuid::from_u128(92))]);
         verified.insert(Uuid::from_u128(1), vec![(t(20), Uuid::from_u128(91))]);
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new());
+        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &[]);
         assert_eq!(roll.len(), 2);
         let co = roll.iter().find(|e| e.area_centi_m2 == 8000).unwrap();
         assert_eq!(co.voter, Some(Uuid::from_u128(92)), "person 2 verified first");
         let multi = roll.iter().find(|e| e.units.len() == 2).unwrap();
         assert_eq!(multi.area_centi_m2, 10000);
         assert_eq!(multi.voter, None, "person 3 never enrolled");
+    }
+
+    fn proxy(id: u128, unit: u128, holder: u128, approved_s: i64) -> ApprovedProxy {
+        ApprovedProxy {
+            id: Uuid::from_u128(id),
+            unit_id: Uuid::from_u128(1000 + unit),
+            holder: Uuid::from_u128(holder),
+            approved_at: chrono::DateTime::from_timestamp(approved_s, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_proxy_holder_votes_for_the_whole_key_of_the_unit_and_the_owner_no_longer_does() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let units = vec![unit(1, "1", "101", 8000, &[1]), unit(2, "1", "102", 9000, &[3]), unit(3, "2", "201", 1000, &[3])];
+        let mut verified = BTreeMap::new();
+        verified.insert(Uuid::from_u128(1), vec![(t(10), Uuid::from_u128(91))]);
+        verified.insert(Uuid::from_u128(3), vec![(t(10), Uuid::from_u128(93))]);
+        // Person 3 (two units, one key) authorised account 91 in writing, naming unit 201.
+        let proxies = [proxy(500, 3, 91, 100)];
+        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &proxies);
+        let by_proxy = roll.iter().find(|e| e.units.len() == 2).unwrap();
+        assert_eq!((by_proxy.voter, by_proxy.proxy), (Some(Uuid::from_u128(91)), Some(Uuid::from_u128(500))));
+        assert_eq!(by_proxy.area_centi_m2, 10000, "the proxy carries the principal's whole key");
+        let own = roll.iter().find(|e| e.area_centi_m2 == 8000).unwrap();
+        assert_eq!((own.voter, own.proxy), (Some(Uuid::from_u128(91)), None), "the holder's own key is unchanged");
+        assert!(roll.iter().all(|e| e.voter != Some(Uuid::from_u128(93))), "the principal's own account no longer votes");
+        assert!(unused_proxies(&roll, &proxies).is_empty());
+    }
+
+    #[test]
+    fn the_proxy_approved_first_takes_a_key_and_the_others_lapse() {
+        let units = vec![unit(1, "1", "101", 8000, &[1, 2]), unit(2, "1", "102", 9000, &[1, 2]), unit(3, "2", "201", 7000, &[4])];
+        // Two authorisations naming the same co-owned person pair (units 101 and 102): one key, one voter.
+        let proxies = [proxy(601, 2, 95, 200), proxy(600, 1, 94, 100), proxy(602, 2, 96, 100)];
+        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let key = roll.iter().find(|e| e.units.len() == 2).unwrap();
+        // Approved at the same second: the smaller id first.
+        assert_eq!((key.voter, key.proxy), (Some(Uuid::from_u128(94)), Some(Uuid::from_u128(600))));
+        assert_eq!(unused_proxies(&roll, &proxies), vec![Uuid::from_u128(601), Uuid::from_u128(602)]);
+        assert_eq!(roll.iter().find(|e| e.area_centi_m2 == 7000).unwrap().voter, None, "nobody enrolled, no proxy");
+    }
+
+    #[test]
+    fn a_proxy_for_a_parking_space_the_rules_do_not_count_is_unused() {
+        let mut space = unit(2, "P", "B-001", 1250, &[5]);
+        space.holding.kind = UnitKind::Parking;
+        let units = vec![unit(1, "1", "101", 8000, &[1]), space];
+        let proxies = [proxy(700, 2, 91, 100)];
+        let roll = build_roll(&units, CountingRules { count_parking_spaces: false }, &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        assert_eq!(roll.len(), 1);
+        assert_eq!(unused_proxies(&roll, &proxies), vec![Uuid::from_u128(700)]);
+        let counted = build_roll(&units, CountingRules { count_parking_spaces: true }, &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        assert_eq!(counted.iter().find(|e| e.proxy.is_some()).unwrap().voter, Some(Uuid::from_u128(91)));
+    }
+
+    #[test]
+    fn a_developer_unit_proxy_votes_for_the_developer_key() {
+        let mut unsold = unit(2, "1", "102", 9000, &[]);
+        unsold.holding.holder = Holder::Developer(crate::community::domain::DeveloperHolding::Unsold);
+        let units = vec![unit(1, "1", "101", 8000, &[1]), unsold];
+        let proxies = [proxy(800, 2, 97, 100)];
+        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let dev = roll.iter().find(|e| e.key == "developer").unwrap();
+        assert_eq!((dev.voter, dev.proxy), (Some(Uuid::from_u128(97)), Some(Uuid::from_u128(800))));
+    }
+
+    #[test]
+    fn a_second_proxy_for_another_unit_of_the_same_buyer_shares_the_key() {
+        let units = vec![unit(1, "1", "101", 8000, &[3]), unit(2, "1", "102", 9000, &[3]), unit(3, "2", "201", 7000, &[4])];
+        let id = |n: u128| Uuid::from_u128(1000 + n);
+        assert!(shares_key(&units, CountingRules::default(), id(2), &[id(1)]));
+        assert!(!shares_key(&units, CountingRules::default(), id(3), &[id(1)]));
+        assert!(!shares_key(&units, CountingRules::default(), id(3), &[]));
+    }
+
+    #[test]
+    fn own_and_proxy_pseudonyms_differ() {
+        let (m, a) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_ne!(voter_pseudonym(m, a), proxy_pseudonym(m, a));
     }
 
     #[test]
@@ -295,13 +486,37 @@ mod tests {
         verified.insert(Uuid::from_u128(2), vec![(t(20), Uuid::from_u128(92))]);
         verified.insert(Uuid::from_u128(3), vec![(t(30), Uuid::from_u128(93))]);
         let to = notice_recipients(&units, CountingRules::default(), &verified, &BTreeSet::new());
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new());
+        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &[]);
         let key_of = |area: i64| roll.iter().find(|e| e.area_centi_m2 == area).unwrap().key.clone();
         // Person 1 co-owns 101 and alone owns 201: two keys. Person 2 co-owns 101. Person 4 never enrolled.
         assert_eq!(to[&Uuid::from_u128(91)], BTreeSet::from([key_of(8000), key_of(1000)]));
         assert_eq!(to[&Uuid::from_u128(92)], BTreeSet::from([key_of(8000)]));
         assert_eq!(to[&Uuid::from_u128(93)], BTreeSet::from([key_of(9000)]));
         assert_eq!(to.len(), 3);
+    }
+
+    #[test]
+    fn attachments_extend_the_content_hash_and_their_order_matters() {
+        let p = ProposalDraft { matter: 5, title: "t".into(), body: "b".into(), options: vec!["y".into(), "n".into()] };
+        let bare = proposal_content_hash(&p, &[]);
+        // printf 'linli-proposal-v1\0\0\0\1\5\0\0\0\1t\0\0\0\1b\0\0\0\1y\0\0\0\1n' | sha256sum
+        let mut text = b"linli-proposal-v1".to_vec();
+        for f in [&[5u8][..], b"t", b"b", b"y", b"n"] {
+            text.extend_from_slice(&u32::try_from(f.len()).unwrap().to_be_bytes());
+            text.extend_from_slice(f);
+        }
+        assert_eq!(bare, <[u8; 32]>::from(Sha256::digest(&text)));
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let with = proposal_content_hash(&p, &[a, b]);
+        text.extend_from_slice(&0u32.to_be_bytes());
+        for f in [a, b] {
+            text.extend_from_slice(&32u32.to_be_bytes());
+            text.extend_from_slice(&f);
+        }
+        assert_eq!(with, <[u8; 32]>::from(Sha256::digest(&text)));
+        assert_ne!(with, proposal_content_hash(&p, &[b, a]));
+        assert!(valid_attachment_name("报价单.pdf"));
+        assert!(!valid_attachment_name("../etc/passwd") && !valid_attachment_name("") && !valid_attachment_name(" x"));
     }
 
     #[test]

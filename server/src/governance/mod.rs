@@ -1,10 +1,12 @@
 //! Owners' meetings (DESIGN §5): meetings and proposals, content screening, reviews, the frozen roll, ballot
 //! sheets, the tally and the result document.
 
+pub mod attachments;
 pub mod tally;
 pub mod chart;
 pub mod domain;
 pub mod notices;
+pub mod proxies;
 pub mod result;
 pub mod routes;
 pub mod screening;

@@ -98,9 +98,46 @@ pub fn notice_data(title: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> V
     ]
 }
 
+/// The notice queue as Prometheus sees it: how much is waiting and for how long, and how sends ended.
+#[derive(Clone)]
+pub struct NoticeMetrics {
+    pub backlog: prometheus::IntGauge,
+    pub oldest_age_seconds: prometheus::IntGauge,
+    pub outcomes: prometheus::IntCounterVec,
+}
+
+impl NoticeMetrics {
+    pub fn register(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
+        let m = Self {
+            backlog: prometheus::IntGauge::new("meeting_notices_backlog", "Meeting notices waiting to be sent or mid-send")?,
+            oldest_age_seconds: prometheus::IntGauge::new(
+                "meeting_notices_oldest_age_seconds",
+                "Age of the oldest meeting notice waiting to be sent",
+            )?,
+            outcomes: prometheus::IntCounterVec::new(
+                prometheus::Opts::new("meeting_notice_sends_total", "Meeting notice sends by outcome (sent, retry, failed, unknown)"),
+                &["outcome"],
+            )?,
+        };
+        registry.register(Box::new(m.backlog.clone()))?;
+        registry.register(Box::new(m.oldest_age_seconds.clone()))?;
+        registry.register(Box::new(m.outcomes.clone()))?;
+        Ok(m)
+    }
+
+    async fn update(&self, conn: &mut diesel_async::AsyncPgConnection) -> QueryResult<()> {
+        let open = meeting_notices::table.filter(meeting_notices::status.eq_any(["pending", "sending"]));
+        let backlog: i64 = open.clone().count().get_result(conn).await?;
+        let oldest: Option<DateTime<Utc>> = open.select(diesel::dsl::min(meeting_notices::created_at)).first(conn).await?;
+        self.backlog.set(backlog);
+        self.oldest_age_seconds.set(oldest.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)));
+        Ok(())
+    }
+}
+
 /// Marks abandoned claims `unknown`; claims due rows; sends each once; records the outcome. Returns the number
 /// of rows handled (0 = nothing due).
-pub async fn step(state: &AppState) -> anyhow::Result<usize> {
+pub async fn step(state: &AppState, metrics: Option<&NoticeMetrics>) -> anyhow::Result<usize> {
     let mut conn = state.db.get().await?;
     let abandoned = diesel::update(meeting_notices::table)
         .filter(meeting_notices::status.eq("sending"))
@@ -138,11 +175,24 @@ pub async fn step(state: &AppState) -> anyhow::Result<usize> {
         let Some((title, starts, ends)) = meetings_seen.get(&c.meeting_id) else { continue };
         let data = notice_data(title, *starts, *ends);
         let page = Some(format!("pages/meetings/notice?id={}", c.meeting_id));
-        let result = match notify::message_for(state, c.account_id, notify::TEMPLATE_MEETING_NOTICE, page, &data).await {
+        let message = match notify::templates(state) {
+            Ok(t) => notify::message_for(state, c.account_id, &t.meeting_notice, page, &data).await,
+            Err(e) => Err(e),
+        };
+        let result = match message {
             Ok(message) => notify::deliver(state, &message).await,
             Err(e) => Err(e),
         };
         let outcome = classify(&result);
+        if let Some(m) = metrics {
+            let label = match &outcome {
+                Outcome::Sent => "sent",
+                Outcome::Retry { .. } if c.attempts < MAX_ATTEMPTS => "retry",
+                Outcome::Retry { .. } | Outcome::Failed { .. } => "failed",
+                Outcome::Unknown { .. } => "unknown",
+            };
+            m.outcomes.with_label_values(&[label]).inc();
+        }
         let row = meeting_notices::table.find((c.meeting_id, c.account_id));
         let now = Utc::now();
         match outcome {
@@ -181,13 +231,19 @@ pub async fn step(state: &AppState) -> anyhow::Result<usize> {
             }
         };
     }
+    if let Some(m) = metrics {
+        m.update(&mut conn).await?;
+    }
     Ok(claimed.len())
 }
 
 /// Drains the notice queue (spawned by `serve`): immediately while rows are due, else once a second.
 pub async fn run(state: AppState) {
+    let metrics = NoticeMetrics::register(state.metrics.registry())
+        .map_err(|e| tracing::error!(error = %e, "meeting notice metrics not registered"))
+        .ok();
     loop {
-        match step(&state).await {
+        match step(&state, metrics.as_ref()).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "meeting notice step failed"),

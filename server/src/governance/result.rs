@@ -70,7 +70,22 @@ pub async fn publish_after_finalize(
         .select((chain_outbox::kind, chain_outbox::tx_hash, chain_outbox::block_number))
         .load(conn)
         .await?;
-    let sheets: i64 = ballot_sheets::table.filter(ballot_sheets::meeting_id.eq(meeting_id)).count().get_result(conn).await?;
+    let live = ballot_sheets::superseded_by.is_null();
+    let sheets: i64 = ballot_sheets::table.filter(ballot_sheets::meeting_id.eq(meeting_id)).filter(live).count().get_result(conn).await?;
+    let changed_sheets: i64 = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(meeting_id))
+        .filter(ballot_sheets::superseded_by.is_not_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    let proxy_sheets: i64 = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(meeting_id))
+        .filter(live)
+        .filter(ballot_sheets::proxy_id.is_not_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    let attachments = super::attachments::list(conn, meeting_id).await?;
     let proposals_doc: Vec<serde_json::Value> = props
         .iter()
         .zip(&server)
@@ -82,6 +97,12 @@ pub async fn publish_after_finalize(
                 "title": p.title,
                 "options": p.options,
                 "content_hash": hex::encode(&p.content_hash),
+                // In order: with the text, the inputs of content_hash (governance::domain::proposal_content_hash).
+                "attachments": attachments
+                    .iter()
+                    .filter(|a| a.proposal_idx == p.idx)
+                    .map(|a| json!({"file_name": a.file_name, "sha256": hex::encode(&a.sha256)}))
+                    .collect::<Vec<_>>(),
                 "quorum_rule": "3*participating_area >= 2*total_area AND 3*participating_heads >= 2*total_heads",
                 "pass_rule": if three_quarters { "4*yes >= 3*participating (area and heads)" } else { "2*yes > participating (area and heads)" },
                 "strict": r.strict,
@@ -102,6 +123,10 @@ pub async fn publish_after_finalize(
         "roll_total_area_centi_m2": m.roll_area_centi_m2,
         "roll_total_heads": m.roll_heads,
         "sheets": sheets,
+        // Of which cast by a holder of a staff-approved written proxy for the principal's key.
+        "proxy_sheets": proxy_sheets,
+        // Sheets replaced by a later sheet of the same caster (vote changes); not in "sheets", not counted.
+        "changed_sheets": changed_sheets,
         "proposals": proposals_doc,
         "chain": refs.iter().map(|(k, h, b)| json!({"kind": k, "tx_hash": h.as_ref().map(|h| format!("0x{}", hex::encode(h))), "block_number": b})).collect::<Vec<_>>(),
         "chain_agrees": agree,
@@ -160,13 +185,14 @@ pub fn result_html(doc: &serde_json::Value, signature: &str, chart_png: Option<&
     h.push_str("<style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #888;padding:.2em .5em}</style></head><body>");
     h.push_str(&format!("<h1>{}</h1>", esc(doc["title"].as_str().unwrap_or_default())));
     h.push_str(&format!(
-        "<p>投票期 {} — {}<br>名册哈希 <code>{}</code><br>总面积 {} m²，总人数 {}，表决票 {}</p>",
+        "<p>投票期 {} — {}<br>名册哈希 <code>{}</code><br>总面积 {} m²，总人数 {}，表决票 {}（其中书面委托代投 {}）</p>",
         esc(&doc["voting_starts_at"].to_string()),
         esc(&doc["voting_ends_at"].to_string()),
         esc(doc["roll_hash"].as_str().unwrap_or_default()),
         area(&doc["roll_total_area_centi_m2"]),
         doc["roll_total_heads"],
-        doc["sheets"]
+        doc["sheets"],
+        doc["proxy_sheets"].as_i64().unwrap_or(0)
     ));
     if let Some(png) = chart_png {
         h.push_str(&format!(

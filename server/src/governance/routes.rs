@@ -21,7 +21,7 @@ use crate::chain::outbox::{self, Kind};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::schema::{account_persons, ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings, roll_entries};
+use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings, roll_entries};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_meeting)
@@ -45,6 +45,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(org_get_meeting)
         .service(org_get_roll)
         .service(org_get_result);
+    super::proxies::configure(cfg);
+    super::attachments::configure(cfg);
 }
 
 fn conflict(code: &'static str, title: &'static str) -> ApiError {
@@ -61,7 +63,7 @@ pub struct RuleSetInput {
     pub silent_counts_as_participating: bool,
     #[serde(default)]
     pub silent_follows_majority: bool,
-    /// Not supported: the contract accepts one sheet per voter. `true` is refused.
+    /// A voter may replace their sheet until voting ends; the latest sheet counts (also on chain).
     #[serde(default)]
     pub vote_change_allowed: bool,
     #[serde(default)]
@@ -87,28 +89,23 @@ pub struct MeetingView {
     #[serde(flatten)]
     pub meeting: MeetingRow,
     pub proposals: Vec<ProposalRow>,
+    /// The proposals' attachments (each proposal's content hash covers its own, in order).
+    pub attachments: Vec<super::attachments::AttachmentView>,
     /// The meeting's id on chain (hex bytes32).
     pub chain_meeting_id: String,
 }
 
 async fn view(conn: &mut AsyncPgConnection, m: MeetingRow) -> Result<MeetingView, ApiError> {
     let proposals = store::proposals(conn, m.id).await?;
+    let attachments = super::attachments::list(conn, m.id).await?;
     let chain_meeting_id = hex::encode(&m.chain_meeting_id);
-    Ok(MeetingView { meeting: m, proposals, chain_meeting_id })
+    Ok(MeetingView { meeting: m, proposals, attachments, chain_meeting_id })
 }
 
 /// Committee members and verified owners of the meeting's community may read it; anyone else gets 404.
 async fn require_reader(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> Result<(), ApiError> {
-    if crate::auth::roles::has_role(conn, account, community, Role::Committee).await? {
-        return Ok(());
-    }
-    let owner: i64 = account_persons::table
-        .filter(account_persons::account_id.eq(account))
-        .filter(account_persons::community_id.eq(community))
-        .count()
-        .get_result(conn)
-        .await?;
-    if owner > 0 { Ok(()) } else { Err(ApiError::not_found()) }
+    let reader = crate::auth::roles::is_committee_or_owner(conn, account, community).await?;
+    if reader { Ok(()) } else { Err(ApiError::not_found()) }
 }
 
 /// Drafts a meeting (committee).
@@ -141,9 +138,6 @@ async fn create_meeting(
         input.voting_ends_at.timestamp_millis(),
     )
     .map_err(|e| invalid(e.to_string()))?;
-    if input.rules.vote_change_allowed {
-        return Err(invalid("vote_change_allowed is not supported: the contract accepts one sheet per voter"));
-    }
     if !(0..=90).contains(&input.notice_days) {
         return Err(invalid("notice_days must be 0–90"));
     }
@@ -159,7 +153,7 @@ async fn create_meeting(
                     meetings::status.eq("draft"),
                     meetings::silent_counts_as_participating.eq(input.rules.silent_counts_as_participating),
                     meetings::silent_follows_majority.eq(input.rules.silent_follows_majority),
-                    meetings::vote_change_allowed.eq(false),
+                    meetings::vote_change_allowed.eq(input.rules.vote_change_allowed),
                     meetings::count_parking_spaces.eq(input.rules.count_parking_spaces),
                     meetings::bureau_review_required.eq(input.bureau_review_required),
                     meetings::notice_days.eq(input.notice_days),
@@ -178,7 +172,7 @@ async fn create_meeting(
                         meeting_proposals::title.eq(&p.title),
                         meeting_proposals::body.eq(&p.body),
                         meeting_proposals::options.eq(serde_json::json!(p.options)),
-                        meeting_proposals::content_hash.eq(domain::proposal_content_hash(p).to_vec()),
+                        meeting_proposals::content_hash.eq(domain::proposal_content_hash(p, &[]).to_vec()),
                     ))
                     .execute(conn)
                     .await?;
@@ -203,11 +197,18 @@ async fn create_meeting(
 async fn get_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, path.into_inner()).await?;
-    require_reader(&mut conn, account.0, m.community_id).await?;
-    if m.status == "draft" || m.status.ends_with("_review") || m.status == "rejected" {
-        require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
-    }
+    require_meeting_reader(&mut conn, account.0, &m).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+}
+
+/// Who may read this meeting and its attachments: the committee always; the community's verified owners once it
+/// is published.
+pub async fn require_meeting_reader(conn: &mut AsyncPgConnection, account: Uuid, m: &MeetingRow) -> Result<(), ApiError> {
+    require_reader(conn, account, m.community_id).await?;
+    if m.status == "draft" || m.status.ends_with("_review") || m.status == "rejected" {
+        require_role(conn, account, m.community_id, Role::Committee).await?;
+    }
+    Ok(())
 }
 
 /// Submits a draft: automatic screening with the sensitive-word list, then WeChat's content-security check
@@ -232,7 +233,8 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
         return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
     }
     // A draft's text never changes after creation, so it can be screened outside the transaction (the WeChat
-    // call must not hold the row lock).
+    // call must not hold the row lock). Attachments can still come and go: the transaction below checks that the
+    // ones screened here are still the ones there.
     let mut text = m.title.clone();
     for p in store::proposals(&mut conn, id).await? {
         text.push('\n');
@@ -244,6 +246,12 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
             text.push_str(o.as_str().unwrap_or_default());
         }
     }
+    // Attachment names are shown to owners like the text; the files themselves are not text to screen.
+    let screened = super::attachments::list(&mut conn, id).await?;
+    for a in &screened {
+        text.push('\n');
+        text.push_str(&a.file_name);
+    }
     let terms = screener.matches(&text);
     let wechat = super::screening::wechat_check(&state, account.0, &text).await;
     let clean = terms.is_empty() && wechat.as_ref().is_none_or(|w| w.passed());
@@ -253,6 +261,10 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
             let m = store::meeting_for_update(conn, id).await?;
             if m.status != "draft" {
                 return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
+            }
+            let now: Vec<Uuid> = super::attachments::list(conn, id).await?.into_iter().map(|a| a.id).collect();
+            if now != screened.iter().map(|a| a.id).collect::<Vec<_>>() {
+                return Err(conflict("meeting_changed", "The attachments changed during submission; submit again"));
             }
             let next = if clean { "committee_review" } else { "screening_review" };
             diesel::update(meetings::table.find(id))
@@ -497,6 +509,7 @@ async fn open_meeting(state: web::Data<AppState>, account: CurrentAccount, path:
                 totalHeads: u32::try_from(heads).unwrap_or(0),
                 startMs: u64::try_from(m.voting_starts_at.timestamp_millis()).unwrap_or(0),
                 endMs: u64::try_from(m.voting_ends_at.timestamp_millis()).unwrap_or(0),
+                voteChangeAllowed: m.vote_change_allowed,
             };
             outbox::enqueue(conn, m.community_id, Kind::OpenMeeting, id, call.abi_encode()).await?;
             for p in store::proposals(conn, id).await? {
@@ -574,6 +587,10 @@ pub struct SheetInput {
     pub pin: String,
     /// One option index per proposal, in proposal order.
     pub choices: Vec<u8>,
+    /// Cast for the principal of this approved written proxy (held by the caller) instead of for the caller's
+    /// own keys. A holder casts one sheet for themselves and one per proxy.
+    #[serde(default)]
+    pub proxy_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -585,6 +602,10 @@ pub struct SheetReceipt {
     pub area_centi_m2: i64,
     pub heads: i64,
     pub choices: Vec<u8>,
+    /// The written proxy this sheet was cast through (null: the caller's own sheet).
+    pub proxy_id: Option<Uuid>,
+    /// The sheet this one replaced (a change, where the meeting's rules allow it); null for a first sheet.
+    pub replaces: Option<Uuid>,
     pub submitted_at: DateTime<Utc>,
     /// Filled in once the chain has the sheet.
     pub tx_hash: Option<String>,
@@ -595,6 +616,8 @@ pub struct SheetReceipt {
 
 /// Casts the caller's ballot sheet: device-signed, PIN, `Idempotency-Key`, one choice per proposal. The sheet
 /// and its outbox row are stored in one transaction with the idempotent answer.
+/// Where the meeting's rules allow vote changes, a second sheet of the same caster (own, or through the same
+/// proxy) replaces the live one in that transaction; the receipt's `replaces` names it.
 #[utoipa::path(
     tag = "governance",
     params(("meeting_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
@@ -604,7 +627,7 @@ pub struct SheetReceipt {
         (status = 401, body = Problem, content_type = "application/problem+json", description = "bad signature or replayed nonce"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "not on the roll, wrong PIN"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "window closed, already voted"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "window closed; already voted where the rules allow no change; a concurrent change"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "choices do not match the proposals"),
     ),
     security(("session" = []))
@@ -644,21 +667,30 @@ async fn cast_sheet_inner(
     let input: SheetInput = parse_json(body)?;
     let m = store::meeting(conn, id).await?;
     require_reader(conn, account, m.community_id).await?;
-    let now = Utc::now();
-    if m.status != "open" || now < m.voting_starts_at {
+    // Whole milliseconds, as the contract judges the window by the stated submission time (castAtMs) against
+    // startMs/endMs: a sheet accepted here in the window's last fraction of a millisecond would be refused there.
+    let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now);
+    let ms = |t: DateTime<Utc>| t.timestamp_millis();
+    if m.status != "open" || ms(now) < ms(m.voting_starts_at) {
         return Err(conflict("voting_not_open", "Voting is not open"));
     }
-    if now >= m.voting_ends_at {
+    if ms(now) >= ms(m.voting_ends_at) {
         return Err(conflict("voting_closed", "Voting has closed"));
     }
+    // The keys this sheet is for: the caller's own, or the one key of the proxy they hold.
+    // Not boxed, so the statement is prepared once per connection and reused (a boxed query is prepared anew).
     let weights: Vec<i64> = roll_entries::table
         .filter(roll_entries::meeting_id.eq(id))
         .filter(roll_entries::voter_account.eq(account))
+        .filter(roll_entries::proxy_id.is_not_distinct_from(input.proxy_id))
         .select(roll_entries::area_centi_m2)
         .load(conn)
         .await?;
     if weights.is_empty() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_on_roll", "You are not a voter on this meeting's roll"));
+        return Err(match input.proxy_id {
+            None => ApiError::new(StatusCode::FORBIDDEN, "not_on_roll", "You are not a voter on this meeting's roll"),
+            Some(_) => ApiError::new(StatusCode::FORBIDDEN, "proxy_not_on_roll", "You hold no proxy on this meeting's roll by that id"),
+        });
     }
     let area: i64 = weights.iter().sum();
     let heads = i64::try_from(weights.len()).unwrap_or(i64::MAX);
@@ -673,20 +705,31 @@ async fn cast_sheet_inner(
                 .with_detail(format!("proposal {} has {} options", p.idx, p.option_count())));
         }
     }
-    let voted: i64 = ballot_sheets::table
+    // A live sheet of this caster: replaced by this one if the meeting allows changes. (A proxy's sheet is the
+    // holder's: account and proxy together name the caster.)
+    let replaces: Option<(Uuid, DateTime<Utc>)> = ballot_sheets::table
         .filter(ballot_sheets::meeting_id.eq(id))
+        .filter(ballot_sheets::superseded_by.is_null())
         .filter(ballot_sheets::account_id.eq(account))
-        .count()
-        .get_result(conn)
-        .await?;
-    if voted > 0 {
-        return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
+        .filter(ballot_sheets::proxy_id.is_not_distinct_from(input.proxy_id))
+        .select((ballot_sheets::id, ballot_sheets::created_at))
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some((_, previous_at)) = replaces {
+        domain::check_sheet_change(m.vote_change_allowed, ms(previous_at), ms(now)).map_err(|refusal| match refusal {
+            domain::SheetChangeRefusal::NotAllowed => conflict("already_voted", "You have already cast a sheet in this meeting"),
+            domain::SheetChangeRefusal::BeforePrevious => conflict("sheet_change_out_of_order", "Your previous sheet is stated later than now; retry"),
+        })?;
     }
+    let replaces = replaces.map(|(previous, _)| previous);
     let pin = crate::auth::pin::parse_pin(&input.pin)?;
-    crate::auth::pin::verify_pin(conn, state.identity()?, account, pin).await?;
 
     let sheet_id = Uuid::now_v7();
-    let pseudonym = domain::voter_pseudonym(id, account);
+    let pseudonym = match input.proxy_id {
+        None => domain::voter_pseudonym(id, account),
+        Some(proxy) => domain::proxy_pseudonym(id, proxy),
+    };
     let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &input.choices);
     let call = LinliGovernance::castSheetCall {
         meetingId: domain::chain_meeting_id(id).into(),
@@ -695,6 +738,9 @@ async fn cast_sheet_inner(
         heads: u32::try_from(heads).unwrap_or(0),
         choices: input.choices.clone(),
         sheetHash: hash.into(),
+        // The receipt's submitted_at: the contract checks the window against it, so a sheet acknowledged
+        // inside the window counts even if it reaches the chain after the window closed.
+        castAtMs: u64::try_from(now.timestamp_millis()).unwrap_or(0),
     };
     let receipt = SheetReceipt {
         sheet_id,
@@ -703,13 +749,29 @@ async fn cast_sheet_inner(
         area_centi_m2: area,
         heads,
         choices: input.choices.clone(),
+        proxy_id: input.proxy_id,
+        replaces,
         submitted_at: now,
         tx_hash: None,
         block_number: None,
         chain_status: "pending".into(),
     };
     let body = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
-    conn.transaction(async |conn| {
+    let identity = state.identity()?;
+    // One transaction for the PIN check and the sheet (one commit); a refused PIN commits only its failure count.
+    let stored = conn.transaction(async |conn| {
+        if let Err(refusal) = crate::auth::pin::check_pin_locked(conn, identity, account, pin).await? {
+            return Ok(Err(refusal));
+        }
+        if let Some(previous) = replaces {
+            let marked = diesel::update(ballot_sheets::table.find(previous).filter(ballot_sheets::superseded_by.is_null()))
+                .set((ballot_sheets::superseded_by.eq(sheet_id), ballot_sheets::superseded_at.eq(now)))
+                .execute(conn)
+                .await?;
+            if marked == 0 {
+                return Err(conflict("sheet_changed_concurrently", "Your sheet was changed by another request at the same time"));
+            }
+        }
         let inserted = diesel::insert_into(ballot_sheets::table)
             .values((
                 ballot_sheets::id.eq(sheet_id),
@@ -722,6 +784,7 @@ async fn cast_sheet_inner(
                 ballot_sheets::sheet_hash.eq(hash.to_vec()),
                 ballot_sheets::device_serial.eq(&device.serial),
                 ballot_sheets::created_at.eq(now),
+                ballot_sheets::proxy_id.eq(input.proxy_id),
             ))
             .on_conflict_do_nothing()
             .execute(conn)
@@ -731,27 +794,48 @@ async fn cast_sheet_inner(
         }
         outbox::enqueue(conn, m.community_id, Kind::CastSheet, sheet_id, call.abi_encode()).await?;
         crate::idempotency::complete(conn, idem, StatusCode::CREATED, &body).await?;
-        Ok::<_, ApiError>(())
+        Ok::<_, ApiError>(Ok(()))
     })
     .await?;
+    stored.map_err(crate::auth::pin::refused)?;
     Ok(HttpResponse::Created().content_type("application/json").body(body))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MySheetQuery {
+    /// The receipt of the sheet cast through this written proxy (absent: the caller's own sheet).
+    pub proxy_id: Option<Uuid>,
 }
 
 /// The caller's receipt: sheet id and hash, and once forwarded the transaction hash and block number.
 #[utoipa::path(
     tag = "governance",
-    params(("meeting_id" = Uuid, Path)),
+    params(("meeting_id" = Uuid, Path), MySheetQuery),
     responses((status = 200, body = SheetReceipt), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("session" = []))
 )]
 #[get("/v1/meetings/{meeting_id}/sheets/mine")]
-async fn my_sheet(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn my_sheet(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    query: web::Query<MySheetQuery>,
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
+    let proxy_id = query.into_inner().proxy_id;
     let mut conn = state.db.get().await?;
     type Row = (Uuid, Vec<u8>, i64, i32, serde_json::Value, DateTime<Utc>);
-    let row: Option<Row> = ballot_sheets::table
+    let mut mine = ballot_sheets::table
         .filter(ballot_sheets::meeting_id.eq(id))
         .filter(ballot_sheets::account_id.eq(account.0))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .into_boxed();
+    mine = match proxy_id {
+        None => mine.filter(ballot_sheets::proxy_id.is_null()),
+        Some(proxy) => mine.filter(ballot_sheets::proxy_id.eq(proxy)),
+    };
+    let row: Option<Row> = mine
         .select((
             ballot_sheets::id,
             ballot_sheets::sheet_hash,
@@ -764,6 +848,12 @@ async fn my_sheet(state: web::Data<AppState>, account: CurrentAccount, path: web
         .await
         .optional()?;
     let (sheet_id, hash, area, heads, choices, at) = row.ok_or_else(ApiError::not_found)?;
+    let replaces: Option<Uuid> = ballot_sheets::table
+        .filter(ballot_sheets::superseded_by.eq(sheet_id))
+        .select(ballot_sheets::id)
+        .first(&mut conn)
+        .await
+        .optional()?;
     let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
         .filter(chain_outbox::kind.eq("cast_sheet"))
         .filter(chain_outbox::subject_id.eq(sheet_id))
@@ -780,6 +870,8 @@ async fn my_sheet(state: web::Data<AppState>, account: CurrentAccount, path: web
         area_centi_m2: area,
         heads: i64::from(heads),
         choices: serde_json::from_value(choices).unwrap_or_default(),
+        proxy_id,
+        replaces,
         submitted_at: at,
         tx_hash: if done { tx.map(|t| format!("0x{}", hex::encode(t))) } else { None },
         block_number: if done { block } else { None },
@@ -948,8 +1040,10 @@ pub struct VerifyQuery {
 pub struct SheetVerification {
     pub sheet_id: Uuid,
     pub sheet_hash: String,
-    /// The sheet is stored and counted in the server's tally.
+    /// The sheet is stored and counted in the server's tally (false once a later sheet replaced it).
     pub counted: bool,
+    /// The later sheet of the same caster that replaced this one (meetings that allow vote changes).
+    pub superseded_by: Option<Uuid>,
     /// The chain committed the sheet's transaction.
     pub on_chain: bool,
     pub tx_hash: Option<String>,
@@ -972,11 +1066,11 @@ async fn verify_sheet(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
-    let hash: Vec<u8> = ballot_sheets::table
+    let (hash, superseded_by): (Vec<u8>, Option<Uuid>) = ballot_sheets::table
         .find(query.sheet)
         .filter(ballot_sheets::meeting_id.eq(id))
         .filter(ballot_sheets::account_id.eq(account.0))
-        .select(ballot_sheets::sheet_hash)
+        .select((ballot_sheets::sheet_hash, ballot_sheets::superseded_by))
         .first(&mut conn)
         .await
         .optional()?
@@ -993,7 +1087,8 @@ async fn verify_sheet(
     Ok(HttpResponse::Ok().json(SheetVerification {
         sheet_id: query.sheet,
         sheet_hash: hex::encode(hash),
-        counted: true,
+        counted: superseded_by.is_none(),
+        superseded_by,
         on_chain,
         tx_hash: tx.map(|t| format!("0x{}", hex::encode(t))),
         block_number: block,

@@ -9,11 +9,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::domain::{RegisterUnit, RollEntry, RollUnit, build_roll};
-use super::tally::{self, Matter, NoticeRecord, ProposalSpec, RollWeight, Sheet, TallyInput, TallyRules, Weight};
+use super::domain::{ApprovedProxy, RegisterUnit, RollEntry, RollUnit, build_roll, unused_proxies};
+use super::tally::{self, Caster, Matter, NoticeRecord, ProposalSpec, RollWeight, Sheet, TallyInput, TallyRules, Weight};
 use crate::community::headcount::{CountingRules, Holder, UnitHolding};
 use crate::error::ApiError;
-use crate::schema::{account_persons, ballot_sheets, meeting_notices, meeting_proposals, meetings, roll_entries};
+use crate::schema::{account_persons, ballot_sheets, meeting_notices, meeting_proposals, meeting_proxies, meetings, roll_entries};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = meetings)]
@@ -163,13 +163,32 @@ pub async fn register_snapshot(conn: &mut AsyncPgConnection, meeting: &MeetingRo
     Ok(RegisterSnapshot { units, rules, verified, developer_persons })
 }
 
-/// Freezes the roll from the register as it stands now; returns the entries (also inserted).
+/// Freezes the roll from the register and the approved written proxies as they stand now; returns the entries
+/// (also inserted). Proxies the roll does not use, and those still waiting for staff, lapse.
 pub async fn freeze_roll(
     conn: &mut AsyncPgConnection,
     meeting: &MeetingRow,
 ) -> Result<Vec<RollEntry>, ApiError> {
     let RegisterSnapshot { units, rules, verified, developer_persons } = register_snapshot(conn, meeting).await?;
-    let roll = build_roll(&units, rules, &verified, &developer_persons);
+    let approved: Vec<(Uuid, Uuid, Uuid, Option<DateTime<Utc>>)> = meeting_proxies::table
+        .filter(meeting_proxies::meeting_id.eq(meeting.id))
+        .filter(meeting_proxies::status.eq("approved"))
+        .select((meeting_proxies::id, meeting_proxies::principal_unit, meeting_proxies::holder_account, meeting_proxies::decided_at))
+        .for_update()
+        .load(conn)
+        .await?;
+    let proxies: Vec<ApprovedProxy> = approved
+        .into_iter()
+        .map(|(id, unit_id, holder, at)| ApprovedProxy { id, unit_id, holder, approved_at: at.unwrap_or(DateTime::<Utc>::MIN_UTC) })
+        .collect();
+    let roll = build_roll(&units, rules, &verified, &developer_persons, &proxies);
+    let unused = unused_proxies(&roll, &proxies);
+    diesel::update(meeting_proxies::table)
+        .filter(meeting_proxies::meeting_id.eq(meeting.id))
+        .filter(meeting_proxies::status.eq("submitted").or(meeting_proxies::id.eq_any(&unused)))
+        .set(meeting_proxies::status.eq("lapsed"))
+        .execute(conn)
+        .await?;
     for chunk in roll.chunks(500) {
         let rows: Vec<_> = chunk
             .iter()
@@ -181,6 +200,7 @@ pub async fn freeze_roll(
                     roll_entries::heads.eq(1),
                     roll_entries::units.eq(serde_json::to_value(&e.units).unwrap_or_default()),
                     roll_entries::voter_account.eq(e.voter),
+                    roll_entries::proxy_id.eq(e.proxy),
                 )
             })
             .collect();
@@ -191,19 +211,27 @@ pub async fn freeze_roll(
 
 /// The published roll: entries with unit numbers and areas, no names, no accounts.
 pub async fn roll(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Vec<RollEntry>> {
-    let rows: Vec<(String, i64, serde_json::Value, Option<Uuid>)> = roll_entries::table
+    type Row = (String, i64, serde_json::Value, Option<Uuid>, Option<Uuid>);
+    let rows: Vec<Row> = roll_entries::table
         .filter(roll_entries::meeting_id.eq(meeting))
         .order(roll_entries::headcount_key.asc())
-        .select((roll_entries::headcount_key, roll_entries::area_centi_m2, roll_entries::units, roll_entries::voter_account))
+        .select((
+            roll_entries::headcount_key,
+            roll_entries::area_centi_m2,
+            roll_entries::units,
+            roll_entries::voter_account,
+            roll_entries::proxy_id,
+        ))
         .load(conn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(key, area, units, voter)| RollEntry {
+        .map(|(key, area, units, voter, proxy)| RollEntry {
             key,
             area_centi_m2: area,
             units: serde_json::from_value::<Vec<RollUnit>>(units).unwrap_or_default(),
             voter,
+            proxy,
         })
         .collect())
 }
@@ -217,22 +245,34 @@ pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result
         let matter = u8::try_from(p.matter).ok().and_then(Matter::new).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad matter")))?;
         specs.push(ProposalSpec { matter, option_count: u8::try_from(p.option_count()).unwrap_or(0) });
     }
-    let rows: Vec<(Uuid, i64, i32, serde_json::Value)> = ballot_sheets::table
+    // Live sheets only: a sheet replaced by a change neither counts nor makes its caster silent twice.
+    let rows: Vec<(Uuid, Option<Uuid>, i64, i32, serde_json::Value)> = ballot_sheets::table
         .filter(ballot_sheets::meeting_id.eq(m.id))
-        .select((ballot_sheets::account_id, ballot_sheets::area_centi_m2, ballot_sheets::heads, ballot_sheets::choices))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .select((
+            ballot_sheets::account_id,
+            ballot_sheets::proxy_id,
+            ballot_sheets::area_centi_m2,
+            ballot_sheets::heads,
+            ballot_sheets::choices,
+        ))
         .load(conn)
         .await?;
-    let voted: BTreeSet<Uuid> = rows.iter().map(|r| r.0).collect();
+    let voted: BTreeSet<Caster> = rows.iter().map(|r| Caster { account: r.0, proxy: r.1 }).collect();
     let served = service_summary(conn, m).await?;
     let roll: Vec<RollWeight> = roll(conn, m.id)
         .await?
         .into_iter()
-        .map(|e| RollWeight { key: e.key, weight: Weight::new(e.area_centi_m2, 1), voter: e.voter })
+        .map(|e| RollWeight {
+            key: e.key,
+            weight: Weight::new(e.area_centi_m2, 1),
+            voter: e.voter.map(|account| Caster { account, proxy: e.proxy }),
+        })
         .collect();
     let served_silent = tally::served_silent(&roll, &served.served_keys, &voted);
     let sheets = rows
         .into_iter()
-        .map(|(_, area, heads, choices)| Sheet {
+        .map(|(_, _, area, heads, choices)| Sheet {
             weight: Weight::new(area, i64::from(heads)),
             choices: serde_json::from_value(choices).unwrap_or_default(),
         })

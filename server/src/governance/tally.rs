@@ -203,12 +203,20 @@ pub fn tally(input: &TallyInput) -> Result<Vec<ProposalResult>, TallyError> {
     Ok(results)
 }
 
-/// One entry of the frozen roll as service sees it: its key, its weight and its designated voter.
+/// Who casts the sheet for a roll entry: an account on its own behalf, or through a written proxy. A holder casts
+/// one sheet of each kind, so a sheet is known by both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Caster {
+    pub account: uuid::Uuid,
+    pub proxy: Option<uuid::Uuid>,
+}
+
+/// One entry of the frozen roll as service sees it: its key, its weight and who casts its sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollWeight {
     pub key: String,
     pub weight: Weight,
-    pub voter: Option<uuid::Uuid>,
+    pub voter: Option<Caster>,
 }
 
 /// One owner's proof of service: the roll keys the notice was addressed for, when WeChat accepted it and when
@@ -236,7 +244,7 @@ pub fn served_keys(records: &[NoticeRecord], deadline: chrono::DateTime<chrono::
 pub fn served_silent(
     roll: &[RollWeight],
     served: &std::collections::BTreeSet<String>,
-    voted: &std::collections::BTreeSet<uuid::Uuid>,
+    voted: &std::collections::BTreeSet<Caster>,
 ) -> Weight {
     let mut w = Weight::default();
     for e in roll {
@@ -454,19 +462,25 @@ mod tests {
 
     #[test]
     fn served_silent_is_the_served_roll_entries_without_a_sheet() {
-        let (a, b, c) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2), uuid::Uuid::from_u128(3));
+        let own = |n: u128| Caster { account: uuid::Uuid::from_u128(n), proxy: None };
+        let (a, b, c) = (own(1), own(2), own(3));
+        // Account 1 also holds a written proxy for k5.
+        let a_for_k5 = Caster { account: uuid::Uuid::from_u128(1), proxy: Some(uuid::Uuid::from_u128(50)) };
         let roll = [
             RollWeight { key: "k1".into(), weight: w(8000, 1), voter: Some(a) },
             RollWeight { key: "k2".into(), weight: w(9000, 1), voter: Some(b) },
             RollWeight { key: "k3".into(), weight: w(7000, 1), voter: Some(c) },
             RollWeight { key: "k4".into(), weight: w(5000, 1), voter: None },
+            RollWeight { key: "k5".into(), weight: w(3000, 1), voter: Some(a_for_k5) },
         ];
-        let served: std::collections::BTreeSet<String> = ["k1", "k2", "k4"].map(String::from).into();
-        // a voted: k1 counts through the sheet. b silent and served. c silent, not served. k4 has no voter, served.
+        let served: std::collections::BTreeSet<String> = ["k1", "k2", "k4", "k5"].map(String::from).into();
+        // a voted for itself only: k1 counts through the sheet, k5 (served, its proxy sheet not cast) is silent.
+        // b silent and served. c silent, not served. k4 has no voter, served.
         let voted = std::collections::BTreeSet::from([a]);
-        assert_eq!(served_silent(&roll, &served, &voted), w(14000, 2));
+        assert_eq!(served_silent(&roll, &served, &voted), w(17000, 3));
         assert_eq!(served_silent(&roll, &Default::default(), &voted), w(0, 0), "nobody served");
-        assert_eq!(served_silent(&roll, &served, &[a, b, c].into()), w(5000, 1), "only the voter-less key is left");
+        assert_eq!(served_silent(&roll, &served, &[a, b, c].into()), w(8000, 2), "k4 and the proxy's k5 are left");
+        assert_eq!(served_silent(&roll, &served, &[a, b, c, a_for_k5].into()), w(5000, 1), "only the voter-less key");
     }
 
     #[test]

@@ -56,3 +56,32 @@ pub fn text_field(bytes: Vec<u8>) -> Result<String, ApiError> {
     String::from_utf8(bytes)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "multipart_malformed", "A text field is not UTF-8"))
 }
+
+/// Validates an uploaded scan of a signed paper (property certificate, written proxy) off the async threads: JPEG
+/// and PNG are re-encoded, a PDF is checked for active content. A refused scan is a 415, 413 or 422 with the
+/// upload rule's code, and changes nothing.
+pub async fn paper_scan(upload: Vec<u8>, title: &'static str) -> Result<linli_identity::upload::CertificateScan, ApiError> {
+    use linli_identity::upload::{UploadError, validate_certificate_scan};
+    tokio::task::spawn_blocking(move || validate_certificate_scan(&upload))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            let status = match e {
+                UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(status, e.code(), title)
+        })
+}
+
+/// A stored scan served to the staff member who reviews it: a download, never cached or sniffed.
+pub fn scan_download(kind: linli_identity::upload::ScanKind, file_stem: &str, bytes: Vec<u8>) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    actix_web::HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, kind.mime()))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_stem}.{}\"", kind.as_str())))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes)
+}

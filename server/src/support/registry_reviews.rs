@@ -7,14 +7,14 @@
 //! bound to its review, and never logged.
 
 use actix_multipart::Multipart;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use linli_identity::IdNumber;
 use linli_identity::enrollment::{EnrollmentEvent, ReviewVerdict};
-use linli_identity::upload::{ScanKind, UploadError, validate_certificate_scan};
+use linli_identity::upload::ScanKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -24,7 +24,7 @@ use crate::enrollment::routes::{apply, rule_error};
 use crate::enrollment::store;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::http::multipart::{FieldLimit, read_fields, text_field};
+use crate::http::multipart::{FieldLimit, paper_scan, read_fields, scan_download, text_field};
 use crate::pii::{Column, DocumentColumn};
 use crate::schema::{buildings, registry_reviews, units};
 
@@ -268,18 +268,7 @@ async fn propose(
         return Err(unprocessable("review_note_invalid", "The note is at most 1000 characters"));
     }
     let upload = fields.remove("scan").ok_or_else(|| unprocessable("scan_missing", "The multipart field `scan` is required"))?;
-    // Validate (and re-encode images) off the async threads; a refused scan changes nothing.
-    let scan = tokio::task::spawn_blocking(move || validate_certificate_scan(&upload))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| {
-            let status = match e {
-                UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            ApiError::new(status, e.code(), "The certificate scan is not acceptable")
-        })?;
+    let scan = paper_scan(upload, "The certificate scan is not acceptable").await?;
     let scan_enc = state.pii.encrypt_document(DocumentColumn::RegistryReviewScan, review, &scan.bytes).map_err(ApiError::internal)?;
     let scan_sha256 = scan.sha256_hex();
     conn.transaction(async |conn| {
@@ -383,12 +372,7 @@ async fn show_scan(
         serde_json::json!({ "community": community }),
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, kind.mime()))
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"certificate-{review}.{}\"", kind.as_str())))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+    Ok(scan_download(kind, &format!("certificate-{review}"), bytes))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -18,6 +18,7 @@ use crate::schema::{binding_resets, enrollments};
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(file_reset).service(approve_reset);
     super::registry_reviews::configure(cfg);
+    super::proxy_reviews::configure(cfg);
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -189,8 +189,8 @@ async fn bad_drafts_and_foreign_readers_are_refused() {
     assert_eq!((s, e["code"].as_str()), (422, Some("invalid_meeting")));
     let mut change = draft("m", "b", 3600);
     change["rules"] = serde_json::json!({"vote_change_allowed": true});
-    let (s, _, _) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, change);
-    assert_eq!(s, 422);
+    let (s, _, created) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, change);
+    assert_eq!((s, created["vote_change_allowed"].as_bool()), (201, Some(true)), "{created}");
     let (s, _, _) = call!(app, post, format!("/v1/communities/{community}/meetings"), stranger, draft("m", "b", 3600));
     assert_eq!(s, 404);
     let (_, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, draft("m", "b", 3600));
@@ -334,8 +334,12 @@ async fn a_notice_left_mid_send_becomes_unknown_and_is_not_resent() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let handled = linli_server::governance::notices::step(&t.state).await.unwrap();
+    let metrics = linli_server::governance::notices::NoticeMetrics::register(t.state.metrics.registry()).unwrap();
+    let handled = linli_server::governance::notices::step(&t.state, Some(&metrics)).await.unwrap();
     assert_eq!(handled, 0, "nothing was pending, nothing was sent");
+    assert_eq!(metrics.backlog.get(), 1, "the fresh claim is still mid-send");
+    assert!(metrics.oldest_age_seconds.get() >= 0);
+    assert!(t.state.metrics.render().unwrap().contains("linli_meeting_notices_backlog 1"));
     let rows: Vec<NoticeRow> = diesel::sql_query(format!(
         "SELECT account_id, status, '' AS keys FROM meeting_notices WHERE meeting_id = '{id}'"
     ))

@@ -169,6 +169,8 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
             heads: 1,
             choices,
             sheetHash: hash.into(),
+            // One second into the window, as the sheet handler would state it.
+            castAtMs: u64::try_from((start + chrono::Duration::seconds(1)).timestamp_millis()).unwrap(),
         };
         outbox::enqueue(&mut conn, community, Kind::CastSheet, sheet, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
     }
@@ -313,6 +315,7 @@ async fn enqueue_open_meeting(conn: &mut diesel_async::AsyncPgConnection, commun
         totalHeads: 1,
         startMs: now + 60_000,
         endMs: now + 120_000,
+        voteChangeAllowed: false,
     };
     let id = outbox::enqueue(conn, community, Kind::OpenMeeting, meeting, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
     (id, meeting)

@@ -4,8 +4,10 @@
 
 mod billing;
 mod common;
+mod enrollment_expiry;
 mod errors;
 mod governance;
+mod governance_attachments;
 mod governance_chain;
 mod import;
 mod migrations;
