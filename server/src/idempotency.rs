@@ -9,6 +9,9 @@
 //! `begin` to `complete`, so a killed process leaves no such backend), or in any case after [`STALE_AFTER`] —
 //! the effect itself is protected by its own unique key (one sheet per voter, one order per bill), so re-running
 //! it has no second effect.
+//!
+//! A handler whose effect and answer fit in one transaction uses the one-transaction mode instead
+//! ([`stored_answer`], then [`record`] inside the transaction): no claim is committed ahead of the work.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -96,41 +99,14 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
     if inserted == 1 {
         return Ok(Begin::Proceed);
     }
-    type Row = (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, chrono::DateTime<Utc>, Option<i32>);
-    let (sha, status, code, body, created, holder): Row = idempotency_keys::table
-        .find((&request.scope.0, &request.key))
-        .select((
-            idempotency_keys::request_sha256,
-            idempotency_keys::status,
-            idempotency_keys::response_status,
-            idempotency_keys::response_body,
-            idempotency_keys::created_at,
-            idempotency_keys::holder_pid,
-        ))
-        .first(conn)
-        .await?;
-    if sha != request.request_sha256 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "This Idempotency-Key was used with a different request",
-        ));
-    }
-    if status == "done" {
-        let status = code.and_then(|c| StatusCode::from_u16(u16::try_from(c).ok()?).ok()).unwrap_or(StatusCode::OK);
-        let body = body.unwrap_or_default();
-        let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
-        return Ok(Begin::Replay(
-            HttpResponse::build(status).insert_header(("content-type", content_type)).insert_header(("idempotent-replayed", "true")).body(body),
-        ));
-    }
-    if Utc::now() - created < STALE_AFTER && !holder_gone(conn, holder).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_in_progress",
-            "A request with this Idempotency-Key is still being processed",
-        ));
-    }
+    let created = match stored(&mut &*conn, request).await? {
+        Stored::Answer(resp) => return Ok(Begin::Replay(resp)),
+        Stored::Running { created, holder } if Utc::now() - created < STALE_AFTER && !holder_gone(&mut &*conn, holder).await? => {
+            return Err(in_progress());
+        }
+        Stored::Running { created, .. } => created,
+        Stored::Nothing => return Err(in_progress()), // purged between the insert and this read: retry
+    };
     // Take over a dead attempt: restart its clock so a parallel retry sees it running.
     let taken = diesel::update(idempotency_keys::table.find((&request.scope.0, &request.key)))
         .filter(idempotency_keys::status.eq("running"))
@@ -142,8 +118,108 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
         tracing::info!(scope = %request.scope.0, "idempotency key of a dead request taken over");
         Ok(Begin::Proceed)
     } else {
-        Err(ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "A request with this key is being processed"))
+        Err(in_progress())
     }
+}
+
+/// What the table holds for a request's key.
+enum Stored {
+    Nothing,
+    /// A finished request with the same fingerprint: its answer, to give again.
+    Answer(HttpResponse),
+    /// A request still running (or dead: see [`holder_gone`] and [`STALE_AFTER`]).
+    Running { created: chrono::DateTime<Utc>, holder: Option<i32> },
+}
+
+/// Reads the key's row; a different fingerprint under the same key is refused (422).
+async fn stored(conn: &mut &AsyncPgConnection, request: &IdempotentRequest) -> Result<Stored, ApiError> {
+    type Row = (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, chrono::DateTime<Utc>, Option<i32>);
+    let row: Option<Row> = idempotency_keys::table
+        .find((&request.scope.0, &request.key))
+        .select((
+            idempotency_keys::request_sha256,
+            idempotency_keys::status,
+            idempotency_keys::response_status,
+            idempotency_keys::response_body,
+            idempotency_keys::created_at,
+            idempotency_keys::holder_pid,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((sha, status, code, body, created, holder)) = row else { return Ok(Stored::Nothing) };
+    if sha != request.request_sha256 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request",
+        ));
+    }
+    if status != "done" {
+        return Ok(Stored::Running { created, holder });
+    }
+    let status = code.and_then(|c| StatusCode::from_u16(u16::try_from(c).ok()?).ok()).unwrap_or(StatusCode::OK);
+    let body = body.unwrap_or_default();
+    let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
+    Ok(Stored::Answer(
+        HttpResponse::build(status).insert_header(("content-type", content_type)).insert_header(("idempotent-replayed", "true")).body(body),
+    ))
+}
+
+fn in_progress() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "A request with this Idempotency-Key is still being processed")
+}
+
+/// One-transaction mode, for a handler whose effect and answer commit in a single transaction (a ballot sheet):
+/// [`stored_answer`] before any work, a read that writes nothing; then [`record`] as the transaction's first
+/// statement, with the answer already built. A failed request commits no claim, so there is nothing to abandon
+/// or take over, and a success costs one durable commit instead of the two of [`begin`] + [`complete`].
+///
+/// Answers the stored response of a finished request with this key, or None to go on. A key left running by
+/// [`begin`] mode is refused while its holder lives and cleared once it is dead.
+pub async fn stored_answer(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> Result<Option<HttpResponse>, ApiError> {
+    match stored(&mut conn, request).await? {
+        Stored::Nothing => Ok(None),
+        Stored::Answer(resp) => Ok(Some(resp)),
+        Stored::Running { created, holder } => {
+            if Utc::now() - created < STALE_AFTER && !holder_gone(&mut conn, holder).await? {
+                return Err(in_progress());
+            }
+            diesel::delete(idempotency_keys::table.find((&request.scope.0, &request.key)))
+                .filter(idempotency_keys::status.eq("running"))
+                .filter(idempotency_keys::created_at.eq(created))
+                .execute(&mut conn)
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Stores the finished answer inside the effect's transaction (one-transaction mode, see [`stored_answer`]).
+/// False: the key is taken — a concurrent request with it committed first (this insert waited for it); store
+/// nothing else and answer with [`stored_answer`].
+pub async fn record(mut conn: &AsyncPgConnection, request: &IdempotentRequest, status: StatusCode, body: &[u8]) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::scope.eq(&request.scope.0),
+            idempotency_keys::key.eq(&request.key),
+            idempotency_keys::request_sha256.eq(&request.request_sha256),
+            idempotency_keys::status.eq("done"),
+            idempotency_keys::response_status.eq(i32::from(status.as_u16())),
+            idempotency_keys::response_body.eq(body),
+            idempotency_keys::completed_at.eq(diesel::dsl::now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Takes back a [`record`] in the same transaction, when the transaction commits something else instead of the
+/// effect (a refused PIN's failure count): the client may retry with the same key.
+pub async fn unrecord(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> QueryResult<()> {
+    diesel::delete(idempotency_keys::table.find((&request.scope.0, &request.key))).execute(&mut conn).await?;
+    Ok(())
 }
 
 /// This connection's PostgreSQL backend process id.
@@ -153,7 +229,7 @@ fn backend_pid() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<d
 
 /// Whether the backend that began a running key has ended (its connection closed with the process that held
 /// it). Keys written before the holder was recorded only go stale by age.
-async fn holder_gone(conn: &mut AsyncPgConnection, holder: Option<i32>) -> QueryResult<bool> {
+async fn holder_gone(conn: &mut &AsyncPgConnection, holder: Option<i32>) -> QueryResult<bool> {
     let Some(pid) = holder else { return Ok(false) };
     let alive: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
         "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ",

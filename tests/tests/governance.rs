@@ -45,6 +45,11 @@ async fn sheet(owner: &Owner, path: &str, body: &Value, key: &str, reuse: Option
     (status, resp.json().await.unwrap_or(Value::Null), headers)
 }
 
+/// A PIN that is not the person's.
+fn wrong_pin(p: &DemoPerson) -> &'static str {
+    if pin_for(p) == "000001" { "000002" } else { "000001" }
+}
+
 #[tokio::test]
 async fn sheet_refusals_and_idempotent_receipts() {
     let world = World::start().await.unwrap();
@@ -99,7 +104,7 @@ async fn sheet_refusals_and_idempotent_receipts() {
 
     // Five wrong PINs at once: the PIN row lock counts every one (four refusals, the fifth locks), and then
     // the right PIN is locked out too; no sheet is stored.
-    let wrong = if pin_for(p3) == "000001" { "000002" } else { "000001" };
+    let wrong = wrong_pin(p3);
     let guess = |i: u32| {
         let (guessed, path) = (&guessed, &path);
         async move { sheet(guessed, path, &json!({"pin": wrong, "choices": [0, 1]}), &format!("k-guess-{i}"), None).await }
@@ -115,8 +120,14 @@ async fn sheet_refusals_and_idempotent_receipts() {
     let none = guessed.get(&format!("/v1/meetings/{id}/sheets/mine")).await.unwrap();
     assert_eq!(none.status(), 404);
 
-    let (s, first, headers) = sheet(&voter, &path, &good, "k-1", None).await;
-    assert_eq!(s, 201, "{first}");
+    // A refused PIN stores no answer under its key: the corrected sheet may use the same key.
+    let (s, e, _) = sheet(&voter, &path, &json!({"pin": wrong_pin(p1), "choices": [0, 1]}), "k-1", None).await;
+    assert_eq!((s, e["code"].as_str()), (403, Some("pin_incorrect")), "{e}");
+    // The same request twice at once (each freshly signed): one sheet, and both get its receipt (the second
+    // waits at the key until the first commits, then answers as it did).
+    let ((s, first, headers), (s2, twin, _)) = tokio::join!(sheet(&voter, &path, &good, "k-1", None), sheet(&voter, &path, &good, "k-1", None));
+    assert_eq!((s, s2), (201, 201), "{first} {twin}");
+    assert_eq!(first, twin);
     assert_eq!(first["sheet_hash"].as_str().unwrap().len(), 64);
     // Same key, same body: the first answer again (even though the signature nonce is now spent).
     let (s, again, _) = sheet(&voter, &path, &good, "k-1", None).await;

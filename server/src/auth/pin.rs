@@ -82,7 +82,7 @@ pub fn refused(refusal: Refusal) -> ApiError {
 /// commits (so the failure counts) and answers [`refused`]; on success it may store its PIN-guarded effect in
 /// the same transaction, under the row lock, and commit once.
 pub async fn check_pin_locked(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     identity: &IdentityServices,
     account: Uuid,
     pin: Pin,
@@ -91,7 +91,7 @@ pub async fn check_pin_locked(
         .find(account)
         .select((pins::phc, pins::consecutive_failures, pins::locks_imposed, pins::locked_until))
         .for_update()
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     let Some((phc, failures, locks, locked_until)) = row else { return Ok(Err(Refusal::NoPin)) };
@@ -122,7 +122,7 @@ pub async fn check_pin_locked(
                 pins::locks_imposed.eq(i32::try_from(next.locks_imposed).unwrap_or(i32::MAX)),
                 pins::locked_until.eq(next.locked_until),
             ))
-            .execute(conn)
+            .execute(&mut conn)
             .await?;
     }
     Ok(verdict)
@@ -180,7 +180,7 @@ pub async fn change_pin(
 ) -> Result<HttpResponse, ApiError> {
     let identity = state.identity()?;
     let mut conn = state.db.get().await?;
-    verify_signed_request(&state, &mut conn, &req, &body, account.0).await?;
+    verify_signed_request(&state, &conn, &req, &body, account.0).await?;
     let request: ChangePinRequest = crate::error::extractors::parse_json(&body)?;
     let old = parse_pin(&request.old_pin)?;
     let new = parse_pin(&request.new_pin)?;

@@ -55,6 +55,27 @@ pub async fn is_committee_or_owner(conn: &mut AsyncPgConnection, account: Uuid, 
     .await
 }
 
+/// [`is_committee_or_owner`] in the community of a meeting, the community read by a subquery, so the check needs
+/// no earlier read and can ride in one pipelined round trip with the meeting's own reads (a ballot sheet).
+pub async fn is_committee_or_owner_of_meeting(mut conn: &AsyncPgConnection, account: Uuid, meeting: Uuid) -> QueryResult<bool> {
+    let community = || crate::schema::meetings::table.find(meeting).select(crate::schema::meetings::community_id).single_value();
+    diesel::select(
+        diesel::dsl::exists(
+            role_grants::table
+                .filter(role_grants::account_id.eq(account))
+                .filter(role_grants::community_id.nullable().eq(community()))
+                .filter(role_grants::role.eq(Role::Committee.as_str())),
+        )
+        .or(diesel::dsl::exists(
+            crate::schema::account_persons::table
+                .filter(crate::schema::account_persons::account_id.eq(account))
+                .filter(crate::schema::account_persons::community_id.nullable().eq(community())),
+        )),
+    )
+    .get_result(&mut conn)
+    .await
+}
+
 pub async fn require_role(
     conn: &mut AsyncPgConnection,
     account: Uuid,

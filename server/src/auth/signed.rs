@@ -38,7 +38,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 
 pub async fn verify_signed_request(
     state: &AppState,
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     req: &HttpRequest,
     body: &[u8],
     account: Uuid,
@@ -67,7 +67,7 @@ pub async fn verify_signed_request(
                 "(SELECT wx_openid_hash FROM accounts WHERE accounts.id = device_certificates.account_id)",
             ),
         ))
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     let Some((owner, enrollment_id, public_key, wx_hash, status, not_before, not_after, account_wx)) = cert else {

@@ -36,7 +36,7 @@ impl Kind {
 
 /// Appends a row; call inside the transaction that stores the effect.
 pub async fn enqueue(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     community: Uuid,
     kind: Kind,
     subject: Uuid,
@@ -51,6 +51,6 @@ pub async fn enqueue(
             chain_outbox::call_data.eq(call_data),
         ))
         .returning(chain_outbox::id)
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }

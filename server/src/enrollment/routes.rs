@@ -737,7 +737,7 @@ async fn pin(
     let identity = state.identity()?;
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
-    let signer = verify_signed_request(&state, &mut conn, &req, &body, account.0).await?;
+    let signer = verify_signed_request(&state, &conn, &req, &body, account.0).await?;
     if signer.enrollment_id != id {
         return Err(ApiError::new(StatusCode::CONFLICT, "device_not_of_enrollment", "Sign with this enrollment's device"));
     }

@@ -21,7 +21,7 @@ use crate::chain::outbox::{self, Kind};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings, roll_entries};
+use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_meeting)
@@ -640,33 +640,32 @@ async fn cast_sheet(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let (id, account) = (path.into_inner(), account.0);
+    let idem = crate::idempotency::from_request(&req, &body, crate::idempotency::Scope::account(account))?;
+    // Parsed now for the proxy id the reads need; a parse error is answered after the signature check.
+    let input: Result<SheetInput, ApiError> = parse_json(&body);
+    let proxy = input.as_ref().ok().and_then(|i| i.proxy_id);
     let mut conn = state.db.get().await?;
-    let idem = crate::idempotency::from_request(&req, &body, crate::idempotency::Scope::account(account.0))?;
-    if let crate::idempotency::Begin::Replay(resp) = crate::idempotency::begin(&mut conn, &idem).await? {
-        return Ok(resp);
-    }
-    let result = cast_sheet_inner(&state, &mut conn, &req, &body, account.0, id, &idem).await;
-    if result.is_err() {
-        // No effect was stored: let the client retry with the same key.
-        crate::idempotency::abandon(&mut conn, &idem).await?;
-    }
-    result
-}
 
-async fn cast_sheet_inner(
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    req: &HttpRequest,
-    body: &[u8],
-    account: Uuid,
-    id: Uuid,
-    idem: &crate::idempotency::IdempotentRequest,
-) -> Result<HttpResponse, ApiError> {
-    let device = crate::auth::signed::verify_signed_request(state, conn, req, body, account).await?;
-    let input: SheetInput = parse_json(body)?;
-    let m = store::meeting(conn, id).await?;
-    require_reader(conn, account, m.community_id).await?;
+    // Every read the checks need, in one pipelined round trip; the answers are judged in a fixed order below.
+    // (Idempotency uses its one-transaction mode: nothing is written before the sheet's own transaction.)
+    let shared: &AsyncPgConnection = &conn;
+    let (stored, device, context) = futures_util::join!(
+        crate::idempotency::stored_answer(shared, &idem),
+        crate::auth::signed::verify_signed_request(&state, shared, &req, &body, account),
+        store::sheet_context(shared, id, account, proxy),
+    );
+    // A retry of a finished request gets its first answer, whatever has changed since (the window may have closed).
+    if let Some(replay) = stored? {
+        return Ok(replay);
+    }
+    let device = device?;
+    let input = input?;
+    let ctx = context?;
+    if !ctx.reader {
+        return Err(ApiError::not_found());
+    }
+    let m = &ctx.meeting;
     // Whole milliseconds, as the contract judges the window by the stated submission time (castAtMs) against
     // startMs/endMs: a sheet accepted here in the window's last fraction of a millisecond would be refused there.
     let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now);
@@ -678,51 +677,32 @@ async fn cast_sheet_inner(
         return Err(conflict("voting_closed", "Voting has closed"));
     }
     // The keys this sheet is for: the caller's own, or the one key of the proxy they hold.
-    // Not boxed, so the statement is prepared once per connection and reused (a boxed query is prepared anew).
-    let weights: Vec<i64> = roll_entries::table
-        .filter(roll_entries::meeting_id.eq(id))
-        .filter(roll_entries::voter_account.eq(account))
-        .filter(roll_entries::proxy_id.is_not_distinct_from(input.proxy_id))
-        .select(roll_entries::area_centi_m2)
-        .load(conn)
-        .await?;
-    if weights.is_empty() {
+    if ctx.roll_areas.is_empty() {
         return Err(match input.proxy_id {
             None => ApiError::new(StatusCode::FORBIDDEN, "not_on_roll", "You are not a voter on this meeting's roll"),
             Some(_) => ApiError::new(StatusCode::FORBIDDEN, "proxy_not_on_roll", "You hold no proxy on this meeting's roll by that id"),
         });
     }
-    let area: i64 = weights.iter().sum();
-    let heads = i64::try_from(weights.len()).unwrap_or(i64::MAX);
-    let proposals = store::proposals(conn, id).await?;
-    if input.choices.len() != proposals.len() {
+    let area: i64 = ctx.roll_areas.iter().sum();
+    let heads = i64::try_from(ctx.roll_areas.len()).unwrap_or(i64::MAX);
+    if input.choices.len() != ctx.option_counts.len() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "One choice per proposal is required")
-            .with_detail(format!("{} proposals, {} choices", proposals.len(), input.choices.len())));
+            .with_detail(format!("{} proposals, {} choices", ctx.option_counts.len(), input.choices.len())));
     }
-    for (p, c) in proposals.iter().zip(&input.choices) {
-        if usize::from(*c) >= p.option_count() {
+    for (idx, (options, c)) in ctx.option_counts.iter().zip(&input.choices).enumerate() {
+        if i32::from(*c) >= *options {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "A choice is not an option of its proposal")
-                .with_detail(format!("proposal {} has {} options", p.idx, p.option_count())));
+                .with_detail(format!("proposal {idx} has {options} options")));
         }
     }
-    // A live sheet of this caster: replaced by this one if the meeting allows changes. (A proxy's sheet is the
-    // holder's: account and proxy together name the caster.)
-    let replaces: Option<(Uuid, DateTime<Utc>)> = ballot_sheets::table
-        .filter(ballot_sheets::meeting_id.eq(id))
-        .filter(ballot_sheets::superseded_by.is_null())
-        .filter(ballot_sheets::account_id.eq(account))
-        .filter(ballot_sheets::proxy_id.is_not_distinct_from(input.proxy_id))
-        .select((ballot_sheets::id, ballot_sheets::created_at))
-        .first(conn)
-        .await
-        .optional()?;
-    if let Some((_, previous_at)) = replaces {
+    // A live sheet of this caster: replaced by this one if the meeting allows changes.
+    if let Some((_, previous_at)) = ctx.live_sheet {
         domain::check_sheet_change(m.vote_change_allowed, ms(previous_at), ms(now)).map_err(|refusal| match refusal {
             domain::SheetChangeRefusal::NotAllowed => conflict("already_voted", "You have already cast a sheet in this meeting"),
             domain::SheetChangeRefusal::BeforePrevious => conflict("sheet_change_out_of_order", "Your previous sheet is stated later than now; retry"),
         })?;
     }
-    let replaces = replaces.map(|(previous, _)| previous);
+    let replaces = ctx.live_sheet.map(|(previous, _)| previous);
     let pin = crate::auth::pin::parse_pin(&input.pin)?;
 
     let sheet_id = Uuid::now_v7();
@@ -756,49 +736,78 @@ async fn cast_sheet_inner(
         block_number: None,
         chain_status: "pending".into(),
     };
-    let body = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
+    let answer = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
     let identity = state.identity()?;
-    // One transaction for the PIN check and the sheet (one commit); a refused PIN commits only its failure count.
-    let stored = conn.transaction(async |conn| {
-        if let Err(refusal) = crate::auth::pin::check_pin_locked(conn, identity, account, pin).await? {
-            return Ok(Err(refusal));
-        }
-        if let Some(previous) = replaces {
-            let marked = diesel::update(ballot_sheets::table.find(previous).filter(ballot_sheets::superseded_by.is_null()))
-                .set((ballot_sheets::superseded_by.eq(sheet_id), ballot_sheets::superseded_at.eq(now)))
-                .execute(conn)
-                .await?;
-            if marked == 0 {
-                return Err(conflict("sheet_changed_concurrently", "Your sheet was changed by another request at the same time"));
+    let community = m.community_id;
+    // One transaction, one commit: the answer, the PIN check, the sheet and its outbox row. A refused PIN commits
+    // only its failure count.
+    let outcome = conn
+        .transaction(async |conn| {
+            let shared: &AsyncPgConnection = conn;
+            // The answer first: a concurrent request with the same key waits at this insert until this one ends.
+            let (recorded, checked) = futures_util::join!(
+                crate::idempotency::record(shared, &idem, StatusCode::CREATED, &answer),
+                crate::auth::pin::check_pin_locked(shared, identity, account, pin),
+            );
+            if !recorded? {
+                return Ok(SheetOutcome::KeyTaken);
             }
-        }
-        let inserted = diesel::insert_into(ballot_sheets::table)
-            .values((
-                ballot_sheets::id.eq(sheet_id),
-                ballot_sheets::meeting_id.eq(id),
-                ballot_sheets::account_id.eq(account),
-                ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
-                ballot_sheets::area_centi_m2.eq(area),
-                ballot_sheets::heads.eq(i32::try_from(heads).unwrap_or(i32::MAX)),
-                ballot_sheets::choices.eq(serde_json::json!(input.choices)),
-                ballot_sheets::sheet_hash.eq(hash.to_vec()),
-                ballot_sheets::device_serial.eq(&device.serial),
-                ballot_sheets::created_at.eq(now),
-                ballot_sheets::proxy_id.eq(input.proxy_id),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn)
-            .await?;
-        if inserted == 0 {
-            return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
-        }
-        outbox::enqueue(conn, m.community_id, Kind::CastSheet, sheet_id, call.abi_encode()).await?;
-        crate::idempotency::complete(conn, idem, StatusCode::CREATED, &body).await?;
-        Ok::<_, ApiError>(Ok(()))
-    })
-    .await?;
-    stored.map_err(crate::auth::pin::refused)?;
-    Ok(HttpResponse::Created().content_type("application/json").body(body))
+            if let Err(refusal) = checked? {
+                crate::idempotency::unrecord(shared, &idem).await?;
+                return Ok(SheetOutcome::PinRefused(refusal));
+            }
+            if let Some(previous) = replaces {
+                // Before the insert: the live-sheet unique index admits the new sheet only once this one is marked.
+                let marked = diesel::update(ballot_sheets::table.find(previous).filter(ballot_sheets::superseded_by.is_null()))
+                    .set((ballot_sheets::superseded_by.eq(sheet_id), ballot_sheets::superseded_at.eq(now)))
+                    .execute(conn)
+                    .await?;
+                if marked == 0 {
+                    return Err(conflict("sheet_changed_concurrently", "Your sheet was changed by another request at the same time"));
+                }
+            }
+            let (mut sheet_conn, outbox_conn): (&AsyncPgConnection, &AsyncPgConnection) = (&*conn, &*conn);
+            let insert_sheet = diesel::insert_into(ballot_sheets::table)
+                .values((
+                    ballot_sheets::id.eq(sheet_id),
+                    ballot_sheets::meeting_id.eq(id),
+                    ballot_sheets::account_id.eq(account),
+                    ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
+                    ballot_sheets::area_centi_m2.eq(area),
+                    ballot_sheets::heads.eq(i32::try_from(heads).unwrap_or(i32::MAX)),
+                    ballot_sheets::choices.eq(serde_json::json!(input.choices)),
+                    ballot_sheets::sheet_hash.eq(hash.to_vec()),
+                    ballot_sheets::device_serial.eq(&device.serial),
+                    ballot_sheets::created_at.eq(now),
+                    ballot_sheets::proxy_id.eq(input.proxy_id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(&mut sheet_conn);
+            // Independent of the sheet row, so sent in the same round trip.
+            let enqueue = outbox::enqueue(outbox_conn, community, Kind::CastSheet, sheet_id, call.abi_encode());
+            let (inserted, enqueued) = futures_util::join!(insert_sheet, enqueue);
+            enqueued?;
+            if inserted? == 0 {
+                return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
+            }
+            Ok::<_, ApiError>(SheetOutcome::Stored)
+        })
+        .await?;
+    match outcome {
+        SheetOutcome::Stored => Ok(HttpResponse::Created().content_type("application/json").body(answer)),
+        SheetOutcome::PinRefused(refusal) => Err(crate::auth::pin::refused(refusal)),
+        // A concurrent request with this key committed first: answer as it did.
+        SheetOutcome::KeyTaken => crate::idempotency::stored_answer(&conn, &idem).await?.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("idempotency key taken but no answer stored"))
+        }),
+    }
+}
+
+/// How the sheet's transaction ended (an `Err` rolls it back).
+enum SheetOutcome {
+    Stored,
+    PinRefused(crate::auth::pin::Refusal),
+    KeyTaken,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

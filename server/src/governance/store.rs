@@ -98,6 +98,70 @@ pub async fn meeting(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeetingRo
         .ok_or_else(ApiError::not_found)
 }
 
+/// The part of a meeting a ballot sheet's checks read.
+#[derive(Debug, Clone, Queryable)]
+pub struct SheetMeeting {
+    pub community_id: Uuid,
+    pub status: String,
+    pub voting_starts_at: DateTime<Utc>,
+    pub voting_ends_at: DateTime<Utc>,
+    pub vote_change_allowed: bool,
+}
+
+/// Everything a ballot sheet's checks read, for one caster (an account, through a proxy or not).
+#[derive(Debug)]
+pub struct SheetContext {
+    pub meeting: SheetMeeting,
+    /// On the meeting community's committee or a verified owner there (else the meeting is not theirs: 404).
+    pub reader: bool,
+    /// The caster's roll entries' areas: one per headcount key they vote for; empty when not on the roll.
+    pub roll_areas: Vec<i64>,
+    /// Options per proposal, in proposal order.
+    pub option_counts: Vec<i32>,
+    /// The caster's live (not superseded) sheet and its submission time.
+    pub live_sheet: Option<(Uuid, DateTime<Utc>)>,
+}
+
+/// Reads a sheet's context in one pipelined round trip: five independent statements sent together and
+/// answered in order (diesel-async pipelines futures polled together on one connection). 404 for no meeting.
+pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, proxy: Option<Uuid>) -> Result<SheetContext, ApiError> {
+    // Each future borrows its own copy of the shared reference (`&mut &AsyncPgConnection` is what diesel-async runs on).
+    let (mut c1, mut c2, mut c3, mut c4) = (conn, conn, conn, conn);
+    let meeting = meetings::table
+        .find(id)
+        .select((meetings::community_id, meetings::status, meetings::voting_starts_at, meetings::voting_ends_at, meetings::vote_change_allowed))
+        .get_result::<SheetMeeting>(&mut c1);
+    let reader = crate::auth::roles::is_committee_or_owner_of_meeting(conn, account, id);
+    // Not boxed, so each statement is prepared once per connection and reused (a boxed query is prepared anew).
+    let roll_areas = roll_entries::table
+        .filter(roll_entries::meeting_id.eq(id))
+        .filter(roll_entries::voter_account.eq(account))
+        .filter(roll_entries::proxy_id.is_not_distinct_from(proxy))
+        .select(roll_entries::area_centi_m2)
+        .load::<i64>(&mut c2);
+    let option_counts = meeting_proposals::table
+        .filter(meeting_proposals::meeting_id.eq(id))
+        .order(meeting_proposals::idx.asc())
+        .select(diesel::dsl::sql::<diesel::sql_types::Integer>("jsonb_array_length(options)"))
+        .load::<i32>(&mut c3);
+    // A proxy's sheet is the holder's: account and proxy together name the caster.
+    let live_sheet = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(id))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .filter(ballot_sheets::account_id.eq(account))
+        .filter(ballot_sheets::proxy_id.is_not_distinct_from(proxy))
+        .select((ballot_sheets::id, ballot_sheets::created_at))
+        .first::<(Uuid, DateTime<Utc>)>(&mut c4);
+    let (meeting, reader, roll_areas, option_counts, live_sheet) = futures_util::join!(meeting, reader, roll_areas, option_counts, live_sheet);
+    Ok(SheetContext {
+        meeting: meeting.optional()?.ok_or_else(ApiError::not_found)?,
+        reader: reader?,
+        roll_areas: roll_areas?,
+        option_counts: option_counts?,
+        live_sheet: live_sheet.optional()?,
+    })
+}
+
 pub async fn meeting_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeetingRow, ApiError> {
     meetings::table
         .find(id)

@@ -172,7 +172,7 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
             // One second into the window, as the sheet handler would state it.
             castAtMs: u64::try_from((start + chrono::Duration::seconds(1)).timestamp_millis()).unwrap(),
         };
-        outbox::enqueue(&mut conn, community, Kind::CastSheet, sheet, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
+        outbox::enqueue(&conn, community, Kind::CastSheet, sheet, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
     }
     drain().await;
     // After the window on the chain's clock: close (the server's clock has not reached the end, so the row is
@@ -180,7 +180,7 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     client.rpc().request("devnode_advanceTime", vec![serde_json::json!(610_000)]).await.unwrap();
     diesel::update(meetings::table.find(id)).set(meetings::status.eq("closed")).execute(&mut conn).await.unwrap();
     let fin = linli_ledger_client::governance::LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(id).into() };
-    outbox::enqueue(&mut conn, community, Kind::Finalize, id, alloy_sol_types::SolCall::abi_encode(&fin)).await.unwrap();
+    outbox::enqueue(&conn, community, Kind::Finalize, id, alloy_sol_types::SolCall::abi_encode(&fin)).await.unwrap();
     drain().await;
 
     let failed: i64 = linli_server::schema::chain_outbox::table
