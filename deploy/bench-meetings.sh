@@ -3,7 +3,7 @@
 # the bare PIN verification and the bare SQL transaction measured in the same run, the ratio to the slower one, and
 # latency percentiles at a fixed offered rate. Release build; not part of ./deploy/test.sh. A benchmark, not a test:
 # it prints figures. Knobs (environment): BENCH_VOTERS (300), BENCH_CONCURRENCY (16), BENCH_RATE (40 sheets/s),
-# BENCH_RATE_SECS (10). See tests/benches/meetings.rs.
+# BENCH_RATE_SECS (10), BENCH_PIN_SLOTS (2). See tests/benches/meetings.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib/services.sh
