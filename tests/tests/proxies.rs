@@ -72,8 +72,10 @@ async fn staff_approved_written_proxies_vote_for_their_principals_on_chain() {
 
     let starts = chrono::Utc::now() + chrono::Duration::seconds(20);
     let ends = starts + chrono::Duration::seconds(8);
+    // Vote change allowed: a holder may change a principal's sheet as an owner changes their own.
     let draft = json!({
         "title": "书面委托表决", "proposals": two_proposals(), "notice_days": 0,
+        "rules": {"vote_change_allowed": true},
         "voting_starts_at": starts.to_rfc3339(), "voting_ends_at": ends.to_rfc3339()
     });
     let m: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft).await.unwrap().json().await.unwrap();
@@ -165,9 +167,12 @@ async fn staff_approved_written_proxies_vote_for_their_principals_on_chain() {
     assert_eq!(by_proxy_1.body["heads"], 1);
     let by_proxy_2 = submit_proxy_sheet(holder, id, unenrolled_proxy, &[1, 1], "proxy-p2", give_up).await.unwrap();
     assert_eq!(by_proxy_2.status, 201, "{}", by_proxy_2.body);
-    // The same proxy twice, a proxy not held, the rejected one, and the principal voting themselves.
+    // The same proxy again: a change of that principal's sheet, which leaves the holder's own sheet alone.
     let again = submit_proxy_sheet(holder, id, enrolled_proxy, &[0, 0], "proxy-p1-again", give_up).await.unwrap();
-    assert_eq!((again.status, again.body["code"].as_str()), (409, Some("already_voted")), "{}", again.body);
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!((&again.body["replaces"], &again.body["proxy_id"]), (&by_proxy_1.body["sheet_id"], &json!(enrolled_proxy)));
+    assert_eq!(again.body["area_centi_m2"], by_proxy_1.body["area_centi_m2"], "the weight is the key's");
+    // A proxy not held, the rejected one, and the principal voting themselves.
     let stranger = submit_proxy_sheet(holder, id, Uuid::now_v7(), &[0, 0], "proxy-none", give_up).await.unwrap();
     assert_eq!((stranger.status, stranger.body["code"].as_str()), (403, Some("proxy_not_on_roll")), "{}", stranger.body);
     let rejected = submit_proxy_sheet(&voters[1], id, id_of(&to_reject), &[0, 0], "proxy-rejected", give_up).await.unwrap();
@@ -178,12 +183,21 @@ async fn staff_approved_written_proxies_vote_for_their_principals_on_chain() {
     // Receipts per sheet, and the chain holds each one under its own pseudonym.
     let receipt = holder.owner.get(&format!("/v1/meetings/{id}/sheets/mine?proxy_id={enrolled_proxy}")).await.unwrap();
     let receipt: Value = receipt.json().await.unwrap();
-    assert_eq!(receipt["sheet_id"], by_proxy_1.body["sheet_id"], "{receipt}");
+    assert_eq!(receipt["sheet_id"], again.body["sheet_id"], "{receipt}");
     assert_eq!(receipt["proxy_id"], json!(enrolled_proxy));
-    wait_for(Duration::from_secs(30), || async { Ok((chain.meeting(id).await?.sheet_count == 3).then_some(())) }).await.unwrap();
+    let own_receipt: Value = holder.owner.get(&format!("/v1/meetings/{id}/sheets/mine")).await.unwrap().json().await.unwrap();
+    assert_eq!(own_receipt["sheet_id"], own_sheet.body["sheet_id"], "{own_receipt}");
+    // Three live sheets on chain, the proxy's changed one among them (the contract counts live sheets).
+    wait_for(Duration::from_secs(30), || async {
+        Ok((chain.sheet_of_proxy(id, enrolled_proxy).await?.map(hex::encode) == again.body["sheet_hash"].as_str().map(str::to_owned)).then_some(()))
+    })
+    .await
+    .unwrap();
+    let m = chain.meeting(id).await.unwrap();
+    assert_eq!((m.sheet_count, m.change_count), (3, 1));
     let hex_of = |a: &linli_tests::meeting::SheetAnswer| a.body["sheet_hash"].as_str().unwrap().to_owned();
     assert_eq!(chain.sheet_of(id, holder.owner.account_id).await.unwrap().map(hex::encode), Some(hex_of(&own_sheet)));
-    assert_eq!(chain.sheet_of_proxy(id, enrolled_proxy).await.unwrap().map(hex::encode), Some(hex_of(&by_proxy_1)));
+    assert_eq!(chain.sheet_of_proxy(id, enrolled_proxy).await.unwrap().map(hex::encode), Some(hex_of(&again)));
     assert_eq!(chain.sheet_of_proxy(id, unenrolled_proxy).await.unwrap().map(hex::encode), Some(hex_of(&by_proxy_2)));
 
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(300)).await;
@@ -192,11 +206,11 @@ async fn staff_approved_written_proxies_vote_for_their_principals_on_chain() {
     .unwrap();
     let doc = &result["document"];
     assert_eq!(doc["chain_agrees"], true, "{result}");
-    assert_eq!((doc["sheets"].as_i64(), doc["proxy_sheets"].as_i64()), (Some(3), Some(2)), "{result}");
-    // Proposal 0: the holder said yes for themselves, no for both principals.
+    assert_eq!((doc["sheets"].as_i64(), doc["proxy_sheets"].as_i64(), doc["changed_sheets"].as_i64()), (Some(3), Some(2), Some(1)), "{result}");
+    // Proposal 0: the holder said yes for themselves and (after the change) for the first principal, no for the second.
     let area = |a: &linli_tests::meeting::SheetAnswer| a.body["area_centi_m2"].as_i64().unwrap() as u64;
     let tally = chain.tally(id, 0).await.unwrap();
     let heads = |a: &linli_tests::meeting::SheetAnswer| a.body["heads"].as_u64().unwrap() as u32;
-    assert_eq!(tally[0], (area(&own_sheet), heads(&own_sheet)), "{tally:?}");
-    assert_eq!(tally[1], (area(&by_proxy_1) + area(&by_proxy_2), 2), "{tally:?}");
+    assert_eq!(tally[0], (area(&own_sheet) + area(&again), heads(&own_sheet) + 1), "{tally:?}");
+    assert_eq!(tally[1], (area(&by_proxy_2), 1), "{tally:?}");
 }
