@@ -12,6 +12,7 @@ pub mod chain;
 pub mod client;
 pub mod fault;
 pub mod meeting;
+pub mod org;
 pub mod owner;
 pub mod voters;
 pub mod world;

@@ -312,21 +312,8 @@ async fn wechat_content_security_sends_flagged_meetings_to_human_review() {
     // stage; an app with another role learns nothing (404; other communities are the authorization matrix's).
     let draft_only: Value = a.post(&format!("/v1/communities/{}/meetings", world.community_id), &draft("草稿")).await.unwrap().json().await.unwrap();
     let list_as = async |role: linli_server::auth::org_app::OrgRole, scope: uuid::Uuid| -> (u16, Value) {
-        use diesel_async::{AsyncConnection, AsyncPgConnection};
-        let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
-        let pii = linli_server::pii::Pii::from_config(&linli_server::testing::test_pii_config()).unwrap();
-        let (app_id, secret) = linli_server::auth::org_app::create_app(&mut conn, &pii, "街道办", role, &[scope]).await.unwrap();
-        let path = format!("/openapi/v1/communities/{}/meetings", world.community_id);
-        let auth = linli_identity::org_app::authorization_header(
-            &app_id,
-            &linli_identity::org_app::AppSecret::from_text(secret.expose()),
-            "GET",
-            &path,
-            chrono::Utc::now().timestamp_millis(),
-            &linli_tests::client::random_nonce(),
-            b"",
-        );
-        let r = linli_tests::client().get(world.url(&path)).header("authorization", auth).send().await.unwrap();
+        let app = linli_tests::org::OrgApp::create(&world, role, &[scope]).await.unwrap();
+        let r = app.get(&format!("/openapi/v1/communities/{}/meetings", world.community_id)).await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     };
     let (s, list) = list_as(linli_server::auth::org_app::OrgRole::Bureau, world.community_id).await;

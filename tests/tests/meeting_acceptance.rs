@@ -26,6 +26,8 @@ use sha2::{Digest, Sha256};
 use linli_ledger_client::governance::LinliGovernance;
 use linli_tests::client::sign_request;
 use linli_tests::meeting::{close_meeting, committee, open_meeting, published_result, two_proposals, wait_for};
+use linli_server::auth::org_app::OrgRole;
+use linli_tests::org::OrgApp;
 use linli_tests::owner::Owner;
 use linli_tests::voters::{EnrolledVoter, UnitRef, enroll_many, person_owners, sharing_no_unit};
 use linli_tests::world::World;
@@ -307,5 +309,18 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
     assert_eq!(mine["tx_hash"], v["tx_hash"]);
     let recorded = chain.sheet_of(id, voters[i].owner.account_id).await.unwrap();
     assert_eq!(recorded.map(hex::encode).as_deref(), receipt["sheet_hash"].as_str());
+
+    // The street office supervises (Deliver 8): its app reads the meeting, the roll (hash and totals) and the signed
+    // result with its chain references, each equal to what the owners and the committee see.
+    let bureau = OrgApp::create(&world, OrgRole::Bureau, &[world.community_id]).await.unwrap();
+    let read = async |path: String| -> Value {
+        let r = bureau.get(&path).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.unwrap()
+    };
+    let m = read(format!("/openapi/v1/meetings/{id}")).await;
+    assert_eq!((m["status"].as_str(), &m["roll_hash"]), (Some("finalized"), &roll["roll_hash"]), "{m}");
+    assert_eq!(read(format!("/openapi/v1/meetings/{id}/roll")).await, roll);
+    assert_eq!(read(format!("/openapi/v1/meetings/{id}/result")).await, signed);
     println!("acceptance run: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -22,7 +22,7 @@ use crate::http::multipart::{FieldLimit, paper_scan, read_fields, text_field};
 use crate::schema::{meeting_proposals, proposal_attachments};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(add_attachment).service(remove_attachment).service(download_attachment);
+    cfg.service(add_attachment).service(remove_attachment).service(download_attachment).service(org_download_attachment);
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
@@ -274,11 +274,38 @@ async fn download_attachment(
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, meeting).await?;
     super::routes::require_meeting_reader(&mut conn, account.0, &m).await?;
+    attachment_file(&mut conn, meeting, attachment).await
+}
+
+/// Bureau supervision: an attachment of a meeting past the committee's draft (organisation app, role `bureau`,
+/// community in scope).
+#[utoipa::path(
+    tag = "openapi",
+    params(("meeting_id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "the file (image/jpeg, image/png or application/pdf)"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("app_hmac" = []))
+)]
+#[get("/openapi/v1/meetings/{meeting_id}/attachments/{attachment_id}")]
+async fn org_download_attachment(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (meeting, attachment) = path.into_inner();
+    let (mut conn, _) = super::routes::bureau_meeting(&state, &req, meeting).await?;
+    attachment_file(&mut conn, meeting, attachment).await
+}
+
+/// The stored file as a download (its name percent-encoded, never sniffed as anything else).
+async fn attachment_file(conn: &mut AsyncPgConnection, meeting: Uuid, attachment: Uuid) -> Result<HttpResponse, ApiError> {
     let (name, kind, bytes): (String, String, Vec<u8>) = proposal_attachments::table
         .find(attachment)
         .filter(proposal_attachments::meeting_id.eq(meeting))
         .select((proposal_attachments::file_name, proposal_attachments::kind, proposal_attachments::bytes))
-        .first(&mut conn)
+        .first(conn)
         .await
         .optional()?
         .ok_or_else(ApiError::not_found)?;

@@ -943,12 +943,16 @@ async fn org_list_meetings(state: web::Data<AppState>, req: HttpRequest, path: w
     Ok(HttpResponse::Ok().json(rows))
 }
 
-/// The meeting a bureau app asks about, once the app's signature, role and community scope are checked.
-async fn bureau_meeting(state: &AppState, req: &HttpRequest, id: Uuid) -> Result<(diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, MeetingRow), ApiError> {
+/// The meeting a bureau app asks about, once the app's signature, role and community scope are checked. The
+/// committee's private draft is not the bureau's to see (404), as in the bureau's list.
+pub(super) async fn bureau_meeting(state: &AppState, req: &HttpRequest, id: Uuid) -> Result<(diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, MeetingRow), ApiError> {
     let mut conn = state.db.get().await?;
     let app = verify_org_request(state, &mut conn, req, &[]).await?;
     let m = store::meeting(&mut conn, id).await?;
     app.require(&[OrgRole::Bureau], m.community_id)?;
+    if m.status == "draft" {
+        return Err(ApiError::not_found());
+    }
     Ok((conn, m))
 }
 

@@ -154,10 +154,26 @@ async fn attachments_enter_the_content_hash_and_freeze_at_submission() {
     let (_, _, m) = json_of(test::call_service(&app, req).await).await;
     assert_eq!(m["proposals"][0]["content_hash"], expected_hash(&[sha(&quote), sha(&plan)]));
 
-    // Owners see nothing of a draft.
+    // Owners and the bureau see nothing of a draft.
     let download = format!("/v1/meetings/{id}/attachments/{}", quote["id"].as_str().unwrap());
     let req = test::TestRequest::get().uri(&download).insert_header(("authorization", format!("Bearer {to}"))).to_request();
     assert_eq!(test::call_service(&app, req).await.status(), 404);
+    let org_app = async |role, scope| {
+        let mut conn = t.conn().await;
+        let (id, secret) = linli_server::auth::org_app::create_app(&mut conn, &t.state.pii, "街道办", role, &[scope]).await.unwrap();
+        (id, linli_identity::org_app::AppSecret::from_text(secret.expose()))
+    };
+    let bureau = org_app(linli_server::auth::org_app::OrgRole::Bureau, community).await;
+    let property = org_app(linli_server::auth::org_app::OrgRole::Property, community).await;
+    let another_community = uuid::Uuid::now_v7();
+    diesel::sql_query(format!("INSERT INTO communities (id, code, name) VALUES ('{another_community}', 'T-OTHER', '别的小区')"))
+        .execute(&mut t.conn().await)
+        .await
+        .unwrap();
+    let elsewhere = org_app(linli_server::auth::org_app::OrgRole::Bureau, another_community).await;
+    let bureau_download = format!("/openapi{download}");
+    let resp = test::call_service(&app, org_get(&bureau, &bureau_download).to_request()).await;
+    assert_eq!(resp.status(), 404, "a draft is the committee's");
 
     // Submitted and published: frozen, and readable by the community's owners (not by strangers).
     for (token, step) in [(&ta, "submit"), (&ta, "committee-review"), (&tb, "committee-review")] {
@@ -186,4 +202,20 @@ async fn attachments_enter_the_content_hash_and_freeze_at_submission() {
     assert_eq!(test::read_body(resp).await.as_ref(), pdf("quote").as_slice());
     let req = test::TestRequest::get().uri(&download).insert_header(("authorization", format!("Bearer {stranger}"))).to_request();
     assert_eq!(test::call_service(&app, req).await.status(), 404);
+
+    // The bureau's copy (supervision): its app reads the file of a meeting in its scope; an app of another role or
+    // of another community's scope learns nothing.
+    let resp = test::call_service(&app, org_get(&bureau, &bureau_download).to_request()).await;
+    assert_eq!((resp.status().as_u16(), resp.headers().get("content-type").unwrap().to_str().unwrap()), (200, "application/pdf"));
+    assert_eq!(test::read_body(resp).await.as_ref(), pdf("quote").as_slice());
+    for other in [&property, &elsewhere] {
+        assert_eq!(test::call_service(&app, org_get(other, &bureau_download).to_request()).await.status(), 404);
+    }
+}
+
+/// A GET signed by an organisation app.
+fn org_get(org: &(String, linli_identity::org_app::AppSecret), path: &str) -> test::TestRequest {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let auth = linli_identity::org_app::authorization_header(&org.0, &org.1, "GET", path, chrono::Utc::now().timestamp_millis(), &nonce, b"");
+    test::TestRequest::get().uri(path).insert_header(("authorization", auth))
 }

@@ -1,0 +1,41 @@
+//! An organisation app (property company, bank, street office) calling the OpenAPI with its HMAC signature
+//! (DESIGN §8), created directly in the database as an administrator would.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use linli_identity::org_app::{AppSecret, authorization_header};
+use linli_server::auth::org_app::{OrgRole, create_app};
+use linli_server::pii::Pii;
+use linli_server::testing::test_pii_config;
+use uuid::Uuid;
+
+use crate::world::World;
+
+pub struct OrgApp {
+    pub id: String,
+    secret: AppSecret,
+    base_url: String,
+}
+
+impl OrgApp {
+    /// A new app with `role` over the communities in `scope`.
+    pub async fn create(world: &World, role: OrgRole, scope: &[Uuid]) -> anyhow::Result<Self> {
+        let mut conn = AsyncPgConnection::establish(world.db.url()).await?;
+        let pii = Pii::from_config(&test_pii_config())?;
+        let (id, secret) = create_app(&mut conn, &pii, &format!("{} app", role.as_str()), role, scope).await?;
+        Ok(Self { id, secret: AppSecret::from_text(secret.expose()), base_url: world.url("") })
+    }
+
+    /// A signed GET of `path` (with its query, as signed).
+    pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let auth = authorization_header(
+            &self.id,
+            &self.secret,
+            "GET",
+            path,
+            chrono::Utc::now().timestamp_millis(),
+            &crate::client::random_nonce(),
+            b"",
+        );
+        Ok(crate::client().get(format!("{}{path}", self.base_url)).header("authorization", auth).send().await?)
+    }
+}
