@@ -1,4 +1,4 @@
-//! Fault injection for tests: SIGKILL at named points of the payment path.
+//! Fault injection for tests: SIGKILL at named points of the payment and ballot paths.
 //!
 //! Test-only. A process started with `[fault] kill_at = "<point>[:<nth>]"` (or `LINLI_FAULT__KILL_AT`) sends
 //! itself SIGKILL the `nth` time (default 1) it reaches that point — a real kill, as the kernel or an operator
@@ -9,7 +9,9 @@
 //! The points sit where a crash could double or lose money if the code were wrong:
 //! - `order.after_wechat_prepay`: WeChat Pay answered the JSAPI order, our commit of its prepay id not yet done;
 //! - `notify.before_commit`: a notification is verified and its settlement written, not yet committed;
-//! - `notify.after_commit_before_answer`: settlement committed, WeChat Pay not yet answered.
+//! - `notify.after_commit_before_answer`: settlement committed, WeChat Pay not yet answered;
+//! - `sheet.before_commit`: a ballot sheet, its outbox row and its idempotent answer written, not yet committed;
+//! - `sheet.after_commit_before_answer`: the sheet committed, the owner not yet answered.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,16 +23,26 @@ pub enum FaultPoint {
     OrderAfterWechatPrepay,
     NotifyBeforeCommit,
     NotifyAfterCommitBeforeAnswer,
+    SheetBeforeCommit,
+    SheetAfterCommitBeforeAnswer,
 }
 
 impl FaultPoint {
-    pub const ALL: [Self; 3] = [Self::OrderAfterWechatPrepay, Self::NotifyBeforeCommit, Self::NotifyAfterCommitBeforeAnswer];
+    pub const ALL: [Self; 5] = [
+        Self::OrderAfterWechatPrepay,
+        Self::NotifyBeforeCommit,
+        Self::NotifyAfterCommitBeforeAnswer,
+        Self::SheetBeforeCommit,
+        Self::SheetAfterCommitBeforeAnswer,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::OrderAfterWechatPrepay => "order.after_wechat_prepay",
             Self::NotifyBeforeCommit => "notify.before_commit",
             Self::NotifyAfterCommitBeforeAnswer => "notify.after_commit_before_answer",
+            Self::SheetBeforeCommit => "sheet.before_commit",
+            Self::SheetAfterCommitBeforeAnswer => "sheet.after_commit_before_answer",
         }
     }
 
@@ -42,8 +54,8 @@ impl FaultPoint {
 /// The `[fault]` configuration section (test-only; absent in every real deployment).
 #[derive(Debug, Default, Deserialize)]
 pub struct FaultConfig {
-    /// `<point>[:<nth>]`: SIGKILL this process the nth time (from 1) it reaches the point. Points:
-    /// `order.after_wechat_prepay`, `notify.before_commit`, `notify.after_commit_before_answer`.
+    /// `<point>[:<nth>]`: SIGKILL this process the nth time (from 1) it reaches the point. Points: see the
+    /// module documentation.
     #[serde(default)]
     pub kill_at: Option<String>,
 }

@@ -10,6 +10,7 @@ use linli_server::testing::{TestDb, redis_url};
 
 pub mod chain;
 pub mod client;
+pub mod cutter;
 pub mod fault;
 pub mod meeting;
 pub mod org;

@@ -790,11 +790,15 @@ async fn cast_sheet(
             if inserted? == 0 {
                 return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
             }
+            state.faults.reached(crate::fault::FaultPoint::SheetBeforeCommit);
             Ok::<_, ApiError>(SheetOutcome::Stored)
         })
         .await?;
     match outcome {
-        SheetOutcome::Stored => Ok(HttpResponse::Created().content_type("application/json").body(answer)),
+        SheetOutcome::Stored => {
+            state.faults.reached(crate::fault::FaultPoint::SheetAfterCommitBeforeAnswer);
+            Ok(HttpResponse::Created().content_type("application/json").body(answer))
+        }
         SheetOutcome::PinRefused(refusal) => Err(crate::auth::pin::refused(refusal)),
         // A concurrent request with this key committed first: answer as it did.
         SheetOutcome::KeyTaken => crate::idempotency::stored_answer(&conn, &idem).await?.ok_or_else(|| {
