@@ -1,6 +1,7 @@
 //! The owners' meeting fault run (issue 6, Acceptance): enrolled owners send ballot sheets at a steady rate into
-//! several open meetings while the server is SIGKILLed and restarted several times and the devnode is stopped for
-//! a while; every client retries with the same Idempotency-Key until it gets an answer. Afterwards every
+//! several open meetings while the server is SIGKILLed and restarted several times, the devnode is stopped for
+//! a while, and the server's PostgreSQL sessions are cut (as a database restart ends them) and the database is
+//! unreachable for a moment (through a [`Cutter`]); every client retries with the same Idempotency-Key until it gets an answer. Afterwards every
 //! acknowledged sheet must be on chain exactly once (contract counts, tallies and per-voter sheet hashes against
 //! the receipts; one done outbox row per sheet), nothing unacknowledged counted, the outbox drained, and the
 //! receipts carrying the chain transaction hash and block. The outbox backlog gauge on /metrics must be > 0 while
@@ -16,6 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use linli_server::schema::{ballot_sheets, chain_outbox};
 use uuid::Uuid;
 
+use crate::cutter::Cutter;
 use crate::meeting::{Voter, close_meeting, committee, enroll_voters, my_receipt, open_meeting, published_result, submit_sheet, two_proposals, voter_persons, wait_for};
 use crate::world::World;
 
@@ -30,6 +32,11 @@ pub struct FaultPlan {
     pub server_kills: usize,
     /// How long the devnode is stopped; the outage starts a quarter into the submission phase.
     pub devnode_down: Duration,
+    /// Cuts of every server session to PostgreSQL, spread over the submission phase.
+    pub database_cuts: usize,
+    /// How long PostgreSQL is unreachable (sessions cut, new ones refused), starting nine tenths into the phase
+    /// (after the devnode's outage has begun and, in the short run, ended).
+    pub database_down: Duration,
     /// Voting time left after the submission phase and the outage: room for the clients' retries around the
     /// kills. (The chain need not catch up inside the window: the contract checks each sheet's stated
     /// submission time, so a sheet reaching it after the end still counts.)
@@ -39,7 +46,7 @@ pub struct FaultPlan {
 impl FaultPlan {
     /// The long run's defaults, each overridable by an environment variable: LINLI_FAULT_VOTERS (20),
     /// LINLI_FAULT_MEETINGS (6), LINLI_FAULT_RATE (1 sheet/s), LINLI_FAULT_KILLS (4), LINLI_FAULT_DEVNODE_DOWN_SECS
-    /// (60), LINLI_FAULT_MARGIN_SECS (30).
+    /// (60), LINLI_FAULT_DB_CUTS (4), LINLI_FAULT_DB_DOWN_SECS (10), LINLI_FAULT_MARGIN_SECS (30).
     pub fn long_from_env() -> Self {
         let var = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(d);
         Self {
@@ -48,6 +55,8 @@ impl FaultPlan {
             sheets_per_second: var("LINLI_FAULT_RATE", 1.0),
             server_kills: var("LINLI_FAULT_KILLS", 4.0) as usize,
             devnode_down: Duration::from_secs_f64(var("LINLI_FAULT_DEVNODE_DOWN_SECS", 60.0)),
+            database_cuts: var("LINLI_FAULT_DB_CUTS", 4.0) as usize,
+            database_down: Duration::from_secs_f64(var("LINLI_FAULT_DB_DOWN_SECS", 10.0)),
             window_margin: Duration::from_secs_f64(var("LINLI_FAULT_MARGIN_SECS", 30.0)),
         }
     }
@@ -75,6 +84,8 @@ pub struct FaultReport {
     pub attempts: u64,
     pub max_attempts: u32,
     pub server_kills: usize,
+    pub database_cuts: usize,
+    pub database_down: Duration,
     pub backlog_while_devnode_down: i64,
     pub oldest_age_while_devnode_down: i64,
     pub drain_after_submissions: Duration,
@@ -116,6 +127,9 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
     let began = Instant::now();
     let mut report = FaultReport::default();
     let mut world = World::start_with_chain().await?;
+    // The server's database sessions go through a relay the run can cut (the harness's own checks connect directly).
+    let (cutter, through) = Cutter::in_front_of(world.db.url()).await?;
+    world.route_database_through(through).await?;
     let available = voter_persons(&world).await?.len();
     if available < plan.voters {
         eprintln!("fault run: the demo register offers {available} voters, not {}", plan.voters);
@@ -172,12 +186,23 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
         Kill,
         DevnodeStop,
         DevnodeStart,
+        DatabaseCut,
+        DatabaseDown,
+        DatabaseUp,
     }
     let mut schedule: Vec<(Duration, Fault)> =
         (1..=plan.server_kills).map(|i| (phase.mul_f64(i as f64 / (plan.server_kills + 1) as f64), Fault::Kill)).collect();
     if !plan.devnode_down.is_zero() {
         schedule.push((phase / 4, Fault::DevnodeStop));
         schedule.push((phase / 4 + plan.devnode_down, Fault::DevnodeStart));
+    }
+    // Cuts spread over the first 70% of the phase (the outage of the database comes at 90%).
+    for i in 0..plan.database_cuts {
+        schedule.push((phase.mul_f64(0.7 * (i as f64 + 0.5) / plan.database_cuts as f64), Fault::DatabaseCut));
+    }
+    if !plan.database_down.is_zero() {
+        schedule.push((phase.mul_f64(0.9), Fault::DatabaseDown));
+        schedule.push((phase.mul_f64(0.9) + plan.database_down, Fault::DatabaseUp));
     }
     schedule.sort_by_key(|(at, _)| *at);
     for (at, fault) in schedule {
@@ -202,6 +227,20 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
                 report.oldest_age_while_devnode_down = gauge(&text, "linli_chain_outbox_oldest_age_seconds").unwrap_or(-1);
                 world.chain_mut()?.devnode.restart()?;
                 eprintln!("fault run: devnode restarted at {:?}", t0.elapsed());
+            }
+            Fault::DatabaseCut => {
+                cutter.cut();
+                report.database_cuts += 1;
+                eprintln!("fault run: database sessions cut at {:?}", t0.elapsed());
+            }
+            Fault::DatabaseDown => {
+                cutter.set_down(true);
+                eprintln!("fault run: database unreachable from {:?}", t0.elapsed());
+            }
+            Fault::DatabaseUp => {
+                cutter.set_down(false);
+                report.database_down = plan.database_down;
+                eprintln!("fault run: database reachable again at {:?}", t0.elapsed());
             }
         }
     }

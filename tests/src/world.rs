@@ -203,6 +203,14 @@ impl World {
         Err(last.map_or_else(|| anyhow::anyhow!("server did not restart"), anyhow::Error::from))
     }
 
+    /// From now on the server reaches its database at `url` (e.g. through a [`crate::cutter::Cutter`]), this start
+    /// and every restart; restarts it now.
+    pub async fn route_database_through(&mut self, url: String) -> anyhow::Result<()> {
+        self.server_env.retain(|(k, _)| k != "LINLI_DATABASE__URL");
+        self.server_env.push(("LINLI_DATABASE__URL".to_owned(), url));
+        self.restart_server().await
+    }
+
     /// Runs the real `linli` binary with the server's environment (e.g. `bills reconcile`); returns stdout.
     pub fn linli(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = std::process::Command::new(crate::binary("linli")?)

@@ -1,5 +1,6 @@
-//! The owners' meeting fault run (see `linli_tests::fault`). The short variant (one SIGKILL of the server, the
-//! devnode down for 5 s) runs with the suite; the long one (several kills, the devnode down for a minute) is
+//! The owners' meeting fault run (see `linli_tests::fault`). The short variant runs with the suite: one SIGKILL
+//! of the server, the devnode down for 5 s, the database's sessions cut twice and the database unreachable for
+//! 2 s. The long one (several kills, the devnode down for a minute, more cuts, the database down for 10 s) is
 //! `deploy/fault-meetings.sh`. And the chain down across the window's end: a sheet acknowledged before the end
 //! still counts.
 
@@ -77,13 +78,15 @@ async fn a_sheet_acknowledged_while_the_chain_is_down_counts_after_the_window_en
 }
 
 #[tokio::test]
-async fn acknowledged_sheets_reach_the_chain_exactly_once_through_a_kill_and_a_devnode_outage() {
+async fn acknowledged_sheets_reach_the_chain_exactly_once_through_a_kill_and_chain_and_database_outages() {
     let plan = FaultPlan {
         voters: 10,
         meetings: 2,
         sheets_per_second: 2.0,
         server_kills: 1,
         devnode_down: Duration::from_secs(5),
+        database_cuts: 2,
+        database_down: Duration::from_secs(2),
         window_margin: Duration::from_secs(8),
     };
     let report = run(&plan).await.unwrap();

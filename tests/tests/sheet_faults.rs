@@ -35,7 +35,7 @@ async fn sheets_are_neither_lost_nor_doubled_when_postgres_connections_are_cut_a
 
     // The same server binary and configuration, its database reached through the relay.
     let (cutter, through) = Cutter::in_front_of(world.db.url()).await.unwrap();
-    world.restart_server_with(&[("LINLI_DATABASE__URL".to_owned(), through)]).await.unwrap();
+    world.route_database_through(through).await.unwrap();
     tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
 
     // A sheet every 400 ms; meanwhile two cuts, then 2.5 s down, then one more cut.
