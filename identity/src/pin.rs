@@ -111,13 +111,13 @@ pub enum PinHashError {
     Hash(String),
 }
 
-/// Argon2id with the pepper given as Argon2's secret input (`Argon2::new_with_secret`), output as a PHC string.
-/// The pepper lives in server configuration, never in the database, so a stolen table cannot be brute-forced
-/// (a six-digit PIN space is otherwise trivial to search).
 /// Argon2 working memory (m_cost KiB), kept between verifications by whoever runs them (one per PIN slot).
 #[derive(Default)]
 pub struct PinMemory(Vec<Block>);
 
+/// Argon2id with the pepper given as Argon2's secret input (`Argon2::new_with_secret`), output as a PHC string.
+/// The pepper lives in server configuration, never in the database, so a stolen table cannot be brute-forced
+/// (a six-digit PIN space is otherwise trivial to search).
 pub struct PinHasher {
     pepper: crate::pii::SecretKey,
     params: Params,

@@ -29,7 +29,7 @@ async fn sheets_are_neither_lost_nor_doubled_when_postgres_connections_are_cut_a
     let voters = enroll_voters(&world, "o-pgcut-voter", 12).await.unwrap();
     let a = committee(&world, "o-pgcut-com-a").await.unwrap();
     let b = committee(&world, "o-pgcut-com-b").await.unwrap();
-    let starts = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let starts = chrono::Utc::now() + chrono::Duration::seconds(5);
     let ends = starts + chrono::Duration::seconds(60);
     let id = open_meeting(&world, &a, &b, "断库表决", two_proposals(), starts, ends).await.unwrap();
 
@@ -116,7 +116,7 @@ async fn a_kill_around_the_sheet_commit_leaves_one_sheet_and_the_retry_gets_its_
     let voters = enroll_voters(&world, "o-sheetkill-voter", 2).await.unwrap();
     let a = committee(&world, "o-sheetkill-com-a").await.unwrap();
     let b = committee(&world, "o-sheetkill-com-b").await.unwrap();
-    let starts = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let starts = chrono::Utc::now() + chrono::Duration::seconds(5);
     let id = open_meeting(&world, &a, &b, "断电表决", two_proposals(), starts, starts + chrono::Duration::seconds(60)).await.unwrap();
     tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
 
