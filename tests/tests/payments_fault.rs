@@ -2,7 +2,8 @@
 //! dies by SIGKILL exactly where a crash could double or lose money; a new process takes its place on the same
 //! port, WeChat Pay (the sandbox, speaking v3) retries, the reconciliation job (`linli bills reconcile`) queries
 //! by `out_trade_no`, and the PostgreSQL rows must show every order in the state WeChat Pay knows it in, each
-//! bill paid once, one ledger entry and one receipt per paid order.
+//! bill paid once, one ledger entry and one receipt per paid order. And payments while PostgreSQL restarts: the
+//! server's sessions cut and the database unreachable while orders are made and notifications arrive.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -332,5 +333,50 @@ async fn reconciliation_alone_settles_an_order_whose_notifications_are_all_lost(
     let (status, _, ledger, receipt) = p.our_order(&otn).await;
     assert_eq!((status.as_str(), ledger, receipt), ("paid", 1, 1));
     assert!(p.bill_states().await.iter().all(|b| b.1 == "paid"));
+    p.assert_true_states().await;
+}
+
+/// PostgreSQL restarted while money moves (DESIGN §10): the server's database sessions are cut and the database
+/// is unreachable while an order is being made and while two paid orders' notifications (two copies each) arrive.
+/// Nothing is stored for the order attempt the outage refused; its retry with the same key makes one order. WeChat
+/// Pay's retries settle each paid order once when the database is back. The server runs throughout.
+#[tokio::test]
+async fn payments_through_a_database_outage_settle_once() {
+    let mut p = setup(&[], "o-fault-pgcut").await;
+    let (cutter, through) = linli_tests::cutter::Cutter::in_front_of(p.world.db.url()).await.unwrap();
+    p.world.route_database_through(through).await.unwrap();
+
+    let (status, o1, _) = p.order(&p.bills[..1], "pg-1").await.unwrap();
+    assert_eq!(status, 201, "{o1}");
+    let (status, o2, _) = p.order(&p.bills[1..2], "pg-2").await.unwrap();
+    assert_eq!(status, 201, "{o2}");
+    let (otn1, otn2) = (o1["out_trade_no"].as_str().unwrap().to_owned(), o2["out_trade_no"].as_str().unwrap().to_owned());
+
+    // The database goes away: an order attempt fails and leaves nothing; the owner pays both orders at WeChat
+    // Pay, whose notifications find no database (WeChat Pay retries at 1.5 s, 3 s, 6 s with this scale).
+    cutter.set_down(true);
+    let (status, refused, _) = p.order(&p.bills[2..], "pg-3").await.unwrap();
+    assert!(status >= 500, "{status} {refused}");
+    assert!(!refused.to_string().contains("postgres"), "no internal text: {refused}");
+    p.pay(&otn1, json!({ "copies": 2, "retry_scale": 0.1 })).await;
+    p.pay(&otn2, json!({ "copies": 2, "retry_scale": 0.1 })).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cutter.set_down(false);
+    // Back, then cut once more while the retries land.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    cutter.cut();
+
+    let (status, o3, replayed) = p.order(&p.bills[2..], "pg-3").await.unwrap();
+    assert_eq!((status, replayed), (201, false), "{o3}");
+    for otn in [&otn1, &otn2] {
+        p.wait_for("every copy acknowledged", async || p.sandbox(&format!("/{otn}")).await["deliveries_acknowledged"] == 2).await;
+        let (status, _, ledger, receipt) = p.our_order(otn).await;
+        assert_eq!((status.as_str(), ledger, receipt), ("paid", 1, 1), "{otn}");
+        let wx = p.sandbox(&format!("/{otn}")).await;
+        assert!(wx["deliveries_attempted"].as_u64().unwrap() > 2, "the outage refused some deliveries: {wx}");
+    }
+    assert!(!p.world.server.has_exited().unwrap(), "the server rode out the outage");
+    let states = p.bill_states().await;
+    assert_eq!(states.iter().map(|b| b.1.as_str()).collect::<Vec<_>>(), ["paid", "paid", "unpaid"]);
     p.assert_true_states().await;
 }
