@@ -203,6 +203,12 @@ impl World {
         Err(last.map_or_else(|| anyhow::anyhow!("server did not restart"), anyhow::Error::from))
     }
 
+    /// Another `linli serve` process with the same database, parts and configuration on its own port: a second
+    /// instance, as behind a load balancer (its outbox worker and notice sender run too). Killed when dropped.
+    pub async fn start_another_server(&self) -> anyhow::Result<LinliServer> {
+        Ok(LinliServer::start_on(&self.db, &self.server_env, crate::free_port()?).await?)
+    }
+
     /// From now on the server reaches its database at `url` (e.g. through a [`crate::cutter::Cutter`]), this start
     /// and every restart; restarts it now.
     pub async fn route_database_through(&mut self, url: String) -> anyhow::Result<()> {

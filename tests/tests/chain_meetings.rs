@@ -139,3 +139,65 @@ async fn a_changed_sheet_replaces_the_first_on_chain_and_in_the_result() {
         assert_eq!((&result["document"]["sheets"], &result["document"]["changed_sheets"]), (&json!(sheets), &json!(changed)), "{result}");
     }
 }
+
+/// Two server instances on one database (Deliver 4: the outbox worker is safe with several): owners send their
+/// sheets to either, both workers forward, and every sheet reaches the chain exactly once, in one outbox row each,
+/// signed once (no row re-signed); the meeting is finalized by whichever worker claims it, after the sheets.
+#[tokio::test]
+async fn two_instances_forward_every_sheet_exactly_once() {
+    let world = World::start_with_chain().await.unwrap();
+    let chain = world.chain().unwrap();
+    let second = world.start_another_server().await.unwrap();
+    let mut voters = enroll_voters(&world, "o-twin-voter", 10).await.unwrap();
+    for v in voters.iter_mut().skip(1).step_by(2) {
+        v.owner.base = second.base_url.clone();
+    }
+    let a = committee(&world, "o-twin-com-a").await.unwrap();
+    let b = committee(&world, "o-twin-com-b").await.unwrap();
+    let starts = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let ends = starts + chrono::Duration::seconds(8);
+    let id = open_meeting(&world, &a, &b, "双实例表决", two_proposals(), starts, ends).await.unwrap();
+    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+
+    // All at once, half of them to each instance.
+    let voters = std::sync::Arc::new(voters);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..voters.len() {
+        let voters = voters.clone();
+        tasks.spawn(async move {
+            let choices = [u8::try_from(i % 3).unwrap(), 1];
+            (i, submit_sheet(&voters[i], id, &choices, "twin", Duration::from_secs(20)).await.unwrap())
+        });
+    }
+    let mut answers: Vec<_> = tasks.join_all().await;
+    answers.sort_by_key(|(i, _)| *i);
+    let answers: Vec<_> = answers.into_iter().map(|(_, a)| a).collect();
+    assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
+    wait_for(Duration::from_secs(30), || async { Ok((chain.meeting(id).await?.sheet_count == 10).then_some(())) }).await.unwrap();
+    for (v, answer) in voters.iter().zip(&answers) {
+        let on_chain = chain.sheet_of(id, v.owner.account_id).await.unwrap();
+        assert_eq!(on_chain.map(hex::encode).as_deref(), answer.body["sheet_hash"].as_str());
+    }
+
+    tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    close_meeting(&a, id).await.unwrap();
+    let result = published_result(&a, id, Duration::from_secs(30)).await.unwrap();
+    assert_eq!((result["document"]["chain_agrees"].as_bool(), result["document"]["sheets"].as_i64()), (Some(true), Some(10)), "{result}");
+    let m = chain.meeting(id).await.unwrap();
+    assert_eq!((m.finalized, m.sheet_count), (true, 10));
+
+    // One row per effect, each done, none signed twice.
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    use linli_server::schema::chain_outbox;
+    let mut conn = diesel_async::AsyncPgConnection::establish(world.db.url()).await.unwrap();
+    let rows: Vec<(String, String, serde_json::Value)> = chain_outbox::table
+        .select((chain_outbox::kind, chain_outbox::status, chain_outbox::previous_hashes))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    let count = |kind: &str| rows.iter().filter(|r| r.0 == kind).count();
+    assert_eq!((count("open_meeting"), count("cast_sheet"), count("finalize")), (1, 10, 1), "{rows:?}");
+    assert!(rows.iter().all(|r| r.1 == "done" && r.2.as_array().is_some_and(Vec::is_empty)), "{rows:?}");
+    drop(second);
+}
