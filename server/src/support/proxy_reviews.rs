@@ -5,6 +5,8 @@
 //! the principal's own app accounts are told of an approval, so an authorisation they never signed is noticed
 //! before voting opens. Scans are stored encrypted, bound to their proxy, and never logged.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
@@ -23,7 +25,7 @@ use crate::governance::store;
 use crate::http::AppState;
 use crate::http::multipart::scan_download;
 use crate::pii::{Column, DocumentColumn};
-use crate::schema::{account_persons, enrollments, meeting_proxies, meetings, persons};
+use crate::schema::{account_persons, enrollments, meeting_proxies, meetings, ownerships, persons};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_proxies).service(show_proxy_scan).service(decide_proxy);
@@ -45,33 +47,47 @@ pub struct ProxyReviewList {
     pub proxies: Vec<ProxyReviewView>,
 }
 
+/// The proxies with what a reviewer compares: the meeting's title, the holder's enrolled name and the register's
+/// owners of the principal's unit. Three queries for the whole list, whatever its length.
 async fn review_views(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     community: Uuid,
     filter: ProxyFilter,
 ) -> Result<Vec<ProxyReviewView>, ApiError> {
-    let mut out = Vec::new();
-    for (proxy, holder, unit) in load_views(conn, filter).await? {
-        let meeting_title: String = meetings::table.find(proxy.meeting_id).select(meetings::title).first(conn).await?;
-        let holder_enc: Option<String> = enrollments::table
-            .filter(enrollments::account_id.eq(holder))
-            .filter(enrollments::community_id.eq(community))
-            .filter(enrollments::status.eq("completed"))
-            .select(enrollments::real_name_enc)
-            .first(conn)
-            .await
-            .optional()?;
-        let holder_name = match holder_enc {
-            Some(enc) => state.pii.decrypt(Column::EnrollmentName, &enc).map_err(ApiError::internal)?,
+    let rows = load_views(conn, filter).await?;
+    let meeting_ids: Vec<Uuid> = rows.iter().map(|(p, _, _)| p.meeting_id).collect();
+    let holders: Vec<Uuid> = rows.iter().map(|(_, holder, _)| *holder).collect();
+    let units: Vec<Uuid> = rows.iter().map(|(_, _, unit)| *unit).collect();
+    let titles: HashMap<Uuid, String> =
+        meetings::table.filter(meetings::id.eq_any(&meeting_ids)).select((meetings::id, meetings::title)).load(conn).await?.into_iter().collect();
+    let holder_names_enc: HashMap<Uuid, String> = enrollments::table
+        .filter(enrollments::account_id.eq_any(&holders))
+        .filter(enrollments::community_id.eq(community))
+        .filter(enrollments::status.eq("completed"))
+        .select((enrollments::account_id, enrollments::real_name_enc))
+        .load::<(Uuid, String)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let owner_names_enc: Vec<(Uuid, String)> = ownerships::table
+        .inner_join(persons::table)
+        .filter(ownerships::unit_id.eq_any(&units))
+        .select((ownerships::unit_id, persons::name_enc))
+        .load(conn)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (proxy, holder, unit) in rows {
+        let meeting_title = titles.get(&proxy.meeting_id).cloned().unwrap_or_default();
+        let holder_name = match holder_names_enc.get(&holder) {
+            Some(enc) => state.pii.decrypt(Column::EnrollmentName, enc).map_err(ApiError::internal)?,
             None => String::new(),
         };
-        let owners = unit_owners(conn, unit).await?;
-        let names_enc: Vec<String> = persons::table.filter(persons::id.eq_any(&owners)).select(persons::name_enc).load(conn).await?;
-        let mut principal_names = Vec::with_capacity(names_enc.len());
-        for enc in names_enc {
-            principal_names.push(state.pii.decrypt(Column::PersonName, &enc).map_err(ApiError::internal)?);
-        }
+        let mut principal_names = owner_names_enc
+            .iter()
+            .filter(|(u, _)| *u == unit)
+            .map(|(_, enc)| state.pii.decrypt(Column::PersonName, enc).map_err(ApiError::internal))
+            .collect::<Result<Vec<_>, _>>()?;
         principal_names.sort();
         out.push(ProxyReviewView { proxy, meeting_title, holder_name, principal_names });
     }
