@@ -1,10 +1,10 @@
 //! The owners' meeting fault run (issue 6, Acceptance): enrolled owners send ballot sheets at a steady rate into
 //! several open meetings while the server is SIGKILLed and restarted several times, the devnode is stopped for
 //! a while, and the server's PostgreSQL sessions are cut (as a database restart ends them) and the database is
-//! unreachable for a moment (through a [`Cutter`]); every client retries with the same Idempotency-Key until it gets an answer. Afterwards every
-//! acknowledged sheet must be on chain exactly once (contract counts, tallies and per-voter sheet hashes against
-//! the receipts; one done outbox row per sheet), nothing unacknowledged counted, the outbox drained, and the
-//! receipts carrying the chain transaction hash and block. The outbox backlog gauge on /metrics must be > 0 while
+//! unreachable for a moment (through a [`Cutter`]); every client retries with the same Idempotency-Key until it
+//! gets an answer. Afterwards every acknowledged sheet must be on chain exactly once (contract counts, tallies and
+//! per-voter sheet hashes against the receipts; one done outbox row per sheet), nothing unacknowledged counted,
+//! the outbox drained, and the receipts carrying the chain transaction hash and block. The outbox backlog gauge on /metrics must be > 0 while
 //! the devnode is down and 0 after. Finally every meeting is closed and finalized and its published result agrees
 //! with the chain.
 
