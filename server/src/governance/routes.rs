@@ -696,11 +696,19 @@ async fn cast_sheet(
         }
     }
     // A live sheet of this caster: replaced by this one if the meeting allows changes.
-    if let Some((_, previous_at)) = ctx.live_sheet {
-        domain::check_sheet_change(m.vote_change_allowed, ms(previous_at), ms(now)).map_err(|refusal| match refusal {
+    if let Some((_, previous_at)) = ctx.live_sheet
+        && let Err(refusal) = domain::check_sheet_change(m.vote_change_allowed, ms(previous_at), ms(now))
+    {
+        // The pipelined reads each see the database as of their own execution: a concurrent request with this
+        // key may have committed this very sheet after the idempotency read and before the live-sheet read.
+        // Then the answer is that request's, not a refusal.
+        if let Some(replay) = crate::idempotency::stored_answer(&conn, &idem).await? {
+            return Ok(replay);
+        }
+        return Err(match refusal {
             domain::SheetChangeRefusal::NotAllowed => conflict("already_voted", "You have already cast a sheet in this meeting"),
             domain::SheetChangeRefusal::BeforePrevious => conflict("sheet_change_out_of_order", "Your previous sheet is stated later than now; retry"),
-        })?;
+        });
     }
     let replaces = ctx.live_sheet.map(|(previous, _)| previous);
     let pin = crate::auth::pin::parse_pin(&input.pin)?;
