@@ -1,4 +1,5 @@
 //! Ballot sheets through faults of their own commit (DESIGN §10: nothing lost, nothing doubled):
+//! - the app's retries of one sheet arriving all at once (a flaky network);
 //! - the server SIGKILLed just before and just after a sheet's commit (test-only kill points), the app retrying
 //!   with the same Idempotency-Key;
 //! - PostgreSQL restarted under load: the server's connections to the database are cut several times and the
@@ -148,5 +149,32 @@ async fn a_kill_around_the_sheet_commit_leaves_one_sheet_and_the_retry_gets_its_
         if committed {
             assert_eq!(before_retry, vec![sheet], "{point}: the retry is answered with the sheet committed before the kill");
         }
+    }
+}
+
+/// Six copies of one sheet at once (same key, each freshly signed), in each of four meetings: one sheet per
+/// meeting, and every copy answered 201 with its receipt, whichever moment of the first one's commit it met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_copies_of_a_sheet_store_it_once_and_all_get_its_receipt() {
+    let world = World::start().await.unwrap();
+    let voters = std::sync::Arc::new(enroll_voters(&world, "o-copies-voter", 1).await.unwrap());
+    let a = committee(&world, "o-copies-com-a").await.unwrap();
+    let b = committee(&world, "o-copies-com-b").await.unwrap();
+    let starts = chrono::Utc::now() + chrono::Duration::seconds(8);
+    let mut meetings = Vec::new();
+    for n in 0..4 {
+        meetings.push(open_meeting(&world, &a, &b, &format!("重发表决 {n}"), two_proposals(), starts, starts + chrono::Duration::seconds(60)).await.unwrap());
+    }
+    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    for id in meetings {
+        let mut copies = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let voters = voters.clone();
+            copies.spawn(async move { submit_sheet(&voters[0], id, &[2, 0], &format!("copies-{id}"), Duration::from_secs(20)).await.unwrap() });
+        }
+        let answers = copies.join_all().await;
+        assert!(answers.iter().all(|a| a.status == 201 && a.body == answers[0].body), "{answers:?}");
+        let sheet: Uuid = answers[0].body["sheet_id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(sheets_of(&world, id, &voters[0]).await, vec![sheet]);
     }
 }
