@@ -68,13 +68,20 @@ pub fn from_request(req: &HttpRequest, body: &[u8], scope: Scope) -> Result<Idem
             "The Idempotency-Key must be 1–255 visible ASCII characters",
         ));
     }
-    let mut h = Sha256::new();
-    h.update(req.method().as_str().as_bytes());
-    h.update([0]);
-    h.update(req.uri().path().as_bytes());
-    h.update([0]);
-    h.update(body);
-    Ok(IdempotentRequest { scope, key, request_sha256: h.finalize().to_vec() })
+    Ok(IdempotentRequest::new(scope, key, req.method().as_str(), req.uri().path(), body))
+}
+
+impl IdempotentRequest {
+    /// A key (already checked, see [`from_request`]) with the fingerprint of method, path and body.
+    pub fn new(scope: Scope, key: String, method: &str, path: &str, body: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update([0]);
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update(body);
+        Self { scope, key, request_sha256: h.finalize().to_vec() }
+    }
 }
 
 pub enum Begin {
@@ -99,9 +106,9 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
     if inserted == 1 {
         return Ok(Begin::Proceed);
     }
-    let created = match stored(&mut &*conn, request).await? {
+    let created = match stored(conn, request).await? {
         Stored::Answer(resp) => return Ok(Begin::Replay(resp)),
-        Stored::Running { created, holder } if Utc::now() - created < STALE_AFTER && !holder_gone(&mut &*conn, holder).await? => {
+        Stored::Running { created, holder } if Utc::now() - created < STALE_AFTER && !holder_gone(conn, holder).await? => {
             return Err(in_progress());
         }
         Stored::Running { created, .. } => created,
@@ -132,7 +139,7 @@ enum Stored {
 }
 
 /// Reads the key's row; a different fingerprint under the same key is refused (422).
-async fn stored(conn: &mut &AsyncPgConnection, request: &IdempotentRequest) -> Result<Stored, ApiError> {
+async fn stored(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> Result<Stored, ApiError> {
     type Row = (Vec<u8>, String, Option<i32>, Option<Vec<u8>>, chrono::DateTime<Utc>, Option<i32>);
     let row: Option<Row> = idempotency_keys::table
         .find((&request.scope.0, &request.key))
@@ -144,7 +151,7 @@ async fn stored(conn: &mut &AsyncPgConnection, request: &IdempotentRequest) -> R
             idempotency_keys::created_at,
             idempotency_keys::holder_pid,
         ))
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()?;
     let Some((sha, status, code, body, created, holder)) = row else { return Ok(Stored::Nothing) };
@@ -178,11 +185,11 @@ fn in_progress() -> ApiError {
 /// Answers the stored response of a finished request with this key, or None to go on. A key left running by
 /// [`begin`] mode is refused while its holder lives and cleared once it is dead.
 pub async fn stored_answer(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> Result<Option<HttpResponse>, ApiError> {
-    match stored(&mut conn, request).await? {
+    match stored(conn, request).await? {
         Stored::Nothing => Ok(None),
         Stored::Answer(resp) => Ok(Some(resp)),
         Stored::Running { created, holder } => {
-            if Utc::now() - created < STALE_AFTER && !holder_gone(&mut conn, holder).await? {
+            if Utc::now() - created < STALE_AFTER && !holder_gone(conn, holder).await? {
                 return Err(in_progress());
             }
             diesel::delete(idempotency_keys::table.find((&request.scope.0, &request.key)))
@@ -229,14 +236,14 @@ fn backend_pid() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<d
 
 /// Whether the backend that began a running key has ended (its connection closed with the process that held
 /// it). Keys written before the holder was recorded only go stale by age.
-async fn holder_gone(conn: &mut &AsyncPgConnection, holder: Option<i32>) -> QueryResult<bool> {
+async fn holder_gone(mut conn: &AsyncPgConnection, holder: Option<i32>) -> QueryResult<bool> {
     let Some(pid) = holder else { return Ok(false) };
     let alive: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
         "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ",
     )
     .bind::<diesel::sql_types::Integer, _>(pid)
     .sql(")"))
-    .get_result(conn)
+    .get_result(&mut conn)
     .await?;
     Ok(!alive)
 }

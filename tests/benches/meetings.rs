@@ -52,7 +52,8 @@ use linli_identity::pin::{PRODUCTION_M_COST_KIB, PRODUCTION_T_COST, Pin, PinHash
 use linli_ledger_client::governance::LinliGovernance;
 use linli_server::chain::outbox::{self, Kind};
 use linli_server::governance::domain;
-use linli_server::schema::{ballot_sheets, idempotency_keys, pins};
+use linli_server::idempotency::{self, IdempotentRequest, Scope};
+use linli_server::schema::{ballot_sheets, pins};
 use linli_tests::client::sign_request;
 use linli_tests::meeting::{committee, open_meeting, two_proposals};
 use linli_tests::voters::{EnrolledVoter, UnitRef, enroll_many, person_owners, sharing_no_unit};
@@ -62,6 +63,9 @@ use uuid::Uuid;
 
 /// The server's database pool in this run (passed to it, and used by the SQL reference).
 const POOL_SIZE: usize = 16;
+
+/// A stand-in for a sheet's request body and receipt in the SQL reference: a few hundred bytes, as the real ones.
+const RECEIPT_SIZED: &[u8] = br#"{"sheet_id":"01a20614-b6bc-7655-be5d-f0b0b55e607c","meeting_id":"01a20614-a64d-71b1-b103-21f6325fb3b0","sheet_hash":"1f5bccac9a3dbb8b27b1a3ec68c31abb3d7a4e378febe0015d35e0246025c972","area_centi_m2":13834,"heads":1,"choices":[0,2],"submitted_at":"2026-11-23T01:45:50.521Z","chain_status":"pending"}"#;
 
 fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -165,21 +169,11 @@ async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) ->
                     castAtMs: u64::try_from(created_at.timestamp_millis())?,
                 };
                 let mut conn = pool.get().await?;
+                let path = format!("/v1/meetings/{meeting}/sheets");
+                let key = IdempotentRequest::new(Scope::account(account), sheet_id.to_string(), "POST", &path, RECEIPT_SIZED);
                 conn.transaction(async |conn| {
                     // As the server: the idempotent answer and the PIN row lock first, then sheet and outbox row.
-                    diesel::insert_into(idempotency_keys::table)
-                        .values((
-                            idempotency_keys::scope.eq(format!("account:{account}")),
-                            idempotency_keys::key.eq(sheet_id.to_string()),
-                            idempotency_keys::request_sha256.eq(hash.to_vec()),
-                            idempotency_keys::status.eq("done"),
-                            idempotency_keys::response_status.eq(201),
-                            idempotency_keys::response_body.eq(br#"{"receipt":"of about this size, a few hundred bytes"}"#.to_vec()),
-                            idempotency_keys::completed_at.eq(diesel::dsl::now),
-                        ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)
-                        .await?;
+                    idempotency::record(conn, &key, actix_web::http::StatusCode::CREATED, RECEIPT_SIZED).await?;
                     let _: Option<String> =
                         pins::table.find(account).select(pins::phc).for_update().first(conn).await.optional()?;
                     diesel::insert_into(ballot_sheets::table)
