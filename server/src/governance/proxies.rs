@@ -21,7 +21,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 use crate::http::multipart::{FieldLimit, paper_scan, read_fields, text_field};
 use crate::pii::DocumentColumn;
-use crate::schema::{account_persons, buildings, meeting_proxies, ownerships, units};
+use crate::schema::{buildings, meeting_proxies, ownerships, units};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(file_proxy).service(my_proxies).service(withdraw_proxy);
@@ -139,15 +139,11 @@ pub fn require_roll_not_frozen(m: &MeetingRow) -> Result<(), ApiError> {
     }
 }
 
-/// Verified owners of the meeting's community may hold a proxy; anyone else gets 404.
-async fn require_community_owner(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> Result<(), ApiError> {
-    let links: i64 = account_persons::table
-        .filter(account_persons::account_id.eq(account))
-        .filter(account_persons::community_id.eq(community))
-        .count()
-        .get_result(conn)
-        .await?;
-    if links > 0 { Ok(()) } else { Err(ApiError::not_found()) }
+/// Verified owners of the meeting's community may hold a proxy; anyone else gets 404. Returns the register
+/// persons the account is verified as there.
+async fn require_community_owner(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let persons = crate::community::store::persons_of_account(conn, account, community).await?;
+    if persons.is_empty() { Err(ApiError::not_found()) } else { Ok(persons) }
 }
 
 fn unprocessable(code: &'static str, title: &'static str) -> ApiError {
@@ -182,7 +178,7 @@ async fn file_proxy(
     let meeting_id = path.into_inner();
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, meeting_id).await?;
-    require_community_owner(&mut conn, account.0, m.community_id).await?;
+    let holder_persons = require_community_owner(&mut conn, account.0, m.community_id).await?;
     require_roll_not_frozen(&m)?;
     let spec = [
         FieldLimit { name: "scan", max_bytes: linli_identity::upload::MAX_PDF_BYTES },
@@ -222,13 +218,7 @@ async fn file_proxy(
         if owners.is_empty() {
             return Err(unprocessable("proxy_unit_without_owner", "The register names no owner of this unit"));
         }
-        let own: i64 = account_persons::table
-            .filter(account_persons::account_id.eq(holder))
-            .filter(account_persons::person_id.eq_any(&owners))
-            .count()
-            .get_result(conn)
-            .await?;
-        if own > 0 {
+        if owners.iter().any(|o| holder_persons.contains(o)) {
             return Err(unprocessable("proxy_for_own_unit", "An owner votes for their own unit without a proxy"));
         }
         let inserted = diesel::insert_into(meeting_proxies::table)
