@@ -36,27 +36,9 @@ pub async fn has_role(conn: &mut AsyncPgConnection, account: Uuid, community: Uu
     .await
 }
 
-/// Whether the account is on the community's committee or owns there (as a verified person), in one round trip.
-pub async fn is_committee_or_owner(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> QueryResult<bool> {
-    diesel::select(
-        diesel::dsl::exists(
-            role_grants::table
-                .filter(role_grants::account_id.eq(account))
-                .filter(role_grants::community_id.eq(community))
-                .filter(role_grants::role.eq(Role::Committee.as_str())),
-        )
-        .or(diesel::dsl::exists(
-            crate::schema::account_persons::table
-                .filter(crate::schema::account_persons::account_id.eq(account))
-                .filter(crate::schema::account_persons::community_id.eq(community)),
-        )),
-    )
-    .get_result(conn)
-    .await
-}
-
-/// [`is_committee_or_owner`] in the community of a meeting, the community read by a subquery, so the check needs
-/// no earlier read and can ride in one pipelined round trip with the meeting's own reads (a ballot sheet).
+/// Whether the account is on the committee of the meeting's community or owns there (as a verified person), in one
+/// statement: the community is read by a subquery, so the check needs no earlier read and can ride in one pipelined
+/// round trip with the meeting's own reads (a ballot sheet).
 pub async fn is_committee_or_owner_of_meeting(mut conn: &AsyncPgConnection, account: Uuid, meeting: Uuid) -> QueryResult<bool> {
     let community = || crate::schema::meetings::table.find(meeting).select(crate::schema::meetings::community_id).single_value();
     diesel::select(

@@ -103,8 +103,8 @@ async fn view(conn: &mut AsyncPgConnection, m: MeetingRow) -> Result<MeetingView
 }
 
 /// Committee members and verified owners of the meeting's community may read it; anyone else gets 404.
-async fn require_reader(conn: &mut AsyncPgConnection, account: Uuid, community: Uuid) -> Result<(), ApiError> {
-    let reader = crate::auth::roles::is_committee_or_owner(conn, account, community).await?;
+async fn require_reader(conn: &AsyncPgConnection, account: Uuid, meeting: Uuid) -> Result<(), ApiError> {
+    let reader = crate::auth::roles::is_committee_or_owner_of_meeting(conn, account, meeting).await?;
     if reader { Ok(()) } else { Err(ApiError::not_found()) }
 }
 
@@ -204,7 +204,7 @@ async fn get_meeting(state: web::Data<AppState>, account: CurrentAccount, path: 
 /// Who may read this meeting and its attachments: the committee always; the community's verified owners once it
 /// is published.
 pub async fn require_meeting_reader(conn: &mut AsyncPgConnection, account: Uuid, m: &MeetingRow) -> Result<(), ApiError> {
-    require_reader(conn, account, m.community_id).await?;
+    require_reader(conn, account, m.id).await?;
     if m.status == "draft" || m.status.ends_with("_review") || m.status == "rejected" {
         require_role(conn, account, m.community_id, Role::Committee).await?;
     }
@@ -577,7 +577,7 @@ async fn published_roll(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<
 async fn get_roll(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, path.into_inner()).await?;
-    require_reader(&mut conn, account.0, m.community_id).await?;
+    require_reader(&conn, account.0, m.id).await?;
     Ok(HttpResponse::Ok().json(published_roll(&mut conn, &m).await?))
 }
 
@@ -1012,7 +1012,7 @@ fn signed_result(m: &MeetingRow) -> Result<SignedResult, ApiError> {
 async fn get_result(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, path.into_inner()).await?;
-    require_reader(&mut conn, account.0, m.community_id).await?;
+    require_reader(&conn, account.0, m.id).await?;
     Ok(HttpResponse::Ok().json(signed_result(&m)?))
 }
 
@@ -1028,7 +1028,7 @@ async fn get_result(state: web::Data<AppState>, account: CurrentAccount, path: w
 async fn get_result_html(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, path.into_inner()).await?;
-    require_reader(&mut conn, account.0, m.community_id).await?;
+    require_reader(&conn, account.0, m.id).await?;
     let r = signed_result(&m)?;
     let png = super::chart::png(&super::chart::weights_of(&r.document)).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
@@ -1049,7 +1049,7 @@ async fn get_result_html(state: web::Data<AppState>, account: CurrentAccount, pa
 async fn get_result_png(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, path.into_inner()).await?;
-    require_reader(&mut conn, account.0, m.community_id).await?;
+    require_reader(&conn, account.0, m.id).await?;
     let r = signed_result(&m)?;
     let png = super::chart::png(&super::chart::weights_of(&r.document)).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("image/png").body(png))
@@ -1203,7 +1203,7 @@ async fn read_notice(state: web::Data<AppState>, account: CurrentAccount, path: 
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, id).await?;
-    require_reader(&mut conn, account.0, m.community_id).await?;
+    require_reader(&conn, account.0, m.id).await?;
     if !is_published(&m.status) {
         // Before publication there is no notice, and owners cannot see the draft at all.
         return Err(ApiError::not_found());
