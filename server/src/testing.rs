@@ -41,7 +41,13 @@ pub fn test_pii_config() -> PiiConfig {
     }
 }
 
+/// Names the template after the migrations: the files on disk (an edited migration) and the names this binary
+/// embedded (a binary built before a migration was added must not reuse, or create, the newer template).
 fn migrations_fingerprint() -> String {
+    use diesel::migration::MigrationSource;
+    let embedded: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&crate::db::MIGRATIONS)
+        .map(|ms| ms.iter().map(|m| m.name().to_string()).collect())
+        .unwrap_or_default();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let mut files = Vec::new();
     let mut stack = vec![dir];
@@ -55,6 +61,9 @@ fn migrations_fingerprint() -> String {
     }
     files.sort();
     let mut h = Sha256::new();
+    for name in embedded {
+        h.update(name.as_bytes());
+    }
     for f in files {
         h.update(f.to_string_lossy().as_bytes());
         h.update(std::fs::read(&f).unwrap_or_default());
