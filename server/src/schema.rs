@@ -336,6 +336,7 @@ diesel::table! {
         proxy_id -> Nullable<Uuid>,
         superseded_by -> Nullable<Uuid>,
         superseded_at -> Nullable<Timestamptz>,
+        request_nonce -> Nullable<Text>,
     }
 }
 

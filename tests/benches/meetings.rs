@@ -229,6 +229,7 @@ async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) ->
                             ballot_sheets::sheet_hash.eq(hash.to_vec()),
                             ballot_sheets::device_serial.eq("bench"),
                             ballot_sheets::created_at.eq(created_at),
+                            ballot_sheets::request_nonce.eq(Uuid::new_v4().simple().to_string()),
                         ))
                         .on_conflict_do_nothing()
                         .execute(conn)

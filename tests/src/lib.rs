@@ -15,6 +15,7 @@ pub mod fault;
 pub mod meeting;
 pub mod org;
 pub mod owner;
+pub mod redis;
 pub mod voters;
 pub mod world;
 

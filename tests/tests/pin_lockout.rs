@@ -3,49 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use linli_tests::client::sign_request;
 use linli_tests::owner::{Owner, demo_persons, unit_id};
+use linli_tests::redis::Redis;
 use linli_tests::world::World;
 use serde_json::{Value, json};
-
-struct Redis {
-    port: u16,
-    child: Child,
-}
-
-impl Redis {
-    async fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self { port, child }
-    }
-
-    async fn restart(mut self) -> Self {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        Self::start(self.port).await
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn change_pin(owner: &Owner, old: &str, new: &str) -> (u16, String) {
     let resp = owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": old, "new_pin": new })).await.unwrap();
@@ -64,8 +26,8 @@ async fn relogin(world: &World, owner: Owner) -> Owner {
 
 #[tokio::test]
 async fn lockout_survives_a_redis_restart_and_replays_have_no_second_effect() {
-    let redis = Redis::start(linli_tests::free_port().unwrap()).await;
-    let env = vec![("LINLI_REDIS__URL".to_owned(), format!("redis://127.0.0.1:{}/", redis.port))];
+    let redis = Redis::start(linli_tests::free_port().unwrap()).await.unwrap();
+    let env = vec![("LINLI_REDIS__URL".to_owned(), redis.url())];
     let world = World::start_with(&env).await.unwrap();
     let person = demo_persons(&world).await.unwrap().remove(5);
     let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
@@ -76,7 +38,7 @@ async fn lockout_survives_a_redis_restart_and_replays_have_no_second_effect() {
     let body = serde_json::to_vec(&json!({ "old_pin": "739415", "new_pin": "846203" })).unwrap();
     let headers = sign_request(owner.key.as_ref().unwrap(), owner.serial.as_deref().unwrap(), "PUT", "/v1/me/pin", &body);
     assert_eq!(owner.send_raw("PUT", "/v1/me/pin", &body, &headers).await.unwrap().status(), 204);
-    let redis = redis.restart().await;
+    let redis = redis.restart().await.unwrap();
     let owner = relogin(&world, owner).await;
     let replay = owner.send_raw("PUT", "/v1/me/pin", &body, &headers).await.unwrap();
     let status = replay.status().as_u16();
@@ -92,7 +54,7 @@ async fn lockout_survives_a_redis_restart_and_replays_have_no_second_effect() {
     }
     assert_eq!(last, (423, "pin_locked".to_owned()));
     // Redis restarts: sessions are gone, the lock is not.
-    let _redis = redis.restart().await;
+    let _redis = redis.restart().await.unwrap();
     let owner = relogin(&world, owner).await;
     assert_eq!(change_pin(&owner, "592730", "307948").await, (423, "pin_locked".to_owned()));
     let me: Value = owner.get("/v1/me").await.unwrap().json().await.unwrap();

@@ -26,10 +26,18 @@ use crate::schema::device_certificates;
 pub struct SigningDevice {
     pub serial: String,
     pub enrollment_id: Uuid,
+    /// The request's nonce, lower-cased as Redis keeps it; a handler that must refuse replays even after Redis
+    /// lost its nonces stores it with its effect (a ballot sheet).
+    pub nonce: String,
 }
 
 fn refuse(code: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, "The request signature is not acceptable")
+}
+
+/// The answer to a replayed signature, where the handler found the replay itself (its stored nonce).
+pub fn replayed() -> ApiError {
+    refuse(SignatureError::NonceReplayed.code())
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -97,5 +105,6 @@ pub async fn verify_signed_request(
     if !fresh {
         return Err(refuse(SignatureError::NonceReplayed.code()));
     }
-    Ok(SigningDevice { serial: headers.cert_serial, enrollment_id })
+    let nonce = headers.nonce.to_ascii_lowercase();
+    Ok(SigningDevice { serial: headers.cert_serial, enrollment_id, nonce })
 }

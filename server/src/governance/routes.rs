@@ -788,6 +788,7 @@ async fn cast_sheet(
                     ballot_sheets::device_serial.eq(&device.serial),
                     ballot_sheets::created_at.eq(now),
                     ballot_sheets::proxy_id.eq(input.proxy_id),
+                    ballot_sheets::request_nonce.eq(&device.nonce),
                 ))
                 .on_conflict_do_nothing()
                 .execute(&mut sheet_conn);
@@ -796,7 +797,20 @@ async fn cast_sheet(
             let (inserted, enqueued) = futures_util::join!(insert_sheet, enqueue);
             enqueued?;
             if inserted? == 0 {
-                return Err(conflict("already_voted", "You have already cast a sheet in this meeting"));
+                // A live sheet of this caster committed meanwhile, or this very signature is stored with an earlier
+                // sheet: a replay that Redis no longer remembered (it refuses replays only while it holds them).
+                let replayed: bool = diesel::select(diesel::dsl::exists(
+                    ballot_sheets::table
+                        .filter(ballot_sheets::device_serial.eq(&device.serial))
+                        .filter(ballot_sheets::request_nonce.eq(&device.nonce)),
+                ))
+                .get_result(conn)
+                .await?;
+                return Err(if replayed {
+                    crate::auth::signed::replayed()
+                } else {
+                    conflict("already_voted", "You have already cast a sheet in this meeting")
+                });
             }
             state.faults.reached(crate::fault::FaultPoint::SheetBeforeCommit);
             Ok::<_, ApiError>(SheetOutcome::Stored)
