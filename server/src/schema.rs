@@ -427,6 +427,7 @@ diesel::table! {
 }
 
 diesel::joinable!(buildings -> communities (community_id));
+diesel::joinable!(device_certificates -> accounts (account_id));
 diesel::joinable!(registry_reviews -> enrollments (enrollment_id));
 diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));

@@ -138,6 +138,11 @@ async fn sheet_refusals_and_idempotent_receipts() {
     // A fresh signature under a new key: already voted.
     let (s, e, _) = sheet(&voter, &path, &good, "k-3", None).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("already_voted")), "{e}");
+    // Another owner's session with this voter's device signature (a stolen key): the certificate is not theirs.
+    let bytes = serde_json::to_vec(&json!({"pin": pin_for(p3), "choices": [0, 1]})).unwrap();
+    let stolen = sign_request(voter.key.as_ref().unwrap(), voter.serial.as_deref().unwrap(), "POST", &path, &bytes);
+    let (s, e, _) = sheet(&guessed, &path, &json!({"pin": pin_for(p3), "choices": [0, 1]}), "k-stolen", Some(&stolen)).await;
+    assert_eq!((s, e["code"].as_str()), (401, Some("signature_cert_not_owned")), "{e}");
 
     let mine: Value = voter.get(&format!("/v1/meetings/{id}/sheets/mine")).await.unwrap().json().await.unwrap();
     assert_eq!((&mine["sheet_id"], &mine["sheet_hash"]), (&first["sheet_id"], &first["sheet_hash"]));

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use diesel::pg::expression::functions::jsonb_array_length;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -142,7 +143,7 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
     let option_counts = meeting_proposals::table
         .filter(meeting_proposals::meeting_id.eq(id))
         .order(meeting_proposals::idx.asc())
-        .select(diesel::dsl::sql::<diesel::sql_types::Integer>("jsonb_array_length(options)"))
+        .select(jsonb_array_length::<diesel::sql_types::Jsonb, _>(meeting_proposals::options))
         .load::<i32>(&mut c3);
     // A proxy's sheet is the holder's: account and proxy together name the caster.
     let live_sheet = ballot_sheets::table
