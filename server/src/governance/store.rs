@@ -145,14 +145,7 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
         .order(meeting_proposals::idx.asc())
         .select(jsonb_array_length::<diesel::sql_types::Jsonb, _>(meeting_proposals::options))
         .load::<i32>(&mut c3);
-    // A proxy's sheet is the holder's: account and proxy together name the caster.
-    let live_sheet = ballot_sheets::table
-        .filter(ballot_sheets::meeting_id.eq(id))
-        .filter(ballot_sheets::superseded_by.is_null())
-        .filter(ballot_sheets::account_id.eq(account))
-        .filter(ballot_sheets::proxy_id.is_not_distinct_from(proxy))
-        .select((ballot_sheets::id, ballot_sheets::created_at))
-        .first::<(Uuid, DateTime<Utc>)>(&mut c4);
+    let live_sheet = live_sheet_query(id, account, proxy).first::<(Uuid, DateTime<Utc>)>(&mut c4);
     let (meeting, reader, roll_areas, option_counts, live_sheet) = futures_util::join!(meeting, reader, roll_areas, option_counts, live_sheet);
     Ok(SheetContext {
         meeting: meeting.optional()?.ok_or_else(ApiError::not_found)?,
@@ -161,6 +154,19 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
         option_counts: option_counts?,
         live_sheet: live_sheet.optional()?,
     })
+}
+
+/// The caster's live sheet in a meeting (id, submission time). A proxy's sheet is the holder's: account and proxy
+/// together name the caster. Served by `ballot_sheets_caster`: the partial unique indexes cannot serve it, since
+/// the prepared statement's generic plan cannot prove their `proxy_id` predicates (`sheet_queries_use_indexes`).
+#[diesel::dsl::auto_type]
+pub fn live_sheet_query(id: Uuid, account: Uuid, proxy: Option<Uuid>) -> _ {
+    ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(id))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .filter(ballot_sheets::account_id.eq(account))
+        .filter(ballot_sheets::proxy_id.is_not_distinct_from(proxy))
+        .select((ballot_sheets::id, ballot_sheets::created_at))
 }
 
 pub async fn meeting_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeetingRow, ApiError> {

@@ -12,4 +12,5 @@ mod governance_chain;
 mod import;
 mod migrations;
 mod openapi;
+mod query_plans;
 mod register;

@@ -1,0 +1,1 @@
+DROP INDEX ballot_sheets_caster;
