@@ -53,6 +53,10 @@
 //!   concurrency 4, 8, 16: 0.69, 0.69, 0.68. Transparent huge pages for the Argon2 memory
 //!   (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, taken: 100 MiB of huge pages during the run): 0.68. None of these
 //!   moves the ratio beyond the noise.
+//! - same day, after the certificate and option-count reads became prepared statements and the live-sheet check
+//!   got its index (`c1f709f`): ratios 0.72, 0.75, 0.64, 0.72, 0.63, 0.67 over six runs; end to end 87–114
+//!   sheets/s, bare PIN 131–159/s; 40/s: p50 17–23 ms, p99 24–29 ms on quiet runs and 90–220 ms when a
+//!   neighbour took the CPU.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
