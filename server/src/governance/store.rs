@@ -158,7 +158,8 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
 
 /// The caster's live sheet in a meeting (id, submission time). A proxy's sheet is the holder's: account and proxy
 /// together name the caster. Served by `ballot_sheets_caster`: the partial unique indexes cannot serve it, since
-/// the prepared statement's generic plan cannot prove their `proxy_id` predicates (`sheet_queries_use_indexes`).
+/// no plan, generic or custom, can prove their `proxy_id` predicates from `IS NOT DISTINCT FROM`
+/// (`sheet_queries_use_indexes`).
 #[diesel::dsl::auto_type]
 pub fn live_sheet_query(id: Uuid, account: Uuid, proxy: Option<Uuid>) -> _ {
     ballot_sheets::table
