@@ -71,7 +71,7 @@ use linli_server::governance::domain;
 use linli_server::idempotency::{self, IdempotentRequest, Scope};
 use linli_server::schema::{ballot_sheets, pins};
 use linli_tests::client::sign_request;
-use linli_tests::meeting::{committee, open_meeting, two_proposals};
+use linli_tests::meeting::{committee, open_meeting, two_proposals, until_voting_opens};
 use linli_tests::voters::{EnrolledVoter, UnitRef, enroll_many, person_owners, sharing_no_unit};
 use linli_tests::world::{PIN_PEPPER, World};
 use serde_json::json;
@@ -332,7 +332,7 @@ async fn run() -> anyhow::Result<()> {
         .collect();
     let voting: Vec<usize> = (0..voters.len()).filter(|&i| voters[i].person.units.iter().any(|u| on_roll.contains(u))).collect();
     println!("{} of them on the roll", voting.len());
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
 
     // End to end in one segment per meeting, each preceded by a bare PIN sample, and one more sample after the
     // last: the machine's speed drifts (other tenants), and interleaving lets both figures see the same drift.

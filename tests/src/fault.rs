@@ -148,7 +148,7 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
         meetings.push(open_meeting(&world, &a, &b, &format!("故障演练 {i}"), two_proposals(), starts, ends).await?);
     }
     let meetings = Arc::new(meetings);
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    crate::meeting::until_voting_opens(starts).await;
 
     // Submitters: one task per sheet, started at a steady rate; every fourth voter also tries a second sheet with a
     // new key once acknowledged.

@@ -87,6 +87,11 @@ pub async fn open_meeting_with_rules(
     Ok(id)
 }
 
+/// Waits until a meeting's voting window has opened (`voting_starts_at`), with a margin for clock reads.
+pub async fn until_voting_opens(starts: DateTime<Utc>) {
+    tokio::time::sleep((starts - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+}
+
 /// Closes a meeting after its window (committee): queues the finalize.
 pub async fn close_meeting(member: &Owner, meeting: Uuid) -> anyhow::Result<()> {
     let r = member.post(&format!("/v1/meetings/{meeting}/close"), &json!({})).await?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use alloy_sol_types::SolEvent;
 use linli_ledger_client::governance::LinliGovernance;
 use linli_tests::fault::{FaultPlan, run};
-use linli_tests::meeting::{close_meeting, committee, enroll_voters, my_receipt, open_meeting, published_result, submit_sheet, two_proposals, wait_for};
+use linli_tests::meeting::{close_meeting, committee, enroll_voters, my_receipt, open_meeting, published_result, submit_sheet, two_proposals, until_voting_opens, wait_for};
 use linli_tests::world::World;
 
 /// The chain is down from inside the window until after its end. The server acknowledges a sheet meanwhile and
@@ -33,7 +33,7 @@ async fn a_sheet_acknowledged_while_the_chain_is_down_counts_after_the_window_en
     .await
     .unwrap();
 
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
     world.chain_mut().unwrap().devnode.stop().unwrap();
     let answer = submit_sheet(&voters[0], id, &[0, 1], "late-sheet-1", Duration::from_secs(20)).await.unwrap();
     assert_eq!(answer.status, 201, "{}", answer.body);

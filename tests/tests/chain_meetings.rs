@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use linli_tests::meeting::{
-    close_meeting, committee, enroll_voters, my_receipt, open_meeting, open_meeting_with_rules, published_result, submit_sheet, two_proposals, wait_for,
-};
+use linli_tests::meeting::{close_meeting, committee, enroll_voters, my_receipt, open_meeting, open_meeting_with_rules, published_result, submit_sheet, two_proposals, until_voting_opens, wait_for};
 use serde_json::{Value, json};
 use linli_tests::world::World;
 
@@ -29,7 +27,7 @@ async fn a_meeting_its_sheet_and_its_finalization_reach_the_chain() {
         .unwrap();
     assert_eq!((opened.sheet_count, opened.finalized), (0, false));
 
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
     let answer = submit_sheet(&voters[0], id, &[0, 1], "chain-sheet-1", Duration::from_secs(20)).await.unwrap();
     assert_eq!(answer.status, 201, "{}", answer.body);
     let area = answer.body["area_centi_m2"].as_i64().unwrap();
@@ -83,7 +81,7 @@ async fn a_changed_sheet_replaces_the_first_on_chain_and_in_the_result() {
     assert!(on_chain.vote_change_allowed);
     assert!(!chain.meeting(fixed).await.unwrap().vote_change_allowed);
 
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
     let give_up = Duration::from_secs(20);
     let yes = submit_sheet(&voters[0], changeable, &[0, 0], "change-first", give_up).await.unwrap();
     assert_eq!((yes.status, &yes.body["replaces"]), (201, &Value::Null), "{}", yes.body);
@@ -157,7 +155,7 @@ async fn two_instances_forward_every_sheet_exactly_once() {
     let starts = chrono::Utc::now() + chrono::Duration::seconds(5);
     let ends = starts + chrono::Duration::seconds(8);
     let id = open_meeting(&world, &a, &b, "双实例表决", two_proposals(), starts, ends).await.unwrap();
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
 
     // All at once, half of them to each instance.
     let voters = std::sync::Arc::new(voters);

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use linli_ledger_client::governance::LinliGovernance;
 use linli_tests::client::sign_request;
-use linli_tests::meeting::{close_meeting, committee, open_meeting, published_result, two_proposals, wait_for};
+use linli_tests::meeting::{close_meeting, committee, open_meeting, published_result, two_proposals, until_voting_opens, wait_for};
 use linli_server::auth::org_app::OrgRole;
 use linli_tests::org::OrgApp;
 use linli_tests::owner::Owner;
@@ -220,7 +220,7 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
     println!("roll: {total:?}; {} of {} enrolled owners will vote", plan.choices.len(), voters.len());
 
     // Voting: every planned sheet, concurrently, before the window ends.
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
     let voters = Arc::new(voters);
     let t = Instant::now();
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));

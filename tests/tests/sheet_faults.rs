@@ -20,7 +20,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use linli_server::schema::{ballot_sheets, chain_outbox};
 use linli_tests::cutter::Cutter;
 use linli_tests::client::sign_request;
-use linli_tests::meeting::{Voter, committee, enroll_voters, open_meeting, submit_sheet, two_proposals};
+use linli_tests::meeting::{Voter, committee, enroll_voters, open_meeting, submit_sheet, two_proposals, until_voting_opens};
 use linli_tests::world::World;
 use uuid::Uuid;
 
@@ -37,7 +37,7 @@ async fn sheets_are_neither_lost_nor_doubled_when_postgres_connections_are_cut_a
     // The same server binary and configuration, its database reached through the relay.
     let (cutter, through) = Cutter::in_front_of(world.db.url()).await.unwrap();
     world.route_database_through(through).await.unwrap();
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
 
     // A sheet every 400 ms; meanwhile two cuts, then 2.5 s down, then one more cut.
     let voters = std::sync::Arc::new(voters);
@@ -119,7 +119,7 @@ async fn a_kill_around_the_sheet_commit_leaves_one_sheet_and_the_retry_gets_its_
     let b = committee(&world, "o-sheetkill-com-b").await.unwrap();
     let starts = chrono::Utc::now() + chrono::Duration::seconds(5);
     let id = open_meeting(&world, &a, &b, "断电表决", two_proposals(), starts, starts + chrono::Duration::seconds(60)).await.unwrap();
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
 
     let path = format!("/v1/meetings/{id}/sheets");
     for (voter, point, committed) in [(&voters[0], "sheet.before_commit", false), (&voters[1], "sheet.after_commit_before_answer", true)] {
@@ -165,7 +165,7 @@ async fn simultaneous_copies_of_a_sheet_store_it_once_and_all_get_its_receipt() 
     for n in 0..4 {
         meetings.push(open_meeting(&world, &a, &b, &format!("重发表决 {n}"), two_proposals(), starts, starts + chrono::Duration::seconds(60)).await.unwrap());
     }
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
     for id in meetings {
         let mut copies = tokio::task::JoinSet::new();
         for _ in 0..6 {

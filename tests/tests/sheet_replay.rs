@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use linli_server::schema::ballot_sheets;
 use linli_tests::client::sign_request;
-use linli_tests::meeting::{committee, enroll_voters, my_receipt, open_meeting_with_rules, submit_sheet, two_proposals};
+use linli_tests::meeting::{committee, enroll_voters, my_receipt, open_meeting_with_rules, submit_sheet, two_proposals, until_voting_opens};
 use linli_tests::owner::Owner;
 use linli_tests::redis::Redis;
 use linli_tests::world::World;
@@ -35,7 +35,7 @@ async fn a_sheet_replayed_after_redis_lost_its_nonces_changes_nothing() {
     let ends = starts + chrono::Duration::minutes(10);
     let rules = json!({"vote_change_allowed": true});
     let meeting = open_meeting_with_rules(&world, &a, &b, "重放测试", two_proposals(), rules, starts, ends).await.unwrap();
-    tokio::time::sleep((starts - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
+    until_voting_opens(starts).await;
 
     // The first sheet, as captured on the wire: body and signature headers.
     let voter = &voters[0];
