@@ -188,6 +188,16 @@ impl BlindIndex {
     pub fn index(&self, field: &str, value: &str) -> String {
         hex::encode(crate::hmac_sha256(self.key.expose(), &[field.as_bytes(), &[0], value.as_bytes()]))
     }
+
+    /// HMAC-SHA256(key, domain || 0x00 || parts…), for keyed fingerprints of other data under the same key: the
+    /// domain keeps them apart from the field indexes (no field is named like a domain).
+    pub fn mac(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut all: Vec<&[u8]> = Vec::with_capacity(parts.len() + 2);
+        all.push(domain.as_bytes());
+        all.push(&[0]);
+        all.extend_from_slice(parts);
+        crate::hmac_sha256(self.key.expose(), &all)
+    }
 }
 
 /// Lower-case hex HMAC-SHA256 (used for `urn:linli:wx:<hex hmac(openid)>` and the like).

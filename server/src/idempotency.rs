@@ -18,9 +18,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use sha2::{Digest, Sha256};
-
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::pii::Pii;
 use crate::schema::idempotency_keys;
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -42,7 +41,8 @@ impl Scope {
     }
 }
 
-/// A parsed key plus the fingerprint of the request it came with.
+/// A parsed key plus the fingerprint of the request it came with (keyed: see [`Pii::request_fingerprint`]; the
+/// column is still called `request_sha256`).
 #[derive(Debug, Clone)]
 pub struct IdempotentRequest {
     pub scope: Scope,
@@ -51,7 +51,7 @@ pub struct IdempotentRequest {
 }
 
 /// Reads the `Idempotency-Key` header (required): 1–255 visible ASCII characters.
-pub fn from_request(req: &HttpRequest, body: &[u8], scope: Scope) -> Result<IdempotentRequest, ApiError> {
+pub fn from_request(pii: &Pii, req: &HttpRequest, body: &[u8], scope: Scope) -> Result<IdempotentRequest, ApiError> {
     let key = req
         .headers()
         .get(HEADER)
@@ -68,19 +68,13 @@ pub fn from_request(req: &HttpRequest, body: &[u8], scope: Scope) -> Result<Idem
             "The Idempotency-Key must be 1–255 visible ASCII characters",
         ));
     }
-    Ok(IdempotentRequest::new(scope, key, req.method().as_str(), req.uri().path(), body))
+    Ok(IdempotentRequest::new(pii, scope, key, req.method().as_str(), req.uri().path(), body))
 }
 
 impl IdempotentRequest {
-    /// A key (already checked, see [`from_request`]) with the fingerprint of method, path and body.
-    pub fn new(scope: Scope, key: String, method: &str, path: &str, body: &[u8]) -> Self {
-        let mut h = Sha256::new();
-        h.update(method.as_bytes());
-        h.update([0]);
-        h.update(path.as_bytes());
-        h.update([0]);
-        h.update(body);
-        Self { scope, key, request_sha256: h.finalize().to_vec() }
+    /// A key (already checked, see [`from_request`]) with the keyed fingerprint of method, path and body.
+    pub fn new(pii: &Pii, scope: Scope, key: String, method: &str, path: &str, body: &[u8]) -> Self {
+        Self { scope, key, request_sha256: pii.request_fingerprint(method, path, body) }
     }
 }
 
@@ -89,6 +83,23 @@ pub enum Begin {
     Proceed,
     /// Seen and finished: answer exactly this.
     Replay(HttpResponse),
+}
+
+/// A finished request's stored answer, given again to a retry with the same key and request.
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl StoredAnswer {
+    pub fn into_response(self) -> HttpResponse {
+        let content_type = if self.status.is_success() { "application/json" } else { PROBLEM_JSON };
+        HttpResponse::build(self.status)
+            .insert_header(("content-type", content_type))
+            .insert_header(("idempotent-replayed", "true"))
+            .body(self.body)
+    }
 }
 
 pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) -> Result<Begin, ApiError> {
@@ -107,7 +118,7 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
         return Ok(Begin::Proceed);
     }
     let created = match stored(conn, request).await? {
-        Stored::Answer(resp) => return Ok(Begin::Replay(resp)),
+        Stored::Answer(answer) => return Ok(Begin::Replay(answer.into_response())),
         Stored::Running { created, holder } if Utc::now() - created < STALE_AFTER && !holder_gone(conn, holder).await? => {
             return Err(in_progress());
         }
@@ -133,7 +144,7 @@ pub async fn begin(conn: &mut AsyncPgConnection, request: &IdempotentRequest) ->
 enum Stored {
     Nothing,
     /// A finished request with the same fingerprint: its answer, to give again.
-    Answer(HttpResponse),
+    Answer(StoredAnswer),
     /// A request still running (or dead: see [`holder_gone`] and [`STALE_AFTER`]).
     Running { created: chrono::DateTime<Utc>, holder: Option<i32> },
 }
@@ -166,11 +177,7 @@ async fn stored(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> Re
         return Ok(Stored::Running { created, holder });
     }
     let status = code.and_then(|c| StatusCode::from_u16(u16::try_from(c).ok()?).ok()).unwrap_or(StatusCode::OK);
-    let body = body.unwrap_or_default();
-    let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
-    Ok(Stored::Answer(
-        HttpResponse::build(status).insert_header(("content-type", content_type)).insert_header(("idempotent-replayed", "true")).body(body),
-    ))
+    Ok(Stored::Answer(StoredAnswer { status, body: body.unwrap_or_default() }))
 }
 
 fn in_progress() -> ApiError {
@@ -184,7 +191,7 @@ fn in_progress() -> ApiError {
 ///
 /// Answers the stored response of a finished request with this key, or None to go on. A key left running by
 /// [`begin`] mode is refused while its holder lives and cleared once it is dead.
-pub async fn stored_answer(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> Result<Option<HttpResponse>, ApiError> {
+pub async fn stored_answer(mut conn: &AsyncPgConnection, request: &IdempotentRequest) -> Result<Option<StoredAnswer>, ApiError> {
     match stored(conn, request).await? {
         Stored::Nothing => Ok(None),
         Stored::Answer(resp) => Ok(Some(resp)),

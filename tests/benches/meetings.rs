@@ -189,13 +189,14 @@ fn bare_pin(threads: usize, secs: f64, m_kib: u32, t: u32) -> anyhow::Result<(f6
 /// insert, committed, `concurrency` at once over a pool of `POOL_SIZE`. Returns transactions per second.
 async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) -> anyhow::Result<f64> {
     let pool = linli_server::db::pool(world.db.url(), POOL_SIZE)?;
+    let pii = linli_server::pii::Pii::from_config(&linli_server::testing::test_pii_config())?;
     let community = world.community_id;
     let n = jobs.len();
     let queue = Arc::new(std::sync::Mutex::new(jobs));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (queue, pool) = (queue.clone(), pool.clone());
+        let (queue, pool, pii) = (queue.clone(), pool.clone(), pii.clone());
         tasks.spawn(async move {
             loop {
                 let next = queue.lock().map_err(|_| anyhow::anyhow!("queue poisoned"))?.pop();
@@ -215,7 +216,7 @@ async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) ->
                 };
                 let mut conn = pool.get().await?;
                 let path = format!("/v1/meetings/{meeting}/sheets");
-                let key = IdempotentRequest::new(Scope::account(account), sheet_id.to_string(), "POST", &path, RECEIPT_SIZED);
+                let key = IdempotentRequest::new(&pii, Scope::account(account), sheet_id.to_string(), "POST", &path, RECEIPT_SIZED);
                 conn.transaction(async |conn| {
                     // As the server: the idempotent answer and the PIN row lock first, then sheet and outbox row.
                     idempotency::record(conn, &key, actix_web::http::StatusCode::CREATED, RECEIPT_SIZED).await?;

@@ -332,3 +332,65 @@ async fn wechat_content_security_sends_flagged_meetings_to_human_review() {
     );
     assert_eq!(list_as(linli_server::auth::org_app::OrgRole::Property, world.community_id).await.0, 404);
 }
+
+/// Issue 25 item 2: a sheet's stored answer is no PIN oracle. The `Idempotency-Key` keeps a keyed fingerprint of
+/// the request (a database copy cannot try the 10⁶ PINs against it), and the stored answer is given only to a
+/// request whose device signature verifies — a session plus the key learns nothing, whatever PIN it sends.
+#[tokio::test]
+async fn a_stored_sheet_answer_needs_the_device_signature_and_its_fingerprint_hides_the_pin() {
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use linli_server::schema::idempotency_keys;
+    use sha2::{Digest, Sha256};
+
+    let world = World::start().await.unwrap();
+    let persons = demo_persons(&world).await.unwrap();
+    let p1 = &persons[0];
+    let mut voter = Owner::login(&world, "o-oracle-voter").await.unwrap();
+    let u1 = unit_id(&world, &p1.building, &p1.unit).await.unwrap();
+    voter.enroll(&world, u1, p1, &pin_for(p1)).await.unwrap();
+    let a = committee(&world, "o-oracle-com-a").await;
+    let b = committee(&world, "o-oracle-com-b").await;
+    let start = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let id = linli_tests::meeting::open_meeting(&world, &a, &b, "业主大会", linli_tests::meeting::two_proposals(), start, start + chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    linli_tests::meeting::until_voting_opens(start).await;
+    let path = format!("/v1/meetings/{id}/sheets");
+    let good = json!({"pin": pin_for(p1), "choices": [0, 1]});
+    let (s, receipt, signed_headers) = sheet(&voter, &path, &good, "k-oracle", None).await;
+    assert_eq!(s, 201, "{receipt}");
+
+    // The fingerprint is not the unkeyed SHA-256 of method, path and body that a PIN search would match.
+    let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+    let stored: Vec<u8> = idempotency_keys::table
+        .find((format!("account:{}", voter.account_id), "k-oracle"))
+        .select(idempotency_keys::request_sha256)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    let body = serde_json::to_vec(&good).unwrap();
+    let unkeyed = Sha256::new().chain_update(b"POST\0").chain_update(path.as_bytes()).chain_update([0]).chain_update(&body).finalize();
+    assert_eq!(stored.len(), 32);
+    assert_ne!(stored, unkeyed.to_vec(), "the idempotency fingerprint is an unkeyed hash of a body holding the PIN");
+
+    // The session and the key alone, with the right PIN and with a wrong one: both refused at the signature, so
+    // neither 201 (a match) nor 422 (no match) tells anything.
+    for pin in [pin_for(p1), wrong_pin(p1).to_owned()] {
+        let bytes = serde_json::to_vec(&json!({"pin": pin, "choices": [0, 1]})).unwrap();
+        let resp = voter.send_raw("POST", &path, &bytes, &[("Idempotency-Key".into(), "k-oracle".into())]).await.unwrap();
+        let status = resp.status().as_u16();
+        let e: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 401, "an unsigned request with the sheet's key was answered: {e}");
+        assert_eq!(e["code"].as_str(), Some("signature_headers_missing"), "{e}");
+    }
+    // A signature by the device over other bytes (the headers of the first request, another PIN) is refused too.
+    let (s, e, _) = sheet(&voter, &path, &json!({"pin": wrong_pin(p1), "choices": [0, 1]}), "k-oracle", Some(&signed_headers)).await;
+    assert_eq!((s, e["code"].as_str()), (401, Some("signature_invalid")), "{e}");
+    // The device's own retries still get the receipt: the very same signed bytes (nonce already spent), and a
+    // fresh signature of the same body.
+    let (s, again, _) = sheet(&voter, &path, &good, "k-oracle", Some(&signed_headers)).await;
+    assert_eq!((s, &again["sheet_id"]), (201, &receipt["sheet_id"]), "{again}");
+    let (s, again, _) = sheet(&voter, &path, &good, "k-oracle", None).await;
+    assert_eq!((s, &again["sheet_id"]), (201, &receipt["sheet_id"]), "{again}");
+}

@@ -44,20 +44,67 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Checks a signed request completely: [`verify_signature`], then the nonce.
 pub async fn verify_signed_request(
     state: &AppState,
-    mut conn: &AsyncPgConnection,
+    conn: &AsyncPgConnection,
     req: &HttpRequest,
     body: &[u8],
     account: Uuid,
 ) -> Result<SigningDevice, ApiError> {
-    let headers = SignedRequestHeaders::parse(
-        header(req, HEADER_CERT),
-        header(req, HEADER_TIMESTAMP),
-        header(req, HEADER_NONCE),
-        header(req, HEADER_SIGNATURE),
-    )
-    .map_err(|e| refuse(e.code()))?;
+    verify_signature(conn, &SignedParts::from_request(req), body, account).await?.claim_nonce(state).await
+}
+
+/// What of an HTTP request its signature covers besides the body, read at the edge so the areas that check a
+/// signature need no HTTP types.
+#[derive(Debug, Clone)]
+pub struct SignedParts {
+    headers: Result<SignedRequestHeaders, SignatureError>,
+    method: String,
+    path_and_query: String,
+}
+
+impl SignedParts {
+    pub fn from_request(req: &HttpRequest) -> Self {
+        let headers = SignedRequestHeaders::parse(
+            header(req, HEADER_CERT),
+            header(req, HEADER_TIMESTAMP),
+            header(req, HEADER_NONCE),
+            header(req, HEADER_SIGNATURE),
+        );
+        let path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+        Self { headers, method: req.method().as_str().to_owned(), path_and_query }
+    }
+}
+
+/// A request whose signature verified (certificate, owner, window, signature) but whose nonce is not yet claimed.
+#[derive(Debug)]
+pub struct VerifiedSignature {
+    device: SigningDevice,
+    replay_key: String,
+}
+
+impl VerifiedSignature {
+    /// Claims the nonce (Redis `SET NX EX`): a request that is to have an effect must be new. A request answered
+    /// from its `Idempotency-Key` has none, so it may be the very same signed bytes again and claims nothing.
+    pub async fn claim_nonce(self, state: &AppState) -> Result<SigningDevice, ApiError> {
+        let fresh = crate::cache::claim_nonce(&state.redis, &self.replay_key, NONCE_TTL_SECONDS).await?;
+        if !fresh {
+            return Err(refuse(SignatureError::NonceReplayed.code()));
+        }
+        Ok(self.device)
+    }
+}
+
+/// Everything of a signed request but its nonce's freshness: the certificate is active and the session account's,
+/// under its WeChat identity, the timestamp is in the window and the signature verifies over this request.
+pub async fn verify_signature(
+    mut conn: &AsyncPgConnection,
+    parts: &SignedParts,
+    body: &[u8],
+    account: Uuid,
+) -> Result<VerifiedSignature, ApiError> {
+    let headers = parts.headers.clone().map_err(|e| refuse(e.code()))?;
 
     // The certificate and its account's WeChat identity in one statement (DSL only, so it is prepared once per
     // connection: it runs for every signed request).
@@ -97,14 +144,10 @@ pub async fn verify_signed_request(
     }
     let key = P256PublicKey::from_sec1(&public_key)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored device key is not a P-256 point")))?;
-    let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    verify_request(&headers, &key, req.method().as_str(), path, body, now.timestamp_millis())
+    verify_request(&headers, &key, &parts.method, &parts.path_and_query, body, now.timestamp_millis())
         .map_err(|e| refuse(e.code()))?;
 
-    let fresh = crate::cache::claim_nonce(&state.redis, &headers.replay_key(), NONCE_TTL_SECONDS).await?;
-    if !fresh {
-        return Err(refuse(SignatureError::NonceReplayed.code()));
-    }
+    let replay_key = headers.replay_key();
     let nonce = headers.nonce.to_ascii_lowercase();
-    Ok(SigningDevice { serial: headers.cert_serial, enrollment_id, nonce })
+    Ok(VerifiedSignature { device: SigningDevice { serial: headers.cert_serial, enrollment_id, nonce }, replay_key })
 }

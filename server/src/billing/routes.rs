@@ -134,7 +134,7 @@ async fn create_order(
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bills_invalid", "Give 1 to 24 bills"));
     }
     let wx = wechatpay(&state)?;
-    let idem = idempotency::from_request(&req, &body, Scope::account(account.0))?;
+    let idem = idempotency::from_request(&state.pii, &req, &body, Scope::account(account.0))?;
     let mut conn = state.db.get().await?;
     if let Begin::Replay(resp) = idempotency::begin(&mut conn, &idem).await? {
         return Ok(resp);

@@ -359,7 +359,7 @@ async fn publish_unpublished(conn: &mut AsyncPgConnection, forwarder: &Forwarder
         .filter(chain_outbox::status.eq("done"))
         .select(chain_outbox::subject_id);
     let waiting: Vec<(Uuid, Uuid)> = meetings::table
-        .filter(meetings::status.eq("closed"))
+        .filter(meetings::status.eq(crate::governance::lifecycle::MeetingState::Closed.as_str()))
         .filter(meetings::result.is_null())
         .filter(meetings::id.eq_any(finalized_on_chain))
         .select((meetings::id, meetings::community_id))
@@ -371,7 +371,7 @@ async fn publish_unpublished(conn: &mut AsyncPgConnection, forwarder: &Forwarder
             .transaction(async |conn| {
                 let still_waiting: Option<Uuid> = meetings::table
                     .find(meeting)
-                    .filter(meetings::status.eq("closed"))
+                    .filter(meetings::status.eq(crate::governance::lifecycle::MeetingState::Closed.as_str()))
                     .filter(meetings::result.is_null())
                     .select(meetings::id)
                     .for_update()

@@ -127,7 +127,7 @@ async fn meeting_for_share(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Mee
 
 /// Proxies change only while the meeting is published and its roll not yet frozen.
 pub fn require_roll_not_frozen(m: &MeetingRow) -> Result<(), ApiError> {
-    if m.status == "published" {
+    if m.state()? == super::lifecycle::MeetingState::Published {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -12,6 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::domain;
+use super::lifecycle::{Action, MeetingState};
 use super::store;
 use super::tally::{self, Weight};
 use crate::chain::worker::Forwarder;
@@ -151,10 +152,15 @@ pub async fn publish_after_finalize(
         b64(ring::signature::KeyPair::public_key(&forwarder.platform_key).as_ref()),
         b64(forwarder.platform_key.sign(&bytes).as_ref())
     );
+    match super::lifecycle::transition(m.state().map_err(|e| anyhow::anyhow!("{e:?}"))?, Action::Finalize { chain_agrees: agree }, &m.facts()) {
+        Ok(_) => {}
+        Err(refusal) if refusal == super::lifecycle::RESULT_MISMATCH => {}
+        Err(refusal) => anyhow::bail!("meeting {meeting_id} cannot be finalized: {}", refusal.code),
+    }
     if agree {
         diesel::update(meetings::table.find(meeting_id))
             .set((
-                meetings::status.eq("finalized"),
+                meetings::status.eq(MeetingState::Finalized.as_str()),
                 meetings::finalized_at.eq(chrono::Utc::now()),
                 meetings::result.eq(&doc),
                 meetings::result_signature.eq(&signature),

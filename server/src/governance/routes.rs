@@ -3,25 +3,26 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use alloy_sol_types::SolCall;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use linli_ledger_client::governance::LinliGovernance;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::domain::{self, ProposalDraft, RollUnit};
+use super::lifecycle::{self, Action, MeetingState};
 use super::screening::{DEFAULT_LIST, Screener};
+use super::sheets::{self, SheetInput, SheetReceipt};
+use super::steps::{self, ReviewInput, Stage};
+use crate::auth::signed::SignedParts;
 use super::store::{self, MeetingRow, ProposalRow};
 use crate::auth::org_app::{OrgRole, verify_org_request};
 use crate::auth::{CurrentAccount, Role, require_role};
-use crate::chain::outbox::{self, Kind};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
-use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meeting_reviews, meetings};
+use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meetings};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_meeting)
@@ -150,7 +151,7 @@ async fn create_meeting(
                     meetings::community_id.eq(community),
                     meetings::chain_meeting_id.eq(domain::chain_meeting_id(id).to_vec()),
                     meetings::title.eq(&input.title),
-                    meetings::status.eq("draft"),
+                    meetings::status.eq(MeetingState::Draft.as_str()),
                     meetings::silent_counts_as_participating.eq(input.rules.silent_counts_as_participating),
                     meetings::silent_follows_majority.eq(input.rules.silent_follows_majority),
                     meetings::vote_change_allowed.eq(input.rules.vote_change_allowed),
@@ -205,7 +206,7 @@ async fn get_meeting(state: web::Data<AppState>, account: CurrentAccount, path: 
 /// is published.
 pub async fn require_meeting_reader(conn: &mut AsyncPgConnection, account: Uuid, m: &MeetingRow) -> Result<(), ApiError> {
     require_reader(conn, account, m.id).await?;
-    if m.status == "draft" || m.status.ends_with("_review") || m.status == "rejected" {
+    if !m.state()?.is_public() {
         require_role(conn, account, m.community_id, Role::Committee).await?;
     }
     Ok(())
@@ -229,9 +230,8 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
     let screener = Screener::from_list(DEFAULT_LIST).map_err(ApiError::internal)?;
     let m = store::meeting(&mut conn, id).await?;
     require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
-    if m.status != "draft" {
-        return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
-    }
+    // Refused before the screening's WeChat call; the step checks again under the row lock.
+    lifecycle::transition(m.state()?, Action::Submit { clean: true }, &m.facts())?;
     // A draft's text never changes after creation, so it can be screened outside the transaction (the WeChat
     // call must not hold the row lock). Attachments can still come and go: the transaction below checks that the
     // ones screened here are still the ones there.
@@ -254,84 +254,14 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
     }
     let terms = screener.matches(&text);
     let wechat = super::screening::wechat_check(&state, account.0, &text).await;
-    let clean = terms.is_empty() && wechat.as_ref().is_none_or(|w| w.passed());
-    let wechat_json = wechat.map(|w| serde_json::to_value(w).unwrap_or_default());
-    let m = conn
-        .transaction(async |conn| {
-            let m = store::meeting_for_update(conn, id).await?;
-            if m.status != "draft" {
-                return Err(conflict("meeting_not_draft", "Only a draft can be submitted"));
-            }
-            let now: Vec<Uuid> = super::attachments::list(conn, id).await?.into_iter().map(|a| a.id).collect();
-            if now != screened.iter().map(|a| a.id).collect::<Vec<_>>() {
-                return Err(conflict("meeting_changed", "The attachments changed during submission; submit again"));
-            }
-            let next = if clean { "committee_review" } else { "screening_review" };
-            diesel::update(meetings::table.find(id))
-                .set((
-                    meetings::status.eq(next),
-                    meetings::screening_terms.eq(serde_json::json!(terms)),
-                    meetings::screening_wechat.eq(&wechat_json),
-                ))
-                .execute(conn)
-                .await?;
-            store::meeting(conn, id).await
-        })
-        .await?;
+    let screened = steps::Screened {
+        attachments: screened.iter().map(|a| a.id).collect(),
+        clean: terms.is_empty() && wechat.as_ref().is_none_or(|w| w.passed()),
+        terms,
+        wechat: wechat.map(|w| serde_json::to_value(w).unwrap_or_default()),
+    };
+    let m = steps::submit(&mut conn, id, account.0, &screened).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ReviewInput {
-    pub approved: bool,
-    #[serde(default)]
-    pub note: String,
-}
-
-async fn record_review(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    stage: &str,
-    reviewer: &str,
-    input: &ReviewInput,
-) -> Result<(), ApiError> {
-    if input.note.chars().count() > 2000 {
-        return Err(invalid("note too long"));
-    }
-    let n = diesel::insert_into(meeting_reviews::table)
-        .values((
-            meeting_reviews::meeting_id.eq(id),
-            meeting_reviews::stage.eq(stage),
-            meeting_reviews::reviewer.eq(reviewer),
-            meeting_reviews::approved.eq(input.approved),
-            meeting_reviews::note.eq(&input.note),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if n == 0 {
-        return Err(conflict("already_reviewed", "This reviewer has already reviewed this meeting"));
-    }
-    crate::audit::append(conn, reviewer, &format!("meeting.review.{stage}"), &id.to_string(), serde_json::json!({"approved": input.approved}))
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(())
-}
-
-/// Publishes, refusing when the notice period no longer fits before voting starts.
-async fn publish(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<&'static str, ApiError> {
-    let now = Utc::now();
-    if now + chrono::Duration::days(i64::from(m.notice_days)) > m.voting_starts_at {
-        return Err(conflict("notice_too_short", "The notice period no longer fits before voting starts"));
-    }
-    diesel::update(meetings::table.find(m.id))
-        .set((meetings::status.eq("published"), meetings::published_at.eq(now)))
-        .execute(conn)
-        .await?;
-    // The notices are queued in the same transaction: a published meeting always has its proof-of-service queue.
-    let queued = store::enqueue_notices(conn, m).await?;
-    tracing::info!(meeting = %m.id, queued, "meeting published; notices queued");
-    Ok("published")
 }
 
 /// Human review of screened content (platform support staff): approve → committee review, reject → rejected.
@@ -350,23 +280,7 @@ async fn screening_review(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let input: ReviewInput = parse_json(&body)?;
-    let mut conn = state.db.get().await?;
-    let m = conn
-        .transaction(async |conn| {
-            let m = store::meeting_for_update(conn, id).await?;
-            require_role(conn, account.0, m.community_id, Role::Support).await?;
-            if m.status != "screening_review" {
-                return Err(conflict("not_in_screening_review", "The meeting is not waiting for screening review"));
-            }
-            record_review(conn, id, "screening", &account.0.to_string(), &input).await?;
-            let next = if input.approved { "committee_review" } else { "rejected" };
-            diesel::update(meetings::table.find(id)).set(meetings::status.eq(next)).execute(conn).await?;
-            store::meeting(conn, id).await
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
+    member_review(state, account, path, body, Role::Support, Stage::Screening).await
 }
 
 /// Committee review: two distinct committee members must approve; one rejection rejects. After the second
@@ -386,38 +300,21 @@ async fn committee_review(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    member_review(state, account, path, body, Role::Committee, Stage::Committee).await
+}
+
+async fn member_review(
+    state: web::Data<AppState>,
+    account: CurrentAccount,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+    role: Role,
+    stage: Stage,
+) -> Result<HttpResponse, ApiError> {
     let input: ReviewInput = parse_json(&body)?;
     let mut conn = state.db.get().await?;
-    let m = conn
-        .transaction(async |conn| {
-            let m = store::meeting_for_update(conn, id).await?;
-            require_role(conn, account.0, m.community_id, Role::Committee).await?;
-            if m.status != "committee_review" {
-                return Err(conflict("not_in_committee_review", "The meeting is not waiting for committee review"));
-            }
-            record_review(conn, id, "committee", &account.0.to_string(), &input).await?;
-            if !input.approved {
-                diesel::update(meetings::table.find(id)).set(meetings::status.eq("rejected")).execute(conn).await?;
-            } else {
-                let approvals: i64 = meeting_reviews::table
-                    .filter(meeting_reviews::meeting_id.eq(id))
-                    .filter(meeting_reviews::stage.eq("committee"))
-                    .filter(meeting_reviews::approved.eq(true))
-                    .count()
-                    .get_result(conn)
-                    .await?;
-                if approvals >= 2 {
-                    if m.bureau_review_required {
-                        diesel::update(meetings::table.find(id)).set(meetings::status.eq("bureau_review")).execute(conn).await?;
-                    } else {
-                        publish(conn, &m).await?;
-                    }
-                }
-            }
-            store::meeting(conn, id).await
-        })
-        .await?;
+    let authority = steps::Authority::Member { account: account.0, role };
+    let m = steps::review(&mut conn, path.into_inner(), &authority, stage, &input).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
@@ -437,26 +334,10 @@ async fn bureau_review(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let mut conn = state.db.get().await?;
     let app = verify_org_request(&state, &mut conn, &req, &body).await?;
     let input: ReviewInput = parse_json(&body)?;
-    let m = conn
-        .transaction(async |conn| {
-            let m = store::meeting_for_update(conn, id).await?;
-            app.require(&[OrgRole::Bureau], m.community_id)?;
-            if m.status != "bureau_review" {
-                return Err(conflict("not_in_bureau_review", "The meeting is not waiting for bureau review"));
-            }
-            record_review(conn, id, "bureau", &format!("app:{}", app.id), &input).await?;
-            if input.approved {
-                publish(conn, &m).await?;
-            } else {
-                diesel::update(meetings::table.find(id)).set(meetings::status.eq("rejected")).execute(conn).await?;
-            }
-            store::meeting(conn, id).await
-        })
-        .await?;
+    let m = steps::review(&mut conn, path.into_inner(), &steps::Authority::Bureau(&app), Stage::Bureau, &input).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
@@ -472,63 +353,8 @@ async fn bureau_review(
 )]
 #[post("/v1/meetings/{meeting_id}/open")]
 async fn open_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let mut conn = state.db.get().await?;
-    let m = conn
-        .transaction(async |conn| {
-            let m = store::meeting_for_update(conn, id).await?;
-            require_role(conn, account.0, m.community_id, Role::Committee).await?;
-            if m.status != "published" {
-                return Err(conflict("meeting_not_published", "Only a published meeting can be opened"));
-            }
-            if Utc::now() >= m.voting_starts_at {
-                return Err(conflict("voting_already_started", "The roll must be frozen before voting starts"));
-            }
-            let roll = store::freeze_roll(conn, &m).await?;
-            if roll.is_empty() {
-                return Err(conflict("empty_roll", "The register has no counted units"));
-            }
-            let hash = domain::roll_hash(&roll);
-            let area: i64 = roll.iter().map(|e| e.area_centi_m2).sum();
-            let heads = i64::try_from(roll.len()).unwrap_or(i64::MAX);
-            diesel::update(meetings::table.find(id))
-                .set((
-                    meetings::status.eq("open"),
-                    meetings::roll_frozen_at.eq(Utc::now()),
-                    meetings::roll_hash.eq(hash.to_vec()),
-                    meetings::roll_area_centi_m2.eq(area),
-                    meetings::roll_heads.eq(heads),
-                ))
-                .execute(conn)
-                .await?;
-            let mid = alloy_primitives::FixedBytes::<32>::from(domain::chain_meeting_id(id));
-            let call = LinliGovernance::openMeetingCall {
-                meetingId: mid,
-                rollHash: hash.into(),
-                totalAreaCm2: u64::try_from(area).unwrap_or(0),
-                totalHeads: u32::try_from(heads).unwrap_or(0),
-                startMs: u64::try_from(m.voting_starts_at.timestamp_millis()).unwrap_or(0),
-                endMs: u64::try_from(m.voting_ends_at.timestamp_millis()).unwrap_or(0),
-                voteChangeAllowed: m.vote_change_allowed,
-            };
-            outbox::enqueue(conn, m.community_id, Kind::OpenMeeting, id, call.abi_encode()).await?;
-            for p in store::proposals(conn, id).await? {
-                let hash: [u8; 32] = p.content_hash.as_slice().try_into().unwrap_or([0; 32]);
-                let call = LinliGovernance::addProposalCall {
-                    meetingId: mid,
-                    proposalIndex: u8::try_from(p.idx).unwrap_or(0),
-                    matter: u8::try_from(p.matter).unwrap_or(0),
-                    contentHash: hash.into(),
-                    optionCount: u8::try_from(p.option_count()).unwrap_or(0),
-                };
-                outbox::enqueue(conn, m.community_id, Kind::AddProposal, id, call.abi_encode()).await?;
-            }
-            crate::audit::append(conn, &account.0.to_string(), "meeting.open", &id.to_string(), serde_json::json!({"roll_hash": hex::encode(hash)}))
-                .await
-                .map_err(ApiError::internal)?;
-            store::meeting(conn, id).await
-        })
-        .await?;
+    let m = steps::open(&mut conn, path.into_inner(), account.0).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
@@ -581,39 +407,6 @@ async fn get_roll(state: web::Data<AppState>, account: CurrentAccount, path: web
     Ok(HttpResponse::Ok().json(published_roll(&mut conn, &m).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SheetInput {
-    pub pin: String,
-    /// One option index per proposal, in proposal order.
-    pub choices: Vec<u8>,
-    /// Cast for the principal of this approved written proxy (held by the caller) instead of for the caller's
-    /// own keys. A holder casts one sheet for themselves and one per proxy.
-    #[serde(default)]
-    pub proxy_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SheetReceipt {
-    pub sheet_id: Uuid,
-    pub meeting_id: Uuid,
-    /// hex sha256 (see `governance::domain::sheet_hash`).
-    pub sheet_hash: String,
-    pub area_centi_m2: i64,
-    pub heads: i64,
-    pub choices: Vec<u8>,
-    /// The written proxy this sheet was cast through (null: the caller's own sheet).
-    pub proxy_id: Option<Uuid>,
-    /// The sheet this one replaced (a change, where the meeting's rules allow it); null for a first sheet.
-    pub replaces: Option<Uuid>,
-    pub submitted_at: DateTime<Utc>,
-    /// Filled in once the chain has the sheet.
-    pub tx_hash: Option<String>,
-    pub block_number: Option<i64>,
-    /// Outbox state: pending, sent, done, failed.
-    pub chain_status: String,
-}
-
 /// Casts the caller's ballot sheet: device-signed, PIN, `Idempotency-Key`, one choice per proposal. The sheet
 /// and its outbox row are stored in one transaction with the idempotent answer.
 /// Where the meeting's rules allow vote changes, a second sheet of the same caster (own, or through the same
@@ -640,201 +433,19 @@ async fn cast_sheet(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, account) = (path.into_inner(), account.0);
-    let idem = crate::idempotency::from_request(&req, &body, crate::idempotency::Scope::account(account))?;
-    // Parsed now for the proxy id the reads need; a parse error is answered after the signature check.
-    let input: Result<SheetInput, ApiError> = parse_json(&body);
-    let proxy = input.as_ref().ok().and_then(|i| i.proxy_id);
+    let (meeting, account) = (path.into_inner(), account.0);
+    let idem = crate::idempotency::from_request(&state.pii, &req, &body, crate::idempotency::Scope::account(account))?;
+    let signature = SignedParts::from_request(&req);
     let mut conn = state.db.get().await?;
-
-    // Every read the checks need, in one pipelined round trip; the answers are judged in a fixed order below.
-    // (Idempotency uses its one-transaction mode: nothing is written before the sheet's own transaction.)
-    let shared: &AsyncPgConnection = &conn;
-    let (stored, device, context) = futures_util::join!(
-        crate::idempotency::stored_answer(shared, &idem),
-        crate::auth::signed::verify_signed_request(&state, shared, &req, &body, account),
-        store::sheet_context(shared, id, account, proxy),
-    );
-    // A retry of a finished request gets its first answer, whatever has changed since (the window may have closed).
-    if let Some(replay) = stored? {
-        return Ok(replay);
-    }
-    let device = device?;
-    let input = input?;
-    let ctx = context?;
-    if !ctx.reader {
-        return Err(ApiError::not_found());
-    }
-    let m = &ctx.meeting;
-    // Whole milliseconds, as the contract judges the window by the stated submission time (castAtMs) against
-    // startMs/endMs: a sheet accepted here in the window's last fraction of a millisecond would be refused there.
-    let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now);
-    let ms = |t: DateTime<Utc>| t.timestamp_millis();
-    if m.status != "open" || ms(now) < ms(m.voting_starts_at) {
-        return Err(conflict("voting_not_open", "Voting is not open"));
-    }
-    if ms(now) >= ms(m.voting_ends_at) {
-        return Err(conflict("voting_closed", "Voting has closed"));
-    }
-    // The keys this sheet is for: the caller's own, or the one key of the proxy they hold.
-    if ctx.roll_areas.is_empty() {
-        return Err(match input.proxy_id {
-            None => ApiError::new(StatusCode::FORBIDDEN, "not_on_roll", "You are not a voter on this meeting's roll"),
-            Some(_) => ApiError::new(StatusCode::FORBIDDEN, "proxy_not_on_roll", "You hold no proxy on this meeting's roll by that id"),
-        });
-    }
-    let area: i64 = ctx.roll_areas.iter().sum();
-    let heads = i64::try_from(ctx.roll_areas.len()).unwrap_or(i64::MAX);
-    if input.choices.len() != ctx.option_counts.len() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "One choice per proposal is required")
-            .with_detail(format!("{} proposals, {} choices", ctx.option_counts.len(), input.choices.len())));
-    }
-    for (idx, (options, c)) in ctx.option_counts.iter().zip(&input.choices).enumerate() {
-        if i32::from(*c) >= *options {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "A choice is not an option of its proposal")
-                .with_detail(format!("proposal {idx} has {options} options")));
-        }
-    }
-    // A live sheet of this caster: replaced by this one if the meeting allows changes.
-    if let Some((_, previous_at)) = ctx.live_sheet
-        && let Err(refusal) = domain::check_sheet_change(m.vote_change_allowed, ms(previous_at), ms(now))
-    {
-        // The pipelined reads each see the database as of their own execution: a concurrent request with this
-        // key may have committed this very sheet after the idempotency read and before the live-sheet read.
-        // Then the answer is that request's, not a refusal.
-        if let Some(replay) = crate::idempotency::stored_answer(&conn, &idem).await? {
-            return Ok(replay);
-        }
-        return Err(match refusal {
-            domain::SheetChangeRefusal::NotAllowed => conflict("already_voted", "You have already cast a sheet in this meeting"),
-            domain::SheetChangeRefusal::BeforePrevious => conflict("sheet_change_out_of_order", "Your previous sheet is stated later than now; retry"),
-        });
-    }
-    let replaces = ctx.live_sheet.map(|(previous, _)| previous);
-    let pin = crate::auth::pin::parse_pin(&input.pin)?;
-
-    let sheet_id = Uuid::now_v7();
-    let pseudonym = match input.proxy_id {
-        None => domain::voter_pseudonym(id, account),
-        Some(proxy) => domain::proxy_pseudonym(id, proxy),
-    };
-    let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &input.choices);
-    let call = LinliGovernance::castSheetCall {
-        meetingId: domain::chain_meeting_id(id).into(),
-        voter: pseudonym.into(),
-        areaCm2: u64::try_from(area).unwrap_or(0),
-        heads: u32::try_from(heads).unwrap_or(0),
-        choices: input.choices.clone(),
-        sheetHash: hash.into(),
-        // The receipt's submitted_at: the contract checks the window against it, so a sheet acknowledged
-        // inside the window counts even if it reaches the chain after the window closed.
-        castAtMs: u64::try_from(now.timestamp_millis()).unwrap_or(0),
-    };
-    let receipt = SheetReceipt {
-        sheet_id,
-        meeting_id: id,
-        sheet_hash: hex::encode(hash),
-        area_centi_m2: area,
-        heads,
-        choices: input.choices.clone(),
-        proxy_id: input.proxy_id,
-        replaces,
-        submitted_at: now,
-        tx_hash: None,
-        block_number: None,
-        chain_status: "pending".into(),
-    };
-    let answer = serde_json::to_vec(&receipt).map_err(ApiError::internal)?;
-    let identity = state.identity()?;
-    let community = m.community_id;
-    // One transaction, one commit: the answer, the PIN check, the sheet and its outbox row. A refused PIN commits
-    // only its failure count.
-    let outcome = conn
-        .transaction(async |conn| {
-            let shared: &AsyncPgConnection = conn;
-            // The answer first: a concurrent request with the same key waits at this insert until this one ends.
-            let (recorded, checked) = futures_util::join!(
-                crate::idempotency::record(shared, &idem, StatusCode::CREATED, &answer),
-                crate::auth::pin::check_pin_locked(shared, identity, account, pin),
-            );
-            if !recorded? {
-                return Ok(SheetOutcome::KeyTaken);
-            }
-            if let Err(refusal) = checked? {
-                crate::idempotency::unrecord(shared, &idem).await?;
-                return Ok(SheetOutcome::PinRefused(refusal));
-            }
-            if let Some(previous) = replaces {
-                // Before the insert: the live-sheet unique index admits the new sheet only once this one is marked.
-                let marked = diesel::update(ballot_sheets::table.find(previous).filter(ballot_sheets::superseded_by.is_null()))
-                    .set((ballot_sheets::superseded_by.eq(sheet_id), ballot_sheets::superseded_at.eq(now)))
-                    .execute(conn)
-                    .await?;
-                if marked == 0 {
-                    return Err(conflict("sheet_changed_concurrently", "Your sheet was changed by another request at the same time"));
-                }
-            }
-            let (mut sheet_conn, outbox_conn): (&AsyncPgConnection, &AsyncPgConnection) = (&*conn, &*conn);
-            let insert_sheet = diesel::insert_into(ballot_sheets::table)
-                .values((
-                    ballot_sheets::id.eq(sheet_id),
-                    ballot_sheets::meeting_id.eq(id),
-                    ballot_sheets::account_id.eq(account),
-                    ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
-                    ballot_sheets::area_centi_m2.eq(area),
-                    ballot_sheets::heads.eq(i32::try_from(heads).unwrap_or(i32::MAX)),
-                    ballot_sheets::choices.eq(serde_json::json!(input.choices)),
-                    ballot_sheets::sheet_hash.eq(hash.to_vec()),
-                    ballot_sheets::device_serial.eq(&device.serial),
-                    ballot_sheets::created_at.eq(now),
-                    ballot_sheets::proxy_id.eq(input.proxy_id),
-                    ballot_sheets::request_nonce.eq(&device.nonce),
-                ))
-                .on_conflict_do_nothing()
-                .execute(&mut sheet_conn);
-            // Independent of the sheet row, so sent in the same round trip.
-            let enqueue = outbox::enqueue(outbox_conn, community, Kind::CastSheet, sheet_id, call.abi_encode());
-            let (inserted, enqueued) = futures_util::join!(insert_sheet, enqueue);
-            enqueued?;
-            if inserted? == 0 {
-                // A live sheet of this caster committed meanwhile, or this very signature is stored with an earlier
-                // sheet: a replay that Redis no longer remembered (it refuses replays only while it holds them).
-                let replayed: bool = diesel::select(diesel::dsl::exists(
-                    ballot_sheets::table
-                        .filter(ballot_sheets::device_serial.eq(&device.serial))
-                        .filter(ballot_sheets::request_nonce.eq(&device.nonce)),
-                ))
-                .get_result(conn)
-                .await?;
-                return Err(if replayed {
-                    crate::auth::signed::replayed()
-                } else {
-                    conflict("already_voted", "You have already cast a sheet in this meeting")
-                });
-            }
-            state.faults.reached(crate::fault::FaultPoint::SheetBeforeCommit);
-            Ok::<_, ApiError>(SheetOutcome::Stored)
-        })
-        .await?;
-    match outcome {
-        SheetOutcome::Stored => {
+    match sheets::cast(&state, &mut conn, meeting, account, &body, &signature, &idem).await? {
+        sheets::Cast::Stored(receipt) => {
             state.faults.reached(crate::fault::FaultPoint::SheetAfterCommitBeforeAnswer);
-            Ok(HttpResponse::Created().content_type("application/json").body(answer))
+            Ok(HttpResponse::Created().content_type("application/json").body(receipt))
         }
-        SheetOutcome::PinRefused(refusal) => Err(crate::auth::pin::refused(refusal)),
-        // A concurrent request with this key committed first: answer as it did.
-        SheetOutcome::KeyTaken => crate::idempotency::stored_answer(&conn, &idem).await?.ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("idempotency key taken but no answer stored"))
-        }),
+        sheets::Cast::Replayed(answer) => Ok(answer.into_response()),
     }
 }
 
-/// How the sheet's transaction ended (an `Err` rolls it back).
-enum SheetOutcome {
-    Stored,
-    PinRefused(crate::auth::pin::Refusal),
-    KeyTaken,
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -924,24 +535,8 @@ async fn my_sheet(
 )]
 #[post("/v1/meetings/{meeting_id}/close")]
 async fn close_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let mut conn = state.db.get().await?;
-    let m = conn
-        .transaction(async |conn| {
-            let m = store::meeting_for_update(conn, id).await?;
-            require_role(conn, account.0, m.community_id, Role::Committee).await?;
-            if m.status != "open" {
-                return Err(conflict("meeting_not_open", "Only an open meeting can be closed"));
-            }
-            if Utc::now() < m.voting_ends_at {
-                return Err(conflict("voting_not_over", "Voting has not ended yet"));
-            }
-            diesel::update(meetings::table.find(id)).set(meetings::status.eq("closed")).execute(conn).await?;
-            let call = LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(id).into() };
-            outbox::enqueue(conn, m.community_id, Kind::Finalize, id, call.abi_encode()).await?;
-            store::meeting(conn, id).await
-        })
-        .await?;
+    let m = steps::close(&mut conn, path.into_inner(), account.0).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 
@@ -961,7 +556,7 @@ async fn org_list_meetings(state: web::Data<AppState>, req: HttpRequest, path: w
     app.require(&[OrgRole::Bureau], community)?;
     let rows: Vec<MeetingRow> = meetings::table
         .filter(meetings::community_id.eq(community))
-        .filter(meetings::status.ne("draft"))
+        .filter(meetings::status.ne(MeetingState::Draft.as_str()))
         .order((meetings::created_at.desc(), meetings::id.desc()))
         .select(MeetingRow::as_select())
         .load(&mut conn)
@@ -976,7 +571,7 @@ pub(super) async fn bureau_meeting(state: &AppState, req: &HttpRequest, id: Uuid
     let app = verify_org_request(state, &mut conn, req, &[]).await?;
     let m = store::meeting(&mut conn, id).await?;
     app.require(&[OrgRole::Bureau], m.community_id)?;
-    if m.status == "draft" {
+    if m.state()? == MeetingState::Draft {
         return Err(ApiError::not_found());
     }
     Ok((conn, m))
@@ -1006,11 +601,12 @@ pub struct SignedResult {
 
 fn signed_result(m: &MeetingRow) -> Result<SignedResult, ApiError> {
     if m.result_mismatch {
-        return Err(conflict("result_mismatch", "The chain's tally differs from the server's; the result is withheld"));
+        return Err(lifecycle::RESULT_MISMATCH.into());
     }
+    lifecycle::transition(m.state()?, Action::PublishResult, &m.facts())?;
     match (&m.result, &m.result_signature) {
-        (Some(d), Some(s)) if m.status == "finalized" => Ok(SignedResult { document: d.clone(), signature: s.clone() }),
-        _ => Err(conflict("result_not_ready", "The meeting has no published result yet")),
+        (Some(d), Some(s)) => Ok(SignedResult { document: d.clone(), signature: s.clone() }),
+        _ => Err(lifecycle::RESULT_NOT_READY.into()),
     }
 }
 
@@ -1201,10 +797,6 @@ const NOTICE_COLUMNS: NoticeColumns = (
     meeting_notices::headcount_keys,
 );
 
-fn is_published(status: &str) -> bool {
-    matches!(status, "published" | "open" | "closed" | "finalized")
-}
-
 /// Read receipt: the owner opened the meeting's notice (recorded once, the first time). Counts as service.
 #[utoipa::path(
     tag = "governance",
@@ -1218,7 +810,7 @@ async fn read_notice(state: web::Data<AppState>, account: CurrentAccount, path: 
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, id).await?;
     require_reader(&conn, account.0, m.id).await?;
-    if !is_published(&m.status) {
+    if !m.state()?.is_public() {
         // Before publication there is no notice, and owners cannot see the draft at all.
         return Err(ApiError::not_found());
     }
