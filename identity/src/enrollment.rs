@@ -2,12 +2,16 @@
 //! [`Enrollment::apply`] with an event, stores the returned enrollment and appends the returned [`Transition`].
 //!
 //! Rules: consent (current version) is given when the enrollment starts; the face factor needs its own consent
-//! first; the factors face, registry and device may pass in any order; the PIN comes last and completes the
-//! enrollment; 3 face attempts per person per day (Asia/Shanghai calendar day); an enrollment incomplete for
-//! 7 days expires (not while a manual registry review is under way; its end restarts the 7 days). When the
-//! registry cannot confirm the owner, the owner may ask for a manual review: one staff
+//! first; the registry is asked (automatically or by a manual review) only after this enrollment's face factor
+//! passed, so nobody learns who owns a unit, or spends the city's registry quota, on a name and ID number that
+//! are not their own; device and registry may then pass in any order; the PIN comes last and completes the
+//! enrollment; 3 face attempts and 3 registry attempts per person per day (Asia/Shanghai calendar day); an
+//! enrollment incomplete for 7 days expires (not while a manual registry review is under way; its end restarts
+//! the 7 days). When the registry cannot confirm the owner, the owner may ask for a manual review: one staff
 //! member proposes a verdict from the certificate scan ([`EnrollmentEvent::RegistryReviewProposed`]) and a
-//! different one confirms it (it takes effect) or returns it (a new proposal is needed). A support reset
+//! different one confirms it (it takes effect) or returns it (a new proposal is needed); an approved area far
+//! from the unit's recorded one ([`review_area_change`]) needs a third, different staff member too. No staff
+//! member reviews an enrollment of their own person ([`check_reviewer_independent`]). A support reset
 //! ([`EnrollmentEvent::DeviceReset`]) reopens even a completed enrollment: face and device must pass again (the PIN
 //! stays), and passing the last of them completes it again.
 
@@ -17,6 +21,7 @@ use uuid::Uuid;
 
 pub const EXPIRY: Duration = Duration::days(7);
 pub const FACE_ATTEMPTS_PER_DAY: u32 = 3;
+pub const REGISTRY_ATTEMPTS_PER_DAY: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +75,53 @@ pub struct ReviewProposal {
     /// SHA-256 (hex) of the stored scan the proposal rests on.
     pub scan_sha256: String,
     pub at: DateTime<Utc>,
+    /// The approved area is far from the unit's recorded one ([`review_area_change`]): a second staff member's
+    /// confirmation only seconds it, and a third, different one must confirm it before it takes effect.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub third_review_required: bool,
+    /// The second staff member who confirmed a proposal that needs a third one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconded_by: Option<Uuid>,
+}
+
+/// How far an approved area is from what the unit records, by [`review_area_change`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAreaChange {
+    /// Within the tolerance: two staff members (proposer and decider) suffice.
+    Small,
+    /// Beyond it: a third, different staff member must confirm.
+    Large,
+}
+
+/// The tolerance of a reviewed area against the unit's recorded exclusive area: ±10 %.
+pub const REVIEW_AREA_TOLERANCE_PERCENT: i64 = 10;
+
+/// Classifies the area a manual review approves against what the unit records: `current` is the unit's
+/// exclusive area now (registered, surveyed or contract area, whichever the register import or an earlier
+/// registry answer wrote), `building` its building area (建筑面积, which includes shared parts, so an exclusive
+/// area above it is implausible; 0 = unknown). Small only when within ±10 % of `current` and not above
+/// `building`; everything else (including a unit with no recorded area) is a large change. Exact integers.
+pub fn review_area_change(approved_centi_m2: i64, current_centi_m2: i64, building_centi_m2: i64) -> ReviewAreaChange {
+    let diff = i128::from(approved_centi_m2) - i128::from(current_centi_m2);
+    let within = current_centi_m2 > 0
+        && diff.abs() * 100 <= i128::from(current_centi_m2) * i128::from(REVIEW_AREA_TOLERANCE_PERCENT);
+    let plausible = building_centi_m2 <= 0 || approved_centi_m2 <= building_centi_m2;
+    if within && plausible { ReviewAreaChange::Small } else { ReviewAreaChange::Large }
+}
+
+/// A staff member may not propose or decide the review of an enrollment whose person is their own: `reviewer`
+/// must be neither the enrollment's account nor any account of the same person (`same_person_accounts`: the
+/// accounts with an enrollment, or a verified link, of the same ID number).
+pub fn check_reviewer_independent(
+    reviewer: Uuid,
+    enrollment_account: Uuid,
+    same_person_accounts: &[Uuid],
+) -> Result<(), EnrollmentError> {
+    if reviewer == enrollment_account || same_person_accounts.contains(&reviewer) {
+        Err(EnrollmentError::OwnReview)
+    } else {
+        Ok(())
+    }
 }
 
 /// The largest registered area a review may state: 100,000 m² (no dwelling is larger; a typo is).
@@ -117,8 +169,12 @@ pub enum EnrollmentEvent {
         proposed_by: Uuid,
         registered_area_centi_m2: Option<i64>,
         scan_sha256: String,
+        /// [`review_area_change`] found the approved area far from the unit's: a third staff member must confirm.
+        #[serde(default)]
+        third_review_required: bool,
     },
-    /// A second staff member confirms the proposal (it takes effect) or returns it (a new proposal is needed).
+    /// A second staff member confirms the proposal (it takes effect, or — when a third review is required — it is
+    /// seconded and waits for the third) or returns it (a new proposal is needed); the third confirms or returns.
     RegistryReviewDecided { confirmed: bool, proposed_by: Uuid, decided_by: Uuid },
     DeviceBound { cert_serial: String },
     PinSet,
@@ -166,6 +222,12 @@ pub enum EnrollmentError {
     SameReviewer,
     #[error("the enrollment has not been open for 7 days yet")]
     NotYetExpired,
+    #[error("the face factor of this enrollment must pass before the registry is asked")]
+    FaceFirst,
+    #[error("no registry attempts left today")]
+    RegistryAttemptsExhausted,
+    #[error("staff do not review an enrollment of their own person")]
+    OwnReview,
 }
 
 impl EnrollmentError {
@@ -185,6 +247,9 @@ impl EnrollmentError {
             Self::ReviewArea => "enrollment_review_area_invalid",
             Self::SameReviewer => "enrollment_same_reviewer",
             Self::NotYetExpired => "enrollment_not_yet_expired",
+            Self::FaceFirst => "enrollment_face_required",
+            Self::RegistryAttemptsExhausted => "enrollment_registry_attempts_exhausted",
+            Self::OwnReview => "enrollment_review_own",
         }
     }
 }
@@ -205,6 +270,16 @@ pub fn registry_answer_event(answer: &crate::registry::OwnershipAnswer, listed_i
     }
 }
 
+/// The area an answer to the owner may show: the registered area only when the registry factor passed with it.
+/// An unconfirmed answer says nothing about the unit (the registry's area for a unit someone else owns would tell
+/// the caller what that owner has).
+pub fn disclosed_registry_area(event: &EnrollmentEvent) -> Option<i64> {
+    match event {
+        EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2 } => *registered_area_centi_m2,
+        _ => None,
+    }
+}
+
 /// The calendar day (Asia/Shanghai, UTC+8, no DST) an attempt counts against.
 pub fn attempt_day(now: DateTime<Utc>) -> NaiveDate {
     // A fixed +8 h shift: China has no daylight saving time.
@@ -215,6 +290,12 @@ pub fn attempt_day(now: DateTime<Utc>) -> NaiveDate {
 /// [`attempt_day`]`(now)` (counted by the server across all of the person's enrollments).
 pub fn check_face_attempts(attempts_today: u32) -> Result<(), EnrollmentError> {
     if attempts_today < FACE_ATTEMPTS_PER_DAY { Ok(()) } else { Err(EnrollmentError::FaceAttemptsExhausted) }
+}
+
+/// Before calling the housing registry: `attempts_today` = registry calls already made for this person on
+/// [`attempt_day`]`(now)` (counted by the server across all of the person's enrollments, as face attempts are).
+pub fn check_registry_attempts(attempts_today: u32) -> Result<(), EnrollmentError> {
+    if attempts_today < REGISTRY_ATTEMPTS_PER_DAY { Ok(()) } else { Err(EnrollmentError::RegistryAttemptsExhausted) }
 }
 
 impl Enrollment {
@@ -267,6 +348,32 @@ impl Enrollment {
         }
     }
 
+    /// Whether a face upload may be processed at all, before its image is decoded: the enrollment admits a face
+    /// result once the consent sent with the upload (`consent_given`, if any; it must be `current_face_consent`)
+    /// is recorded, and the person has attempts left today. Checked again, under the per-person lock, before the
+    /// attempt is recorded.
+    pub fn admits_face_upload(
+        &self,
+        consent_given: Option<&str>,
+        current_face_consent: &str,
+        attempts_today: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), EnrollmentError> {
+        let mut with_consent = self.clone();
+        if let Some(version) = consent_given {
+            if version != current_face_consent {
+                return Err(EnrollmentError::ConsentVersion { current: current_face_consent.to_owned() });
+            }
+            if self.face_consent.is_none() {
+                with_consent = self.apply(EnrollmentEvent::FaceConsentGiven { version: version.to_owned() }, now)?.0;
+            }
+        }
+        let any_result =
+            EnrollmentEvent::FaceChecked { passed: false, score: 0.0, request_id: String::new(), image_sha256: String::new() };
+        with_consent.admits(&any_result, now)?;
+        check_face_attempts(attempts_today)
+    }
+
     /// Whether [`Enrollment::apply`] would accept `event` now: handlers ask before an expensive or outside step
     /// (a provider call, a PIN hash) so the rule, not a copy of it, decides.
     pub fn admits(&self, event: &EnrollmentEvent, now: DateTime<Utc>) -> Result<(), EnrollmentError> {
@@ -311,6 +418,9 @@ impl Enrollment {
                 next.face = if *passed { FactorStatus::Passed } else { FactorStatus::Failed };
             }
             EnrollmentEvent::RegistryConfirmed { .. } | EnrollmentEvent::RegistryRejected => {
+                if self.face != FactorStatus::Passed {
+                    return Err(EnrollmentError::FaceFirst);
+                }
                 match self.registry {
                     FactorStatus::Passed => return Err(EnrollmentError::AlreadyPassed(Factor::Registry)),
                     // The automatic check does not race the staff reviewing the certificate.
@@ -325,9 +435,19 @@ impl Enrollment {
             EnrollmentEvent::RegistryReviewRequested => match self.registry {
                 FactorStatus::Passed => return Err(EnrollmentError::AlreadyPassed(Factor::Registry)),
                 FactorStatus::UnderReview => return Err(EnrollmentError::ReviewUnderWay),
+                // Staff work on a review only for someone who proved to be the person named.
+                FactorStatus::Pending | FactorStatus::Failed if self.face != FactorStatus::Passed => {
+                    return Err(EnrollmentError::FaceFirst);
+                }
                 FactorStatus::Pending | FactorStatus::Failed => next.registry = FactorStatus::UnderReview,
             },
-            EnrollmentEvent::RegistryReviewProposed { verdict, proposed_by, registered_area_centi_m2, scan_sha256 } => {
+            EnrollmentEvent::RegistryReviewProposed {
+                verdict,
+                proposed_by,
+                registered_area_centi_m2,
+                scan_sha256,
+                third_review_required,
+            } => {
                 if self.registry != FactorStatus::UnderReview {
                     return Err(EnrollmentError::NoReviewPending);
                 }
@@ -349,6 +469,9 @@ impl Enrollment {
                     registered_area_centi_m2: *registered_area_centi_m2,
                     scan_sha256: scan_sha256.clone(),
                     at: now,
+                    // Only an approval changes the unit's area.
+                    third_review_required: *third_review_required && *verdict == ReviewVerdict::Approve,
+                    seconded_by: None,
                 });
             }
             EnrollmentEvent::RegistryReviewDecided { confirmed, proposed_by, decided_by } => {
@@ -360,11 +483,16 @@ impl Enrollment {
                 if proposal.proposed_by != *proposed_by {
                     return Err(EnrollmentError::NoReviewProposal);
                 }
-                if proposal.proposed_by == *decided_by {
+                if proposal.proposed_by == *decided_by || proposal.seconded_by == Some(*decided_by) {
                     return Err(EnrollmentError::SameReviewer);
                 }
-                next.registry_review = None;
-                if *confirmed {
+                if *confirmed && proposal.third_review_required && proposal.seconded_by.is_none() {
+                    // Seconded: the proposal stands and waits for a third staff member.
+                    next.registry_review = Some(ReviewProposal { seconded_by: Some(*decided_by), ..proposal.clone() });
+                } else {
+                    next.registry_review = None;
+                }
+                if *confirmed && next.registry_review.is_none() {
                     next.review_ended_at = Some(now);
                     next.registry = match proposal.verdict {
                         ReviewVerdict::Approve => FactorStatus::Passed,
@@ -424,6 +552,11 @@ mod tests {
         Enrollment::start("2026-01", "2026-01", t(0)).unwrap()
     }
 
+    /// Started, with the face factor passed: the registry may be asked.
+    fn face_passed() -> Enrollment {
+        run(&started(), vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true)]).unwrap()
+    }
+
     #[test]
     fn consent_version_must_be_current() {
         assert_eq!(
@@ -436,7 +569,7 @@ mod tests {
     fn factors_in_any_order_then_pin_completes() {
         let orders = [
             vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true), EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) }, EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }],
-            vec![EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }, EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true)],
+            vec![EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, face(true), EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }],
         ];
         for events in orders {
             let e = run(&started(), events).unwrap();
@@ -480,7 +613,7 @@ mod tests {
     #[test]
     fn a_manual_review_stops_the_expiry_clock_and_its_end_restarts_it() {
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let e = Enrollment::start("2026-01", "2026-01", t(0)).unwrap();
+        let e = face_passed();
         let (e, _) = e.apply(EnrollmentEvent::RegistryRejected, t(1)).unwrap();
         let (e, _) = e.apply(EnrollmentEvent::RegistryReviewRequested, t(2)).unwrap();
         // Staff take ten days: the enrollment waits for them.
@@ -491,6 +624,7 @@ mod tests {
             proposed_by: a,
             registered_area_centi_m2: Some(8935),
             scan_sha256: "00".into(),
+            third_review_required: false,
         };
         let (e, _) = e.apply(proposal, t(24 * 10)).unwrap();
         let decided = EnrollmentEvent::RegistryReviewDecided { confirmed: true, proposed_by: a, decided_by: b };
@@ -514,14 +648,20 @@ mod tests {
     }
 
     fn proposed(verdict: ReviewVerdict, by: Uuid, area: Option<i64>) -> EnrollmentEvent {
-        EnrollmentEvent::RegistryReviewProposed { verdict, proposed_by: by, registered_area_centi_m2: area, scan_sha256: "s".into() }
+        EnrollmentEvent::RegistryReviewProposed {
+            verdict,
+            proposed_by: by,
+            registered_area_centi_m2: area,
+            scan_sha256: "s".into(),
+            third_review_required: false,
+        }
     }
 
     #[test]
     fn manual_registry_review_needs_two_people() {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
-        let e = run(&started(), vec![EnrollmentEvent::RegistryRejected, EnrollmentEvent::RegistryReviewRequested]).unwrap();
+        let e = run(&face_passed(), vec![EnrollmentEvent::RegistryRejected, EnrollmentEvent::RegistryReviewRequested]).unwrap();
         assert_eq!(e.registry, FactorStatus::UnderReview);
         assert_eq!(e.apply(EnrollmentEvent::RegistryReviewRequested, t(5)), Err(EnrollmentError::ReviewUnderWay));
         // The automatic check does not run while staff review the certificate.
@@ -551,7 +691,7 @@ mod tests {
     #[test]
     fn a_returned_proposal_waits_for_a_new_one_and_a_confirmed_rejection_fails_the_factor() {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let e = run(&started(), vec![EnrollmentEvent::RegistryReviewRequested, proposed(ReviewVerdict::Approve, a, Some(9000))]).unwrap();
+        let e = run(&face_passed(), vec![EnrollmentEvent::RegistryReviewRequested, proposed(ReviewVerdict::Approve, a, Some(9000))]).unwrap();
         let returned = e.apply(EnrollmentEvent::RegistryReviewDecided { confirmed: false, proposed_by: a, decided_by: b }, t(5)).unwrap().0;
         assert_eq!((returned.registry, returned.registry_review.is_none()), (FactorStatus::UnderReview, true));
         // Now b proposes a rejection and a confirms it: the factor fails; the owner may ask again with new evidence.
@@ -564,7 +704,7 @@ mod tests {
     #[test]
     fn a_review_states_the_area_only_when_it_approves() {
         let a = Uuid::now_v7();
-        let e = started().apply(EnrollmentEvent::RegistryReviewRequested, t(1)).unwrap().0;
+        let e = face_passed().apply(EnrollmentEvent::RegistryReviewRequested, t(1)).unwrap().0;
         for bad in [
             proposed(ReviewVerdict::Approve, a, None),
             proposed(ReviewVerdict::Approve, a, Some(0)),
@@ -576,8 +716,127 @@ mod tests {
         assert!(e.apply(proposed(ReviewVerdict::Approve, a, Some(MAX_REVIEW_AREA_CENTI_M2)), t(2)).is_ok());
         // Nothing to propose on before the owner asked, nor after the factor passed.
         assert_eq!(started().apply(proposed(ReviewVerdict::Reject, a, None), t(1)), Err(EnrollmentError::NoReviewPending));
-        let passed = started().apply(EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }, t(1)).unwrap().0;
+        let passed = face_passed().apply(EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }, t(1)).unwrap().0;
         assert_eq!(passed.apply(EnrollmentEvent::RegistryReviewRequested, t(2)), Err(EnrollmentError::AlreadyPassed(Factor::Registry)));
+    }
+
+    #[test]
+    fn the_registry_is_asked_only_after_this_enrollments_face_passed() {
+        let owner_steps = [
+            EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) },
+            EnrollmentEvent::RegistryRejected,
+            EnrollmentEvent::RegistryReviewRequested,
+        ];
+        let consented = started().apply(EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, t(1)).unwrap().0;
+        let face_failed = consented.apply(face(false), t(2)).unwrap().0;
+        let device_first = started().apply(EnrollmentEvent::DeviceBound { cert_serial: "4a".into() }, t(1)).unwrap().0;
+        for before_face in [started(), consented, face_failed, device_first] {
+            for step in &owner_steps {
+                assert_eq!(before_face.admits(step, t(3)), Err(EnrollmentError::FaceFirst), "{step:?}");
+            }
+        }
+        for step in &owner_steps {
+            assert_eq!(face_passed().admits(step, t(3)), Ok(()), "{step:?}");
+        }
+        // A reset sends the face back: a failed registry factor is asked again only after a new face match.
+        let failed = face_passed().apply(EnrollmentEvent::RegistryRejected, t(3)).unwrap().0;
+        let reset = failed.apply(EnrollmentEvent::DeviceReset, t(4)).unwrap().0;
+        assert_eq!(reset.admits(&EnrollmentEvent::RegistryRejected, t(5)), Err(EnrollmentError::FaceFirst));
+    }
+
+    #[test]
+    fn three_registry_attempts_per_day_and_no_area_unless_confirmed() {
+        assert!(check_registry_attempts(0).is_ok());
+        assert!(check_registry_attempts(REGISTRY_ATTEMPTS_PER_DAY - 1).is_ok());
+        assert_eq!(check_registry_attempts(REGISTRY_ATTEMPTS_PER_DAY), Err(EnrollmentError::RegistryAttemptsExhausted));
+        assert_eq!(disclosed_registry_area(&EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: Some(8935) }), Some(8935));
+        assert_eq!(disclosed_registry_area(&EnrollmentEvent::RegistryConfirmed { registered_area_centi_m2: None }), None);
+        assert_eq!(disclosed_registry_area(&EnrollmentEvent::RegistryRejected), None);
+    }
+
+    #[test]
+    fn a_face_upload_is_authorised_before_its_image_is_decoded() {
+        let current = "f1";
+        let consented = started().apply(EnrollmentEvent::FaceConsentGiven { version: current.into() }, t(1)).unwrap().0;
+        let cancelled = started().apply(EnrollmentEvent::Cancel, t(1)).unwrap().0;
+        // (what, enrollment, consent sent, attempts today, now, expected)
+        type Case<'a> = (&'a str, Enrollment, Option<&'a str>, u32, DateTime<Utc>, Result<(), EnrollmentError>);
+        let cases: Vec<Case> = vec![
+            ("consent sent with the upload", started(), Some(current), 0, t(2), Ok(())),
+            ("consent recorded before", consented.clone(), None, 2, t(2), Ok(())),
+            ("no consent at all", started(), None, 0, t(2), Err(EnrollmentError::FaceConsentMissing)),
+            ("old consent text", started(), Some("f0"), 0, t(2), Err(EnrollmentError::ConsentVersion { current: current.into() })),
+            ("no attempts left", consented.clone(), Some(current), FACE_ATTEMPTS_PER_DAY, t(2), Err(EnrollmentError::FaceAttemptsExhausted)),
+            ("face already passed", face_passed(), None, 0, t(3), Err(EnrollmentError::AlreadyPassed(Factor::Face))),
+            ("cancelled", cancelled, Some(current), 0, t(2), Err(EnrollmentError::NotOpen(EnrollmentState::Cancelled))),
+            ("expired", consented, None, 0, t(24 * 8), Err(EnrollmentError::Expired)),
+        ];
+        for (what, e, consent, attempts, now, expected) in cases {
+            let before = e.clone();
+            assert_eq!(e.admits_face_upload(consent, current, attempts, now), expected, "{what}");
+            assert_eq!(e, before, "{what}: checking changes nothing");
+        }
+    }
+
+    #[test]
+    fn review_area_bounds() {
+        use ReviewAreaChange::{Large, Small};
+        // (approved, current, building, expected)
+        let cases = [
+            (8935, 8935, 10_500, Small),
+            (9828, 8935, 10_500, Small),  // +9.99 %
+            (9829, 8935, 10_500, Large),  // +10.01 %
+            (8042, 8935, 10_500, Small),  // -9.99 %
+            (8041, 8935, 10_500, Large),  // -10.01 %
+            (11_000, 10_000, 11_000, Small), // +10 % exactly, at the building area
+            (9_000, 10_000, 0, Small),       // -10 % exactly, building area unknown
+            (10_600, 10_000, 10_500, Large), // above the building area, though within 10 %
+            (8935, 0, 10_500, Large),        // no recorded area to compare with
+            (MAX_REVIEW_AREA_CENTI_M2, 8935, 0, Large),
+            (MAX_REVIEW_AREA_CENTI_M2, i64::MAX, 0, Large), // no overflow
+        ];
+        for (approved, current, building, expected) in cases {
+            assert_eq!(review_area_change(approved, current, building), expected, "{approved} vs {current}/{building}");
+        }
+    }
+
+    #[test]
+    fn staff_do_not_review_their_own_person() {
+        let (staff, owner, same_person, other) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(4));
+        assert_eq!(check_reviewer_independent(owner, owner, &[]), Err(EnrollmentError::OwnReview));
+        assert_eq!(check_reviewer_independent(same_person, owner, &[other, same_person]), Err(EnrollmentError::OwnReview));
+        assert_eq!(check_reviewer_independent(staff, owner, &[same_person]), Ok(()));
+    }
+
+    #[test]
+    fn a_large_area_change_needs_a_third_staff_member() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let requested = face_passed().apply(EnrollmentEvent::RegistryReviewRequested, t(3)).unwrap().0;
+        let large = |verdict, area| EnrollmentEvent::RegistryReviewProposed {
+            verdict,
+            proposed_by: a,
+            registered_area_centi_m2: area,
+            scan_sha256: "s".into(),
+            third_review_required: true,
+        };
+        let decide = |confirmed, decided_by| EnrollmentEvent::RegistryReviewDecided { confirmed, proposed_by: a, decided_by };
+        let e = requested.apply(large(ReviewVerdict::Approve, Some(50_000)), t(4)).unwrap().0;
+        // B's confirmation only seconds it: the factor is still under review and the proposal stands.
+        let (seconded, tr) = e.apply(decide(true, b), t(5)).unwrap();
+        assert_eq!(seconded.registry, FactorStatus::UnderReview);
+        assert_eq!(seconded.registry_review.as_ref().and_then(|p| p.seconded_by), Some(b));
+        assert_eq!(tr.event, decide(true, b));
+        // Neither the proposer nor the second may be the third.
+        assert_eq!(seconded.apply(decide(true, b), t(6)), Err(EnrollmentError::SameReviewer));
+        assert_eq!(seconded.apply(decide(true, a), t(6)), Err(EnrollmentError::SameReviewer));
+        let done = seconded.apply(decide(true, c), t(6)).unwrap().0;
+        assert_eq!((done.registry, done.registry_review.is_none()), (FactorStatus::Passed, true));
+        // The third may return it instead: a new proposal is needed.
+        let returned = seconded.apply(decide(false, c), t(6)).unwrap().0;
+        assert_eq!((returned.registry, returned.registry_review.is_none()), (FactorStatus::UnderReview, true));
+        // A rejection changes no area: two staff members suffice.
+        let rejected = requested.apply(large(ReviewVerdict::Reject, None), t(4)).unwrap().0;
+        assert_eq!(rejected.apply(decide(true, b), t(5)).unwrap().0.registry, FactorStatus::Failed);
     }
 
     #[test]

@@ -160,6 +160,14 @@ pub struct HttpConfig {
     /// Largest JSON body accepted, in bytes.
     #[serde(default = "default_json_limit")]
     pub json_limit_bytes: usize,
+    /// Uploads decoded (images re-encoded, PDFs scanned) at once by this process; each may take ~200 MiB.
+    #[serde(default = "default_upload_decode_slots")]
+    pub upload_decode_slots: usize,
+    /// Uploads one account may have decoded per `upload_decode_window_secs`, counted in Redis.
+    #[serde(default = "default_upload_decodes_per_window")]
+    pub upload_decodes_per_window: u32,
+    #[serde(default = "default_upload_decode_window")]
+    pub upload_decode_window_secs: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,6 +227,9 @@ impl Default for HttpConfig {
             workers: 0,
             shutdown_timeout_secs: default_shutdown_timeout(),
             json_limit_bytes: default_json_limit(),
+            upload_decode_slots: default_upload_decode_slots(),
+            upload_decodes_per_window: default_upload_decodes_per_window(),
+            upload_decode_window_secs: default_upload_decode_window(),
         }
     }
 }
@@ -231,6 +242,15 @@ fn default_shutdown_timeout() -> u64 {
 }
 fn default_json_limit() -> usize {
     256 * 1024
+}
+fn default_upload_decode_slots() -> usize {
+    2
+}
+fn default_upload_decodes_per_window() -> u32 {
+    30
+}
+fn default_upload_decode_window() -> u64 {
+    600
 }
 fn default_pool_size() -> usize {
     16

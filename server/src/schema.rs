@@ -163,6 +163,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    registry_attempts (id) {
+        id -> Uuid,
+        enrollment_id -> Uuid,
+        id_number_bidx -> Text,
+        attempt_day -> Date,
+        at -> Timestamptz,
+        confirmed -> Nullable<Bool>,
+        reference -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     device_certificates (serial) {
         serial -> Text,
         account_id -> Uuid,
@@ -423,6 +435,9 @@ diesel::table! {
         proposed_at -> Nullable<Timestamptz>,
         decided_by -> Nullable<Uuid>,
         decided_at -> Nullable<Timestamptz>,
+        third_review_required -> Bool,
+        seconded_by -> Nullable<Uuid>,
+        seconded_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -543,6 +558,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enrollments,
     enrollment_events,
     face_attempts,
+    registry_attempts,
     device_certificates,
     pins,
     binding_resets,

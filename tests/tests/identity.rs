@@ -400,6 +400,8 @@ async fn manual_registry_review_by_two_staff_members() {
 
     let mut owner = Owner::login(&world, "o-review-owner").await.unwrap();
     let id = owner.start_enrollment(world.community_id, unit, &person).await.unwrap();
+    // The face first: the registry is asked only for someone who proved to be the person named.
+    assert_eq!(owner.upload_face(id, std::fs::read(&person.face_path).unwrap(), "selfie.png").await.unwrap().status(), 200);
     // Staff cannot propose before the owner asks; the automatic check refuses the owner first.
     let refused: Value = owner.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap().json().await.unwrap();
     assert_eq!((refused["confirmed"].as_bool(), refused["enrollment"]["registry"].as_str()), (Some(false), Some("failed")));
@@ -472,8 +474,7 @@ async fn manual_registry_review_by_two_staff_members() {
         .unwrap();
     assert!(messages["messages"].as_array().unwrap().iter().any(|m| m["template_id"] == "linli_registry_review"), "{messages}");
 
-    // The rest of the enrollment, then a verified owner with the registered area.
-    assert_eq!(owner.upload_face(id, std::fs::read(&person.face_path).unwrap(), "selfie.png").await.unwrap().status(), 200);
+    // The rest of the enrollment (the face passed first), then a verified owner with the registered area.
     let device = owner.bind_device(id, "install-review").await.unwrap();
     assert_eq!(device.status(), 201);
     let cert: Value = device.json().await.unwrap();
@@ -505,6 +506,7 @@ async fn registry_review_returned_then_rejected_while_the_registry_is_down() {
         .unwrap();
     let owner = Owner::login(&world, "o-review-down").await.unwrap();
     let id = owner.start_enrollment(world.community_id, unit, &person).await.unwrap();
+    assert_eq!(owner.upload_face(id, std::fs::read(&person.face_path).unwrap(), "selfie.png").await.unwrap().status(), 200);
     let down = owner.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
     assert_eq!(down.status(), 502);
     let asked: Value = owner.post(&format!("/v1/enrollments/{id}/registry/review"), &json!({})).await.unwrap().json().await.unwrap();
@@ -580,4 +582,210 @@ async fn owner_lists_and_revokes_a_device() {
     assert_eq!(owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": pin, "new_pin": "615283" })).await.unwrap().status(), 204);
     let list: Value = owner.get("/v1/me/devices").await.unwrap().json().await.unwrap();
     assert_eq!(list["devices"].as_array().unwrap().len(), 2);
+}
+
+/// A face upload with only the fields given (`face_consent_version` when `consent` is some).
+async fn upload_face_with(owner: &Owner, enrollment: &str, image: Vec<u8>, consent: Option<&str>) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(image).file_name("f.jpg"));
+    if let Some(c) = consent {
+        form = form.text("face_consent_version", c.to_owned());
+    }
+    owner
+        .http
+        .post(format!("{}/v1/enrollments/{enrollment}/face", owner.base))
+        .bearer_auth(&owner.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Security finding 6: an upload is authorised (own enrollment, state, consent, attempts left) before its image is
+/// decoded. Each refusal below names the authorisation step, not the image: HTML named `.jpg` would be a 415 had
+/// it been decoded first.
+#[tokio::test]
+async fn uploads_are_authorised_before_they_are_decoded() {
+    let world = World::start().await.unwrap();
+    let persons = demo_persons(&world).await.unwrap();
+    let (person, other) = (persons[0].clone(), persons[1].clone());
+    let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+    let owner = Owner::login(&world, "o-upload-owner").await.unwrap();
+    let stranger = Owner::login(&world, "o-upload-stranger").await.unwrap();
+    let id = owner.start_enrollment(world.community_id, unit, &person).await.unwrap().to_string();
+    let html = b"<html><body>not an image</body></html>".to_vec();
+    let current = linli_tests::world::FACE_CONSENT_VERSION;
+
+    // Another account's enrollment, and one that does not exist: not found, before anything is decoded.
+    assert_eq!(problem(upload_face_with(&stranger, &id, html.clone(), Some(current)).await).await, (404, "not_found".to_owned()));
+    let random = uuid::Uuid::now_v7().to_string();
+    assert_eq!(problem(upload_face_with(&stranger, &random, html.clone(), Some(current)).await).await, (404, "not_found".to_owned()));
+    // The owner without the face consent, or with an old consent text.
+    assert_eq!(
+        problem(upload_face_with(&owner, &id, html.clone(), None).await).await,
+        (409, "enrollment_face_consent_missing".to_owned())
+    );
+    assert_eq!(
+        problem(upload_face_with(&owner, &id, html.clone(), Some("2000-01")).await).await,
+        (422, "enrollment_consent_version".to_owned())
+    );
+    // The consent came with refused uploads only: nothing was recorded.
+    let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!((state["face_consent_given"].as_bool(), state["face"].as_str()), (Some(false), Some("pending")));
+    // A valid image of someone else: the match fails; after three attempts today, the next upload is refused
+    // before it is decoded.
+    let wrong_face = std::fs::read(&other.face_path).unwrap();
+    for _ in 0..3 {
+        let resp = upload_face_with(&owner, &id, wrong_face.clone(), Some(current)).await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["passed"], false, "{body}");
+    }
+    assert_eq!(
+        problem(upload_face_with(&owner, &id, html.clone(), Some(current)).await).await,
+        (429, "enrollment_face_attempts_exhausted".to_owned())
+    );
+    // An authorised upload is decoded, and refused for what it is.
+    let fresh = Owner::login(&world, "o-upload-fresh").await.unwrap();
+    let fresh_id = fresh.start_enrollment(world.community_id, unit_id(&world, &other.building, &other.unit).await.unwrap(), &other).await.unwrap();
+    assert_eq!(
+        problem(upload_face_with(&fresh, &fresh_id.to_string(), html, Some(current)).await).await,
+        (415, "image_unsupported_format".to_owned())
+    );
+}
+
+/// Security finding 6: decoding counts against a per-account budget (here 2 per window), in Redis.
+#[tokio::test]
+async fn uploads_beyond_the_accounts_decode_budget_are_refused() {
+    let world = World::start_with(&[("LINLI_HTTP__UPLOAD_DECODES_PER_WINDOW".to_owned(), "2".to_owned())]).await.unwrap();
+    let persons = demo_persons(&world).await.unwrap();
+    let current = linli_tests::world::FACE_CONSENT_VERSION;
+    let mut enrolled = Vec::new();
+    for (openid, person) in [("o-budget-one", &persons[0]), ("o-budget-two", &persons[1])] {
+        let owner = Owner::login(&world, openid).await.unwrap();
+        let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+        let id = owner.start_enrollment(world.community_id, unit, person).await.unwrap().to_string();
+        enrolled.push((owner, id, std::fs::read(&person.face_path).unwrap()));
+    }
+    let (owner, id, face) = &enrolled[0];
+    let truncated = face[..face.len() / 3].to_vec();
+    for _ in 0..2 {
+        assert_eq!(problem(upload_face_with(owner, id, truncated.clone(), Some(current)).await).await, (422, "image_corrupt".to_owned()));
+    }
+    assert_eq!(problem(upload_face_with(owner, id, face.clone(), Some(current)).await).await, (429, "upload_rate_limited".to_owned()));
+    let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(state["face"], "pending");
+    // The budget is the account's own: another owner's upload goes through.
+    let (other, other_id, other_face) = &enrolled[1];
+    let resp = upload_face_with(other, other_id, other_face.clone(), Some(current)).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+/// Security finding 5: the registry is no oracle. Asked only after this enrollment's face passed (so not with
+/// someone else's name and ID number), at most three times per person per day, and an unconfirmed answer carries
+/// no area.
+#[tokio::test]
+async fn the_registry_is_asked_only_after_the_face_and_tells_nothing_unconfirmed() {
+    let world = World::start().await.unwrap();
+    let persons = demo_persons(&world).await.unwrap();
+    let (victim, prober) = (persons[0].clone(), persons[1].clone());
+    let victim_unit = unit_id(&world, &victim.building, &victim.unit).await.unwrap();
+
+    // Someone else's name and ID number for their unit: neither the registry nor a manual review without the face.
+    let stranger = Owner::login(&world, "o-oracle-stranger").await.unwrap();
+    let id = stranger.start_enrollment(world.community_id, victim_unit, &victim).await.unwrap();
+    let asked = stranger.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
+    assert_eq!(problem(asked).await, (409, "enrollment_face_required".to_owned()));
+    let review = stranger.post(&format!("/v1/enrollments/{id}/registry/review"), &json!({})).await.unwrap();
+    assert_eq!(problem(review).await, (409, "enrollment_face_required".to_owned()));
+    // The stranger's own face does not pass for the victim, so the registry stays closed.
+    let face: Value = stranger.upload_face(id, std::fs::read(&prober.face_path).unwrap(), "me.png").await.unwrap().json().await.unwrap();
+    assert_eq!(face["passed"], false);
+    let asked = stranger.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
+    assert_eq!(problem(asked).await, (409, "enrollment_face_required".to_owned()));
+
+    // A person with their own face, asking about a unit they do not own: not confirmed, and no area.
+    let own = Owner::login(&world, "o-oracle-prober").await.unwrap();
+    let id = own.start_enrollment(world.community_id, victim_unit, &prober).await.unwrap();
+    assert_eq!(own.upload_face(id, std::fs::read(&prober.face_path).unwrap(), "me.png").await.unwrap().status(), 200);
+    for _ in 0..3 {
+        let answer: Value = own.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap().json().await.unwrap();
+        assert_eq!(answer["confirmed"], false, "{answer}");
+        assert!(answer["registered_area_centi_m2"].is_null(), "an unconfirmed answer carries no area: {answer}");
+        assert_eq!(answer["enrollment"]["registry"], "failed");
+    }
+    // Three calls a day per person, whichever enrollment asks.
+    let again = own.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
+    assert_eq!(problem(again).await, (429, "enrollment_registry_attempts_exhausted".to_owned()));
+    let other = Owner::login(&world, "o-oracle-prober-2").await.unwrap();
+    let prober_unit = unit_id(&world, &prober.building, &prober.unit).await.unwrap();
+    let id = other.start_enrollment(world.community_id, prober_unit, &prober).await.unwrap();
+    assert_eq!(other.upload_face(id, std::fs::read(&prober.face_path).unwrap(), "me.png").await.unwrap().status(), 200);
+    let again = other.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap();
+    assert_eq!(problem(again).await, (429, "enrollment_registry_attempts_exhausted".to_owned()));
+}
+
+/// Security finding 4: staff do not review their own person — neither the enrollment's account nor another
+/// account enrolled with the same ID number — and an approved area far from the unit's (here twice it) takes
+/// effect only when a third staff member confirms it after the second.
+#[tokio::test]
+async fn registry_reviews_are_independent_and_large_area_changes_need_a_third_staff_member() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    let world = World::start().await.unwrap();
+    let persons = demo_persons(&world).await.unwrap();
+    let person = persons[0].clone();
+    let unit = unit_id(&world, &person.building, &person.unit).await.unwrap();
+    let other_unit = unit_id(&world, &persons[1].building, &persons[1].unit).await.unwrap();
+    linli_tests::client()
+        .post(format!("{}/sandbox/registry/answers", world.sandbox.base_url()))
+        .json(&json!({ "id_number": person.id_number, "mode": "not_named" }))
+        .send()
+        .await
+        .unwrap();
+    let owner = Owner::login(&world, "o-indep-owner").await.unwrap();
+    let id = owner.start_enrollment(world.community_id, unit, &person).await.unwrap();
+    assert_eq!(owner.upload_face(id, std::fs::read(&person.face_path).unwrap(), "me.png").await.unwrap().status(), 200);
+    assert_eq!(owner.post(&format!("/v1/enrollments/{id}/registry"), &json!({})).await.unwrap().status(), 200);
+    let asked: Value = owner.post(&format!("/v1/enrollments/{id}/registry/review"), &json!({})).await.unwrap().json().await.unwrap();
+    let review = asked["review_id"].as_str().unwrap().to_owned();
+    let base = format!("/v1/support/communities/{}/registry-reviews/{review}", world.community_id);
+
+    // The owner is support staff too: not for their own review.
+    let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+    linli_server::auth::roles::grant(&mut conn, owner.account_id, world.community_id, linli_server::auth::Role::Support).await.unwrap();
+    let scan = linli_tests::one_page_pdf("certificate");
+    let before = unit_area(&world, unit).await;
+    let doubled = before * 2;
+    let own = propose_review(&owner, &format!("{base}/proposal"), scan.clone(), "c.pdf", "approve", Some(doubled)).await;
+    assert_eq!(problem(own).await, (403, "enrollment_review_own".to_owned()));
+    // A staff member with another account enrolled as the same person: neither propose nor decide.
+    let twin = staff(&world, "o-indep-twin").await;
+    twin.start_enrollment(world.community_id, other_unit, &person).await.unwrap();
+    let by_twin = propose_review(&twin, &format!("{base}/proposal"), scan.clone(), "c.pdf", "approve", Some(doubled)).await;
+    assert_eq!(problem(by_twin).await, (403, "enrollment_review_own".to_owned()));
+
+    let (a, b, c) = (staff(&world, "o-indep-a").await, staff(&world, "o-indep-b").await, staff(&world, "o-indep-c").await);
+    let proposed = propose_review(&a, &format!("{base}/proposal"), scan, "c.pdf", "approve", Some(doubled)).await;
+    assert_eq!(proposed.status(), 200, "{}", proposed.text().await.unwrap());
+    let proposed: Value = proposed.json().await.unwrap();
+    assert_eq!(proposed["proposal"]["third_review_required"], true, "{proposed}");
+    let decision = format!("{base}/decision");
+    for who in [&owner, &twin] {
+        assert_eq!(problem(who.post(&decision, &json!({ "confirm": true })).await.unwrap()).await, (403, "enrollment_review_own".to_owned()));
+    }
+    // B's confirmation seconds it; nothing takes effect yet.
+    let seconded: Value = b.post(&decision, &json!({ "confirm": true })).await.unwrap().json().await.unwrap();
+    assert_eq!((seconded["status"].as_str(), seconded["proposal"]["seconded_by"].as_str()), (Some("seconded"), Some(b.account_id.to_string().as_str())));
+    let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(state["registry"], "under_review");
+    assert_eq!(unit_area(&world, unit).await, before);
+    for who in [&a, &b] {
+        assert_eq!(problem(who.post(&decision, &json!({ "confirm": true })).await.unwrap()).await, (409, "enrollment_same_reviewer".to_owned()));
+    }
+    // C, the third, confirms: the factor passes with the area.
+    let approved: Value = c.post(&decision, &json!({ "confirm": true })).await.unwrap().json().await.unwrap();
+    assert_eq!(approved["status"], "approved", "{approved}");
+    let state: Value = owner.get(&format!("/v1/enrollments/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(state["registry"], "passed");
+    assert_eq!(unit_area(&world, unit).await, doubled);
+    assert!(audit_actions(&world).await.iter().any(|a| a == "registry_review.second"));
 }

@@ -11,12 +11,13 @@ use linli_identity::IdNumber;
 use linli_identity::ca::DeviceCertificateRequest;
 use linli_identity::csr::parse_csr_pem;
 use linli_identity::enrollment::{
-    Enrollment, EnrollmentError, EnrollmentEvent, Factor, FactorStatus, attempt_day,
-    check_face_attempts, registry_answer_event,
+    Enrollment, EnrollmentError, EnrollmentEvent, Factor, FactorStatus, attempt_day, check_face_attempts,
+    check_registry_attempts, disclosed_registry_area, registry_answer_event,
 };
 use linli_identity::faceid::FaceMatchRequest;
 use linli_identity::registry::OwnershipQuery;
 use linli_identity::upload::{ImagePolicy, normalize_image};
+use crate::http::multipart::upload_refused;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -29,7 +30,8 @@ use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 use crate::pii::{Column, Field};
 use crate::schema::{
-    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, registry_reviews, units,
+    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, registry_attempts,
+    registry_reviews, units,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -47,7 +49,10 @@ pub(crate) fn rule_error(e: EnrollmentError) -> ApiError {
     let status = match e {
         EnrollmentError::ConsentVersion { .. } | EnrollmentError::ReviewArea => StatusCode::UNPROCESSABLE_ENTITY,
         EnrollmentError::Expired => StatusCode::GONE,
-        EnrollmentError::FaceAttemptsExhausted => StatusCode::TOO_MANY_REQUESTS,
+        EnrollmentError::FaceAttemptsExhausted | EnrollmentError::RegistryAttemptsExhausted => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        EnrollmentError::OwnReview => StatusCode::FORBIDDEN,
         _ => StatusCode::CONFLICT,
     };
     ApiError::new(status, e.code(), "The enrollment does not allow this step").with_detail(e.to_string())
@@ -260,6 +265,28 @@ async fn show(
     Ok(HttpResponse::Ok().json(view(&row, &row.rules)))
 }
 
+/// The face attempts this person (blind-indexed ID number) made on `day`, across all their enrollments.
+async fn face_attempts_today(conn: &mut AsyncPgConnection, id_number_bidx: &str, day: chrono::NaiveDate) -> Result<u32, ApiError> {
+    let today: i64 = face_attempts::table
+        .filter(face_attempts::id_number_bidx.eq(id_number_bidx))
+        .filter(face_attempts::attempt_day.eq(day))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(u32::try_from(today).unwrap_or(u32::MAX))
+}
+
+/// The registry calls made for this person (blind-indexed ID number) on `day`, across all their enrollments.
+async fn registry_attempts_today(conn: &mut AsyncPgConnection, id_number_bidx: &str, day: chrono::NaiveDate) -> Result<u32, ApiError> {
+    let today: i64 = registry_attempts::table
+        .filter(registry_attempts::id_number_bidx.eq(id_number_bidx))
+        .filter(registry_attempts::attempt_day.eq(day))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(u32::try_from(today).unwrap_or(u32::MAX))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct FaceResult {
     pub passed: bool,
@@ -284,6 +311,8 @@ async fn read_face_upload(
 /// The face factor: a selfie (multipart `image`, JPEG/PNG) matched against the ID photo by the face provider.
 /// The face consent (multipart `face_consent_version`) is recorded first if given. Only the provider's request id,
 /// the score, the decision and the image hash are stored — never the image. Three attempts per person per day.
+/// The enrollment, the consent and the attempts left are checked before the image is decoded; decoding counts
+/// against the account's upload budget.
 #[utoipa::path(
     tag = "enrollment",
     params(("id" = Uuid, Path, description = "enrollment id")),
@@ -297,7 +326,7 @@ async fn read_face_upload(
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "not JPEG or PNG"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "no attempts left today"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "no attempts left today, or too many uploads"),
         (status = 502, body = Problem, content_type = "application/problem+json"),
     ),
     security(("session" = []))
@@ -314,25 +343,28 @@ async fn face(
     let policy = ImagePolicy::SELFIE;
     let (image, consent) = read_face_upload(payload, policy.max_input_bytes).await?;
     let image = image.ok_or_else(|| invalid("image_missing", "The multipart field `image` is required"))?;
-    // 1. Validate and normalise the image (CPU work off the async threads) before anything else: a refused upload
-    //    costs no attempt and changes nothing.
-    let normalized = tokio::task::spawn_blocking(move || normalize_image(&image, &policy))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| {
-            let status = match e {
-                linli_identity::upload::UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                linli_identity::upload::UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            ApiError::new(status, e.code(), "The image is not acceptable")
-        })?;
     let mut conn = state.db.get().await?;
-
-    // 2. Consent, state and the day's attempts, then record the attempt — counted and inserted under one
-    //    per-person lock, so parallel uploads cannot exceed the daily limit.
     let now = Utc::now();
     let day = attempt_day(now);
+    // 1. Authorise before the image is decoded (decoding is the costly part): the caller's own open enrollment,
+    //    the face consent, an attempt left today. Only then the account's decode budget and a decode slot; the
+    //    image is validated and normalised there, off the async threads. A refused upload costs no attempt and
+    //    changes nothing.
+    let row = load_for_step(&mut conn, id, account.0).await?;
+    let today = face_attempts_today(&mut conn, &row.id_number_bidx, day).await?;
+    row.rules
+        .admits_face_upload(consent.as_deref(), &identity.face_consent_version, today, now)
+        .map_err(rule_error)?;
+    state.uploads.admit(&state.redis, account.0).await?;
+    let normalized = state
+        .uploads
+        .decode(move || normalize_image(&image, &policy))
+        .await?
+        .map_err(|e| upload_refused(e, "The image is not acceptable"))?;
+
+
+    // 2. Consent, state and the day's attempts again, then record the attempt — counted and inserted under one
+    //    per-person lock, so parallel uploads cannot exceed the daily limit.
     let (row, attempt_id) = conn
         .transaction(async |conn| {
             let mut row = load_for_step(conn, id, account.0).await?;
@@ -370,13 +402,7 @@ async fn face(
                 .bind::<diesel::sql_types::Text, _>(&row.id_number_bidx)
                 .execute(conn)
                 .await?;
-            let today: i64 = face_attempts::table
-                .filter(face_attempts::id_number_bidx.eq(&row.id_number_bidx))
-                .filter(face_attempts::attempt_day.eq(day))
-                .count()
-                .get_result(conn)
-                .await?;
-            check_face_attempts(u32::try_from(today).unwrap_or(u32::MAX)).map_err(rule_error)?;
+            check_face_attempts(face_attempts_today(conn, &row.id_number_bidx, day).await?).map_err(rule_error)?;
             let attempt_id = Uuid::now_v7();
             diesel::insert_into(face_attempts::table)
                 .values((
@@ -442,13 +468,16 @@ async fn face(
 #[derive(Serialize, ToSchema)]
 pub struct RegistryResult {
     pub confirmed: bool,
-    /// The registered exclusive area the registry reported, in centi-m².
+    /// The registered exclusive area the registry reported, in centi-m²; only when `confirmed` (an unconfirmed
+    /// answer says nothing about the unit).
     pub registered_area_centi_m2: Option<i64>,
     pub enrollment: EnrollmentView,
 }
 
 /// The registry factor: the housing registry confirms that this person owns this unit and reports its registered
-/// area; the unit's area is corrected (and audited) when it differs.
+/// area; the unit's area is corrected (and audited) when it differs. Only after this enrollment's face factor
+/// passed, and at most three registry calls per person per day (a call the registry fails to answer is not
+/// counted).
 #[utoipa::path(
     tag = "enrollment",
     params(("id" = Uuid, Path, description = "enrollment id")),
@@ -456,7 +485,8 @@ pub struct RegistryResult {
         (status = 200, body = RegistryResult),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, already passed, or under manual review"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "no registry attempts left today"),
         (status = 502, body = Problem, content_type = "application/problem+json"),
     ),
     security(("session" = []))
@@ -470,9 +500,32 @@ async fn registry(
     let identity = state.identity()?;
     let id = path.into_inner();
     let mut conn = state.db.get().await?;
-    let row = store::load(&mut conn, id, account.0, false).await?;
-    // If the rule would refuse any answer (not open, passed, under manual review), the registry is not asked.
-    row.rules.admits(&EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
+    let day = attempt_day(Utc::now());
+    // 1. The rule must accept an answer (this enrollment's face passed; the registry factor neither passed nor
+    //    under manual review) and the person must have a registry attempt left today; the attempt is recorded —
+    //    counted and inserted under one per-person lock, as face attempts are — before the registry is asked.
+    let (row, attempt_id) = conn
+        .transaction(async |conn| {
+            let row = load_for_step(conn, id, account.0).await?;
+            row.rules.admits(&EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(format!("registry:{}", row.id_number_bidx))
+                .execute(conn)
+                .await?;
+            check_registry_attempts(registry_attempts_today(conn, &row.id_number_bidx, day).await?).map_err(rule_error)?;
+            let attempt_id = Uuid::now_v7();
+            diesel::insert_into(registry_attempts::table)
+                .values((
+                    registry_attempts::id.eq(attempt_id),
+                    registry_attempts::enrollment_id.eq(row.id),
+                    registry_attempts::id_number_bidx.eq(&row.id_number_bidx),
+                    registry_attempts::attempt_day.eq(day),
+                ))
+                .execute(conn)
+                .await?;
+            Ok::<_, ApiError>((row, attempt_id))
+        })
+        .await?;
     let (community_code, building_code, unit_number): (String, String, String) = units::table
         .inner_join(buildings::table)
         .inner_join(communities::table.on(communities::id.eq(units::community_id)))
@@ -492,11 +545,16 @@ async fn registry(
             building: &building_code,
             unit: &unit_number,
         })
-        .await
-        .map_err(|e| {
+        .await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            // The registry's failure is not the owner's attempt.
+            diesel::delete(registry_attempts::table.find(attempt_id)).execute(&mut conn).await?;
             tracing::warn!(code = e.code(), "registry call failed");
-            ApiError::new(StatusCode::BAD_GATEWAY, e.code(), "The housing registry is not available")
-        })?;
+            return Err(ApiError::new(StatusCode::BAD_GATEWAY, e.code(), "The housing registry is not available"));
+        }
+    };
 
     // Our register must name the same person as an owner of the unit; otherwise staff must reconcile it.
     let person = store::register_owner(&mut conn, &row.id_number_bidx, row.unit_id).await?;
@@ -505,8 +563,13 @@ async fn registry(
     }
     let event = registry_answer_event(&answer, person.is_some());
     let confirmed = matches!(event, EnrollmentEvent::RegistryConfirmed { .. });
+    let disclosed_area = disclosed_registry_area(&event);
     let rules = conn
         .transaction(async |conn| {
+            diesel::update(registry_attempts::table.find(attempt_id))
+                .set((registry_attempts::confirmed.eq(confirmed), registry_attempts::reference.eq(&answer.reference)))
+                .execute(conn)
+                .await?;
             let mut row = load_for_step(conn, id, account.0).await?;
             if confirmed {
                 row.person_id = person;
@@ -524,7 +587,7 @@ async fn registry(
         .await?;
     Ok(HttpResponse::Ok().json(RegistryResult {
         confirmed,
-        registered_area_centi_m2: answer.exclusive_area_centi_m2,
+        registered_area_centi_m2: disclosed_area,
         enrollment: view(&row, &rules),
     }))
 }
@@ -538,7 +601,7 @@ pub struct ReviewRequested {
 
 /// Asks for a manual registry review when the registry could not confirm the owner (it did not answer, or did
 /// not name this person): support staff check the property certificate, one proposes, a second one decides.
-/// Allowed while the registry factor is pending or failed.
+/// Allowed once this enrollment's face factor passed, while the registry factor is pending or failed.
 #[utoipa::path(
     tag = "enrollment",
     params(("id" = Uuid, Path, description = "enrollment id")),
@@ -546,7 +609,7 @@ pub struct ReviewRequested {
         (status = 201, body = ReviewRequested),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "already passed or under review"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, already passed, or under review"),
         (status = 410, body = Problem, content_type = "application/problem+json", description = "expired"),
     ),
     security(("session" = []))

@@ -90,6 +90,19 @@ fn not_draft() -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "meeting_not_draft", "Attachments change only while the meeting is a draft")
 }
 
+async fn attachment_positions(conn: &mut AsyncPgConnection, meeting: Uuid, index: i16) -> Result<Vec<i16>, ApiError> {
+    Ok(proposal_attachments::table
+        .filter(proposal_attachments::meeting_id.eq(meeting))
+        .filter(proposal_attachments::proposal_idx.eq(index))
+        .select(proposal_attachments::position)
+        .load(conn)
+        .await?)
+}
+
+fn attachments_full() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "attachments_full", "A proposal carries at most 10 attachments")
+}
+
 /// Adds an attachment to a proposal of a draft (committee). Multipart fields: `file` (JPEG, PNG or PDF, ≤ 10 MiB;
 /// images are re-encoded, a PDF with active content is refused) and `file_name` (1–120 characters, shown to
 /// owners). At most 10 per proposal.
@@ -138,7 +151,14 @@ async fn add_attachment(
     let upload = fields
         .remove("file")
         .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "attachment_missing", "The multipart field `file` is required"))?;
-    let file = paper_scan(upload, "The attachment is not acceptable").await?;
+    // Everything that can refuse the upload is checked before it is decoded (and again under the lock below).
+    if !store::proposals(&mut conn, meeting).await?.iter().any(|p| p.idx == index) {
+        return Err(ApiError::not_found());
+    }
+    if attachment_positions(&mut conn, meeting, index).await?.len() >= MAX_ATTACHMENTS {
+        return Err(attachments_full());
+    }
+    let file = paper_scan(&state, account.0, upload, "The attachment is not acceptable").await?;
     let id = Uuid::now_v7();
     let view = conn
         .transaction(async |conn| {
@@ -149,14 +169,9 @@ async fn add_attachment(
             if !store::proposals(conn, meeting).await?.iter().any(|p| p.idx == index) {
                 return Err(ApiError::not_found());
             }
-            let positions: Vec<i16> = proposal_attachments::table
-                .filter(proposal_attachments::meeting_id.eq(meeting))
-                .filter(proposal_attachments::proposal_idx.eq(index))
-                .select(proposal_attachments::position)
-                .load(conn)
-                .await?;
+            let positions = attachment_positions(conn, meeting, index).await?;
             if positions.len() >= MAX_ATTACHMENTS {
-                return Err(ApiError::new(StatusCode::CONFLICT, "attachments_full", "A proposal carries at most 10 attachments"));
+                return Err(attachments_full());
             }
             let position = positions.iter().max().map_or(0, |p| p + 1);
             let view: AttachmentView = diesel::insert_into(proposal_attachments::table)

@@ -150,6 +150,34 @@ fn unprocessable(code: &'static str, title: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, title)
 }
 
+/// The principal's unit named by building code and number, which must have owners other than the holder.
+async fn principal_unit(
+    conn: &mut AsyncPgConnection,
+    community: Uuid,
+    building: &str,
+    unit_number: &str,
+    holder_persons: &[Uuid],
+) -> Result<Uuid, ApiError> {
+    let unit: Uuid = units::table
+        .inner_join(buildings::table.on(buildings::id.eq(units::building_id)))
+        .filter(units::community_id.eq(community))
+        .filter(buildings::code.eq(building))
+        .filter(units::number.eq(unit_number))
+        .select(units::id)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| unprocessable("proxy_unit_unknown", "The community's register has no such unit"))?;
+    let owners = unit_owners(conn, unit).await?;
+    if owners.is_empty() {
+        return Err(unprocessable("proxy_unit_without_owner", "The register names no owner of this unit"));
+    }
+    if owners.iter().any(|o| holder_persons.contains(o)) {
+        return Err(unprocessable("proxy_for_own_unit", "An owner votes for their own unit without a proxy"));
+    }
+    Ok(unit)
+}
+
 /// Files a written proxy for this meeting (a verified owner of its community, the holder). Multipart fields:
 /// `building` (code) and `unit` (number) of the principal's unit, `scan` (the signed authorisation: JPEG, PNG or
 /// PDF, ≤ 10 MiB). The holder may not own that unit; one live proxy per unit and meeting. Support staff decide.
@@ -196,7 +224,9 @@ async fn file_proxy(
     };
     let (building, unit_number) = (label("building")?, label("unit")?);
     let upload = fields.remove("scan").ok_or_else(|| unprocessable("scan_missing", "The multipart field `scan` is required"))?;
-    let scan = paper_scan(upload, "The written proxy scan is not acceptable").await?;
+    // Everything that can refuse the proxy is checked before the scan is decoded (and again in the transaction).
+    principal_unit(&mut conn, m.community_id, &building, &unit_number, &holder_persons).await?;
+    let scan = paper_scan(&state, account.0, upload, "The written proxy scan is not acceptable").await?;
     let proxy_id = Uuid::now_v7();
     let scan_enc = state.pii.encrypt_document(DocumentColumn::ProxyAuthorisationScan, proxy_id, &scan.bytes).map_err(ApiError::internal)?;
     let scan_sha256 = scan.sha256_hex();
@@ -204,23 +234,7 @@ async fn file_proxy(
     conn.transaction(async |conn| {
         let m = meeting_for_share(conn, meeting_id).await?;
         require_roll_not_frozen(&m)?;
-        let unit: Uuid = units::table
-            .inner_join(buildings::table.on(buildings::id.eq(units::building_id)))
-            .filter(units::community_id.eq(m.community_id))
-            .filter(buildings::code.eq(&building))
-            .filter(units::number.eq(&unit_number))
-            .select(units::id)
-            .first(conn)
-            .await
-            .optional()?
-            .ok_or_else(|| unprocessable("proxy_unit_unknown", "The community's register has no such unit"))?;
-        let owners = unit_owners(conn, unit).await?;
-        if owners.is_empty() {
-            return Err(unprocessable("proxy_unit_without_owner", "The register names no owner of this unit"));
-        }
-        if owners.iter().any(|o| holder_persons.contains(o)) {
-            return Err(unprocessable("proxy_for_own_unit", "An owner votes for their own unit without a proxy"));
-        }
+        let unit = principal_unit(conn, m.community_id, &building, &unit_number, &holder_persons).await?;
         let inserted = diesel::insert_into(meeting_proxies::table)
             .values((
                 meeting_proxies::id.eq(proxy_id),

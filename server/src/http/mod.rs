@@ -4,6 +4,7 @@ pub mod health;
 pub mod middleware;
 pub mod multipart;
 pub mod openapi;
+pub mod upload_gate;
 
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub wechatpay: Option<Arc<crate::billing::wechatpay::WeChatPay>>,
     /// Test-only kill points (`[fault]`); disarmed in every real deployment.
     pub faults: Arc<crate::fault::Failpoints>,
+    /// Per-account budget and process-wide slots for decoding uploads (`[http] upload_decode_*`).
+    pub uploads: upload_gate::UploadGate,
 }
 
 impl AppState {
@@ -54,7 +57,12 @@ impl AppState {
         if let Some(point) = faults.armed_point() {
             tracing::warn!(point = point.name(), "TEST-ONLY fault injection armed: this process will SIGKILL itself");
         }
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults })
+        let uploads = upload_gate::UploadGate::new(
+            config.http.upload_decode_slots,
+            config.http.upload_decodes_per_window,
+            config.http.upload_decode_window_secs,
+        );
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

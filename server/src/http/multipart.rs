@@ -58,21 +58,30 @@ pub fn text_field(bytes: Vec<u8>) -> Result<String, ApiError> {
 }
 
 /// Validates an uploaded scan of a signed paper (property certificate, written proxy) off the async threads: JPEG
-/// and PNG are re-encoded, a PDF is checked for active content. A refused scan is a 415, 413 or 422 with the
-/// upload rule's code, and changes nothing.
-pub async fn paper_scan(upload: Vec<u8>, title: &'static str) -> Result<linli_identity::upload::CertificateScan, ApiError> {
-    use linli_identity::upload::{UploadError, validate_certificate_scan};
-    tokio::task::spawn_blocking(move || validate_certificate_scan(&upload))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| {
-            let status = match e {
-                UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            ApiError::new(status, e.code(), title)
-        })
+/// and PNG are re-encoded, a PDF is checked for active content. Call it only once the caller is authorised and the
+/// target accepts the upload: it counts against the account's decode budget and waits for a decode slot
+/// ([`UploadGate`](crate::http::upload_gate::UploadGate)). A refused scan is a 415, 413 or 422 with the upload
+/// rule's code, and changes nothing.
+pub async fn paper_scan(
+    state: &crate::http::AppState,
+    account: uuid::Uuid,
+    upload: Vec<u8>,
+    title: &'static str,
+) -> Result<linli_identity::upload::CertificateScan, ApiError> {
+    use linli_identity::upload::validate_certificate_scan;
+    state.uploads.admit(&state.redis, account).await?;
+    state.uploads.decode(move || validate_certificate_scan(&upload)).await?.map_err(|e| upload_refused(e, title))
+}
+
+/// The problem for an upload the validation rules refused.
+pub fn upload_refused(e: linli_identity::upload::UploadError, title: &'static str) -> ApiError {
+    use linli_identity::upload::UploadError;
+    let status = match e {
+        UploadError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.code(), title)
 }
 
 /// A stored scan served to the staff member who reviews it: a download, never cached or sniffed.

@@ -2,7 +2,11 @@
 //! for owners the housing registry could not confirm. One support staff member uploads the property-certificate
 //! scan and proposes a verdict with the registered area; a second, different one confirms it (it takes effect:
 //! the registry factor passes and the area is written to the unit as the automatic path does, or the factor
-//! fails) or returns it for a new proposal. The rules are `linli_identity::enrollment`; every step is an
+//! fails) or returns it for a new proposal. An approved area far from the unit's recorded one
+//! (`review_area_change`: beyond ±10 %, or above its building area) becomes the unit's voting weight only when a
+//! third, different staff member confirms it as well. No staff member proposes or decides a review of their own
+//! person (the enrollment's account, or any account enrolled with the same ID number). The scan is decoded only
+//! once the proposal is otherwise acceptable. The rules are `linli_identity::enrollment`; every step is an
 //! enrollment transition and an audit entry; the owner is notified of the outcome. The scan is stored encrypted,
 //! bound to its review, and never logged.
 
@@ -13,7 +17,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use linli_identity::IdNumber;
-use linli_identity::enrollment::{EnrollmentEvent, ReviewVerdict};
+use linli_identity::enrollment::{
+    EnrollmentEvent, ReviewAreaChange, ReviewVerdict, check_reviewer_independent, review_area_change,
+};
 use linli_identity::upload::ScanKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,12 +27,12 @@ use uuid::Uuid;
 
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::enrollment::routes::{apply, rule_error};
-use crate::enrollment::store;
+use crate::enrollment::store::{self, EnrollmentRow};
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 use crate::http::multipart::{FieldLimit, paper_scan, read_fields, scan_download, text_field};
 use crate::pii::{Column, DocumentColumn};
-use crate::schema::{buildings, registry_reviews, units};
+use crate::schema::{account_persons, buildings, enrollments, persons, registry_reviews, units};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_reviews).service(propose).service(show_scan).service(decide);
@@ -43,6 +49,10 @@ pub struct ReviewProposalView {
     /// `jpeg`, `png` or `pdf`.
     pub scan_kind: String,
     pub scan_sha256: String,
+    /// The approved area is far from the unit's recorded one: a third staff member must confirm after the second.
+    pub third_review_required: bool,
+    /// The second staff member, who confirmed a proposal that needs a third one (status `seconded`).
+    pub seconded_by: Option<Uuid>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,7 +66,8 @@ pub struct ReviewView {
     pub owner_name: String,
     /// The owner's ID number, masked (`1101**********1234`).
     pub owner_id_number_masked: String,
-    /// `requested`, `proposed`, `approved` or `rejected`.
+    /// `requested`, `proposed`, `seconded` (confirmed once, waiting for a third staff member), `approved` or
+    /// `rejected`.
     pub status: String,
     pub requested_at: DateTime<Utc>,
     pub proposal: Option<ReviewProposalView>,
@@ -68,23 +79,22 @@ pub struct ReviewList {
 }
 
 type ReviewRow = (
-    String,
-    String,
-    String,
-    Uuid,
-    Uuid,
-    Uuid,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-    Option<Uuid>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<DateTime<Utc>>,
+    (String, String, String, Uuid, Uuid, Uuid, String, String, DateTime<Utc>),
+    (
+        Option<String>,
+        Option<String>,
+        Option<Uuid>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        bool,
+        Option<Uuid>,
+    ),
 );
+
+/// Reviews that are not decided yet.
+const OPEN_STATUSES: [&str; 3] = ["requested", "proposed", "seconded"];
 
 async fn load_views(
     state: &AppState,
@@ -98,36 +108,41 @@ async fn load_views(
         .inner_join(buildings::table.on(buildings::id.eq(units::building_id)))
         .filter(registry_reviews::community_id.eq(community))
         .select((
-            registry_reviews::status,
-            crate::schema::enrollments::real_name_enc,
-            crate::schema::enrollments::id_number_enc,
-            registry_reviews::id,
-            registry_reviews::enrollment_id,
-            units::id,
-            buildings::code,
-            units::number,
-            registry_reviews::requested_at,
-            registry_reviews::scan_kind,
-            registry_reviews::scan_sha256,
-            registry_reviews::proposed_by,
-            registry_reviews::proposal,
-            registry_reviews::proposed_area_centi_m2,
-            registry_reviews::proposal_note,
-            registry_reviews::proposed_at,
+            (
+                registry_reviews::status,
+                crate::schema::enrollments::real_name_enc,
+                crate::schema::enrollments::id_number_enc,
+                registry_reviews::id,
+                registry_reviews::enrollment_id,
+                units::id,
+                buildings::code,
+                units::number,
+                registry_reviews::requested_at,
+            ),
+            (
+                registry_reviews::scan_kind,
+                registry_reviews::scan_sha256,
+                registry_reviews::proposed_by,
+                registry_reviews::proposal,
+                registry_reviews::proposed_area_centi_m2,
+                registry_reviews::proposal_note,
+                registry_reviews::proposed_at,
+                registry_reviews::third_review_required,
+                registry_reviews::seconded_by,
+            ),
         ))
         .order(registry_reviews::requested_at)
         .limit(200)
         .into_boxed();
     query = match only {
         Some(id) => query.filter(registry_reviews::id.eq(id)),
-        None => query.filter(registry_reviews::status.eq_any(["requested", "proposed"])),
+        None => query.filter(registry_reviews::status.eq_any(OPEN_STATUSES)),
     };
     let rows: Vec<ReviewRow> = query.load(conn).await?;
     let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (status, name_enc, id_enc, id, enrollment_id, unit_id, building_code, unit_number, requested_at) =
-            (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8);
-        let (kind, sha, by, verdict, area, note, at) = (row.9, row.10, row.11, row.12, row.13, row.14, row.15);
+    for (head, proposal) in rows {
+        let (status, name_enc, id_enc, id, enrollment_id, unit_id, building_code, unit_number, requested_at) = head;
+        let (kind, sha, by, verdict, area, note, at, third_review_required, seconded_by) = proposal;
         let owner_name = state.pii.decrypt(Column::EnrollmentName, &name_enc).map_err(ApiError::internal)?;
         let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &id_enc).map_err(ApiError::internal)?;
         let owner_id_number_masked = IdNumber::parse(&id_text).map_err(ApiError::internal)?.masked();
@@ -140,6 +155,8 @@ async fn load_views(
                 note,
                 scan_kind,
                 scan_sha256,
+                third_review_required,
+                seconded_by,
             }),
             _ => None,
         };
@@ -204,6 +221,84 @@ fn unprocessable(code: &'static str, title: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, title)
 }
 
+/// The accounts of the enrollment's person other than the enrollment's own: every account enrolled with the same
+/// ID number (blind index), and every account verified as that register person.
+async fn same_person_accounts(conn: &mut AsyncPgConnection, id_number_bidx: &str) -> Result<Vec<Uuid>, ApiError> {
+    let mut accounts: Vec<Uuid> = enrollments::table
+        .filter(enrollments::id_number_bidx.eq(id_number_bidx))
+        .select(enrollments::account_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    let verified: Vec<Uuid> = account_persons::table
+        .filter(account_persons::person_id.eq_any(persons::table.filter(persons::id_number_bidx.eq(id_number_bidx)).select(persons::id)))
+        .select(account_persons::account_id)
+        .load(conn)
+        .await?;
+    accounts.extend(verified);
+    Ok(accounts)
+}
+
+/// Refuses a staff member who is the reviewed person (403).
+async fn require_independent(conn: &mut AsyncPgConnection, staff: Uuid, row: &EnrollmentRow) -> Result<(), ApiError> {
+    let same_person = same_person_accounts(conn, &row.id_number_bidx).await?;
+    check_reviewer_independent(staff, row.account_id, &same_person).map_err(rule_error)
+}
+
+/// Everything that decides whether a proposal is acceptable, except the scan: the review waits for one, the
+/// staff member is not the reviewed person, an approval names a register owner, and the rule accepts it. Returns
+/// the enrollment and whether the approved area needs a third staff member. Run before the scan is decoded and
+/// again, locked, in the transaction that stores the proposal.
+async fn check_proposal(
+    conn: &mut AsyncPgConnection,
+    community: Uuid,
+    review: Uuid,
+    staff: Uuid,
+    verdict: ReviewVerdict,
+    area: Option<i64>,
+    lock: bool,
+) -> Result<(EnrollmentRow, bool), ApiError> {
+    let (enrollment, _, status) = lock_review(conn, community, review).await?;
+    if status != "requested" {
+        return Err(ApiError::new(StatusCode::CONFLICT, "review_not_open", "The review is not waiting for a proposal"));
+    }
+    let row = store::load_for_staff(conn, enrollment, lock).await?;
+    require_independent(conn, staff, &row).await?;
+    if verdict == ReviewVerdict::Approve && store::register_owner(conn, &row.id_number_bidx, row.unit_id).await?.is_none() {
+        return Err(owner_missing());
+    }
+    let third_review_required = match (verdict, area) {
+        (ReviewVerdict::Approve, Some(approved)) => {
+            let (current, building): (i64, i64) = units::table
+                .find(row.unit_id)
+                .select((units::exclusive_area_centi_m2, units::building_area_centi_m2))
+                .first(conn)
+                .await?;
+            review_area_change(approved, current, building) == ReviewAreaChange::Large
+        }
+        _ => false,
+    };
+    let event = proposal_event(verdict, staff, area, String::new(), third_review_required);
+    row.rules.admits(&event, Utc::now()).map_err(rule_error)?;
+    Ok((row, third_review_required))
+}
+
+fn proposal_event(
+    verdict: ReviewVerdict,
+    staff: Uuid,
+    area: Option<i64>,
+    scan_sha256: String,
+    third_review_required: bool,
+) -> EnrollmentEvent {
+    EnrollmentEvent::RegistryReviewProposed {
+        verdict,
+        proposed_by: staff,
+        registered_area_centi_m2: area,
+        scan_sha256,
+        third_review_required,
+    }
+}
+
 fn owner_missing() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -214,7 +309,9 @@ fn owner_missing() -> ApiError {
 
 /// Uploads the property-certificate scan and proposes a verdict (support role). Multipart fields: `scan` (JPEG,
 /// PNG or PDF, ≤ 10 MiB), `verdict` (`approve` or `reject`), `registered_area_centi_m2` (approve only: the
-/// exclusive area on the certificate), `note` (optional, ≤ 1000 characters). A different staff member decides.
+/// exclusive area on the certificate), `note` (optional, ≤ 1000 characters). A different staff member decides; an
+/// area beyond ±10 % of the unit's recorded one (or above its building area) needs a third. Staff cannot propose
+/// on a review of their own person (403).
 #[utoipa::path(
     tag = "support",
     params(
@@ -226,8 +323,10 @@ fn owner_missing() -> ApiError {
         (status = 200, body = ReviewView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "the staff member is the reviewed person"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "already proposed or decided"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "too many uploads"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "not JPEG, PNG or PDF"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -268,25 +367,13 @@ async fn propose(
         return Err(unprocessable("review_note_invalid", "The note is at most 1000 characters"));
     }
     let upload = fields.remove("scan").ok_or_else(|| unprocessable("scan_missing", "The multipart field `scan` is required"))?;
-    let scan = paper_scan(upload, "The certificate scan is not acceptable").await?;
+    check_proposal(&mut conn, community, review, staff.0, verdict, area, false).await?;
+    let scan = paper_scan(&state, staff.0, upload, "The certificate scan is not acceptable").await?;
     let scan_enc = state.pii.encrypt_document(DocumentColumn::RegistryReviewScan, review, &scan.bytes).map_err(ApiError::internal)?;
     let scan_sha256 = scan.sha256_hex();
     conn.transaction(async |conn| {
-        let (enrollment, _, status) = lock_review(conn, community, review).await?;
-        if status != "requested" {
-            return Err(ApiError::new(StatusCode::CONFLICT, "review_not_open", "The review is not waiting for a proposal"));
-        }
-        let row = store::load_for_staff(conn, enrollment, true).await?;
-        if verdict == ReviewVerdict::Approve && store::register_owner(conn, &row.id_number_bidx, row.unit_id).await?.is_none() {
-            return Err(owner_missing());
-        }
-        let event = EnrollmentEvent::RegistryReviewProposed {
-            verdict,
-            proposed_by: staff.0,
-            registered_area_centi_m2: area,
-            scan_sha256: scan_sha256.clone(),
-        };
-        apply(conn, &row, event).await?;
+        let (row, third_review_required) = check_proposal(conn, community, review, staff.0, verdict, area, true).await?;
+        apply(conn, &row, proposal_event(verdict, staff.0, area, scan_sha256.clone(), third_review_required)).await?;
         diesel::update(registry_reviews::table.find(review))
             .set((
                 registry_reviews::status.eq("proposed"),
@@ -298,6 +385,7 @@ async fn propose(
                 registry_reviews::proposed_area_centi_m2.eq(area),
                 registry_reviews::proposal_note.eq(&note),
                 registry_reviews::proposed_at.eq(Utc::now()),
+                registry_reviews::third_review_required.eq(third_review_required),
             ))
             .execute(conn)
             .await?;
@@ -312,6 +400,7 @@ async fn propose(
                 "registered_area_centi_m2": area,
                 "scan_kind": scan.kind.as_str(),
                 "scan_sha256": scan_sha256,
+                "third_review_required": third_review_required,
             }),
         )
         .await?;
@@ -383,8 +472,11 @@ pub struct ReviewDecision {
 }
 
 /// Decides on a proposal filed by another staff member (support role). Confirming an approval passes the
-/// registry factor and writes the registered area to the unit when it differs (audited); confirming a rejection
-/// fails the factor; returning it clears the proposal. The owner is notified of the outcome.
+/// registry factor and writes the registered area to the unit when it differs (audited) — unless the area is far
+/// from the unit's recorded one: then the first confirmation seconds it (status `seconded`) and a third staff
+/// member, neither proposer nor second, confirms or returns it. Confirming a rejection fails the factor;
+/// returning it clears the proposal. The owner is notified of the outcome. Staff cannot decide a review of their
+/// own person (403).
 #[utoipa::path(
     tag = "support",
     params(
@@ -395,8 +487,9 @@ pub struct ReviewDecision {
     responses(
         (status = 200, body = ReviewView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "the staff member is the reviewed person"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "no proposal, or the proposer decides"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "no proposal, or the proposer (or the second) decides"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("session" = []))
@@ -415,21 +508,24 @@ async fn decide(
     let outcome = conn
         .transaction(async |conn| {
             let (enrollment, owner, status) = lock_review(conn, community, review).await?;
-            if status != "proposed" {
+            if status != "proposed" && status != "seconded" {
                 return Err(ApiError::new(StatusCode::CONFLICT, "review_not_proposed", "The review has no proposal to decide on"));
             }
             let mut row = store::load_for_staff(conn, enrollment, true).await?;
+            require_independent(conn, staff.0, &row).await?;
             let proposal = row
                 .rules
                 .registry_review
                 .clone()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("proposed review without a proposal in the rule state")))?;
             let event = EnrollmentEvent::RegistryReviewDecided { confirmed: confirm, proposed_by: proposal.proposed_by, decided_by: staff.0 };
-            // The rule first (two different staff members), before anything is written.
-            row.rules.apply(event.clone(), Utc::now()).map_err(rule_error)?;
+            // The rule first (different staff members), before anything is written.
+            let (next, _) = row.rules.apply(event.clone(), Utc::now()).map_err(rule_error)?;
             let actor = format!("account:{}", staff.0);
             let final_status = match (confirm, proposal.verdict) {
                 (false, _) => "requested",
+                // The proposal still stands: seconded, waiting for the third staff member.
+                (true, _) if next.registry_review.is_some() => "seconded",
                 (true, ReviewVerdict::Approve) => "approved",
                 (true, ReviewVerdict::Reject) => "rejected",
             };
@@ -445,7 +541,16 @@ async fn decide(
                 .await?;
             }
             apply(conn, &row, event).await?;
-            if confirm {
+            if final_status == "seconded" {
+                diesel::update(registry_reviews::table.find(review))
+                    .set((
+                        registry_reviews::status.eq(final_status),
+                        registry_reviews::seconded_by.eq(staff.0),
+                        registry_reviews::seconded_at.eq(Utc::now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+            } else if confirm {
                 diesel::update(registry_reviews::table.find(review))
                     .set((
                         registry_reviews::status.eq(final_status),
@@ -467,6 +572,9 @@ async fn decide(
                         registry_reviews::proposed_area_centi_m2.eq(None::<i64>),
                         registry_reviews::proposal_note.eq(None::<String>),
                         registry_reviews::proposed_at.eq(None::<DateTime<Utc>>),
+                        registry_reviews::third_review_required.eq(false),
+                        registry_reviews::seconded_by.eq(None::<Uuid>),
+                        registry_reviews::seconded_at.eq(None::<DateTime<Utc>>),
                     ))
                     .execute(conn)
                     .await?;
@@ -474,11 +582,16 @@ async fn decide(
             crate::audit::append(
                 conn,
                 &actor,
-                if confirm { "registry_review.confirm" } else { "registry_review.return" },
+                match final_status {
+                    "requested" => "registry_review.return",
+                    "seconded" => "registry_review.second",
+                    _ => "registry_review.confirm",
+                },
                 &format!("enrollment:{}", row.id),
                 serde_json::json!({
                     "review": review,
                     "proposed_by": proposal.proposed_by,
+                    "seconded_by": proposal.seconded_by,
                     "verdict": verdict_text(proposal.verdict),
                     "registered_area_centi_m2": proposal.registered_area_centi_m2,
                     "scan_sha256": proposal.scan_sha256,
@@ -490,7 +603,7 @@ async fn decide(
         })
         .await?;
     let (owner, final_status) = outcome;
-    if final_status != "requested" {
+    if final_status == "approved" || final_status == "rejected" {
         crate::notify::registry_review_decided(&state, owner, final_status == "approved").await;
     }
     Ok(HttpResponse::Ok().json(one_view(&state, &mut conn, community, review).await?))

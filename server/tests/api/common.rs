@@ -51,6 +51,7 @@ impl TestApp {
             identity: None,
             wechatpay: None,
             faults: Default::default(),
+            uploads: linli_server::http::upload_gate::UploadGate::new(2, 1000, 600),
         };
         Self { db, state }
     }

@@ -44,19 +44,26 @@ async fn the_expiry_job_skips_enrollments_waiting_for_staff() {
     let unit: Uuid = units::table.filter(units::community_id.eq(community)).select(units::id).first(&mut t.conn().await).await.unwrap();
     let long_ago = Utc::now() - Duration::days(20);
     let start = || Enrollment::start("2026-01", "2026-01", long_ago).unwrap();
+    // The registry (and its manual review) is asked only after the face factor passed.
+    let face_passed = || {
+        let e = start().apply(EnrollmentEvent::FaceConsentGiven { version: "f1".into() }, long_ago).unwrap().0;
+        let face = EnrollmentEvent::FaceChecked { passed: true, score: 92.0, request_id: "r".into(), image_sha256: "h".into() };
+        e.apply(face, long_ago).unwrap().0
+    };
 
     let stale = insert(&t, community, unit, &start()).await;
 
-    let (waiting, _) = start().apply(EnrollmentEvent::RegistryReviewRequested, long_ago + Duration::hours(1)).unwrap();
+    let (waiting, _) = face_passed().apply(EnrollmentEvent::RegistryReviewRequested, long_ago + Duration::hours(1)).unwrap();
     let waiting = insert(&t, community, unit, &waiting).await;
 
     let (staff_a, staff_b) = (Uuid::now_v7(), Uuid::now_v7());
-    let (e, _) = start().apply(EnrollmentEvent::RegistryReviewRequested, long_ago + Duration::hours(1)).unwrap();
+    let (e, _) = face_passed().apply(EnrollmentEvent::RegistryReviewRequested, long_ago + Duration::hours(1)).unwrap();
     let proposal = EnrollmentEvent::RegistryReviewProposed {
         verdict: ReviewVerdict::Approve,
         proposed_by: staff_a,
         registered_area_centi_m2: Some(8935),
         scan_sha256: "00".into(),
+        third_review_required: false,
     };
     let (e, _) = e.apply(proposal, Utc::now() - Duration::days(3)).unwrap();
     let decided = EnrollmentEvent::RegistryReviewDecided { confirmed: true, proposed_by: staff_a, decided_by: staff_b };
