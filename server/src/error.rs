@@ -77,7 +77,7 @@ impl ApiError {
             411 => known("length_required", "The request needs a Content-Length"),
             413 => known("payload_too_large", "The request body is too large"),
             415 => known("unsupported_media_type", "The request body has an unsupported media type"),
-            400..=499 => known("request_refused", "The request was refused"),
+            401..=499 => known("request_refused", "The request was refused"),
             _ => Self::internal(anyhow::anyhow!("framework error {status}: {cause}")),
         }
     }
