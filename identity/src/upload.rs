@@ -46,6 +46,8 @@ pub enum UploadError {
     PdfMalformed,
     #[error("the PDF is encrypted or carries active content (scripts, launch actions, embedded files)")]
     PdfActiveContent,
+    #[error("the PDF encodes a stream other than with Flate or an image codec, or names its filter indirectly")]
+    PdfUnsupportedFilter,
 }
 
 impl UploadError {
@@ -61,6 +63,7 @@ impl UploadError {
             Self::OutputTooLarge { .. } => "image_output_too_large",
             Self::PdfMalformed => "pdf_malformed",
             Self::PdfActiveContent => "pdf_active_content",
+            Self::PdfUnsupportedFilter => "pdf_unsupported_filter",
         }
     }
 }
@@ -197,8 +200,11 @@ pub const MAX_PDF_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 /// A PDF's structure, as far as it can be checked without a PDF parser: a `%PDF-1.x`/`%PDF-2.x` header, an
 /// `%%EOF` marker with nothing but whitespace after it (a cut-off upload has none; appended data is refused as
 /// for images), and no name from a deny list anywhere in the file or inside any zlib-compressed stream (object
-/// streams hide dictionaries there), `#xx` escapes decoded so `/Java#53cript` is caught. This is defence in
-/// depth: scans are only ever served as downloads, never rendered by the server.
+/// streams hide dictionaries there), `#xx` escapes decoded so `/Java#53cript` is caught. Every `/Filter` (and
+/// `/FFilter`), in the file or in an inflated stream, must be one the scan sees through ([`filter_chain_allowed`]):
+/// an ASCIIHex, ASCII85, LZW or RunLength stream would hide its dictionaries from the scan while any reader
+/// decodes them, so such a file is refused. This is defence in depth: scans are only ever served as downloads,
+/// never rendered by the server.
 pub fn check_pdf(bytes: &[u8]) -> Result<(), UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
@@ -214,18 +220,137 @@ pub fn check_pdf(bytes: &[u8]) -> Result<(), UploadError> {
     if !bytes[..end].ends_with(b"%%EOF") || !bytes.windows(7).any(|w| w == b"trailer" || w == b"startxr") {
         return Err(UploadError::PdfMalformed);
     }
-    if names_denied(bytes) {
-        return Err(UploadError::PdfActiveContent);
-    }
+    check_pdf_names(bytes)?;
     let mut budget = MAX_PDF_INFLATED_BYTES;
     for data in stream_contents(bytes) {
         let inflated = inflate_prefix(data, budget)?;
         budget -= inflated.len();
-        if names_denied(&inflated) {
-            return Err(UploadError::PdfActiveContent);
-        }
+        check_pdf_names(&inflated)?;
     }
     Ok(())
+}
+
+/// The deny list and the filter rule over one run of PDF bytes (the file, or one inflated stream).
+fn check_pdf_names(bytes: &[u8]) -> Result<(), UploadError> {
+    if names_denied(bytes) {
+        return Err(UploadError::PdfActiveContent);
+    }
+    if !filters_allowed(bytes) {
+        return Err(UploadError::PdfUnsupportedFilter);
+    }
+    Ok(())
+}
+
+/// PDF white-space (ISO 32000-1 §7.2.2): NUL, tab, line feed, form feed, carriage return, space. Readers end a
+/// name at any of them, NUL included.
+fn is_pdf_whitespace(b: u8) -> bool {
+    matches!(b, b'\0' | b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+/// Whether a byte ends a name: white-space or a delimiter.
+fn ends_name(b: u8) -> bool {
+    is_pdf_whitespace(b) || b"/[]<>(){}%".contains(&b)
+}
+
+/// Every name in `bytes` (wherever it stands: keys, values, strings, stream data), `#xx` escapes decoded, with
+/// the index just past it.
+fn pdf_names(bytes: &[u8]) -> impl Iterator<Item = (Vec<u8>, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let start = i + bytes.get(i..)?.iter().position(|&b| b == b'/')?;
+        let (name, end) = read_name(bytes, start + 1);
+        i = end;
+        Some((name, end))
+    })
+}
+
+/// The name starting at `i` (just past its `/`), escapes decoded, and the index just past it.
+fn read_name(bytes: &[u8], mut i: usize) -> (Vec<u8>, usize) {
+    let mut name = Vec::new();
+    while let Some(&b) = bytes.get(i) {
+        if ends_name(b) {
+            break;
+        }
+        if b == b'#'
+            && let Some(v) = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            name.push(v);
+            i += 3;
+            continue;
+        }
+        name.push(b);
+        i += 1;
+    }
+    (name, i)
+}
+
+/// Flate, inflated and scanned here; at most once, first in a chain.
+const PDF_FLATE_FILTERS: &[&[u8]] = &[b"FlateDecode", b"Fl"];
+/// Image codecs: their data is pixels, which no reader parses as PDF objects; at most one, last in a chain.
+const PDF_IMAGE_FILTERS: &[&[u8]] = &[b"DCTDecode", b"DCT", b"JPXDecode", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode"];
+
+/// The filter chains a scan may use: none, Flate, one image codec, or Flate then one image codec. Anything else
+/// (ASCIIHex, ASCII85, LZW, RunLength, Crypt, Flate twice) decodes to bytes this check never sees.
+fn filter_chain_allowed(chain: &[Vec<u8>]) -> bool {
+    let flate = |n: &Vec<u8>| PDF_FLATE_FILTERS.contains(&n.as_slice());
+    let image = |n: &Vec<u8>| PDF_IMAGE_FILTERS.contains(&n.as_slice());
+    match chain {
+        [] => true,
+        [only] => flate(only) || image(only),
+        [first, last] => flate(first) && image(last),
+        _ => false,
+    }
+}
+
+/// Whether every `/Filter` and `/FFilter` in `bytes` is followed by a name or an array of names forming an
+/// allowed chain. An indirect reference (`/Filter 7 0 R`), which may name any filter from elsewhere, or anything
+/// else there is refused. Position-independent like the deny list, so no trick of the file's structure hides a
+/// stream dictionary from it (a name inside a string is checked too, which costs nothing real).
+fn filters_allowed(bytes: &[u8]) -> bool {
+    pdf_names(bytes)
+        .filter(|(name, _)| name == b"Filter" || name == b"FFilter")
+        .all(|(_, end)| filter_value(bytes, end).is_some_and(|chain| filter_chain_allowed(&chain)))
+}
+
+/// The names of a filter value starting at `i`: `/Name` or `[/A /B]`; `None` for anything else.
+fn filter_value(bytes: &[u8], i: usize) -> Option<Vec<Vec<u8>>> {
+    let mut i = skip_blank(bytes, i);
+    match bytes.get(i)? {
+        b'/' => Some(vec![read_name(bytes, i + 1).0]),
+        b'[' => {
+            let mut chain = Vec::new();
+            i += 1;
+            loop {
+                i = skip_blank(bytes, i);
+                match bytes.get(i)? {
+                    b']' => return Some(chain),
+                    b'/' => {
+                        let (name, end) = read_name(bytes, i + 1);
+                        chain.push(name);
+                        i = end;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The index of the first byte at or after `i` that is neither white-space nor in a comment.
+fn skip_blank(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(&b) = bytes.get(i) {
+        if is_pdf_whitespace(b) {
+            i += 1;
+        } else if b == b'%' {
+            while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                i += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 /// The raw contents of every `stream … endstream` of a PDF (whatever their filter).
@@ -282,33 +407,7 @@ fn inflate_prefix(data: &[u8], budget: usize) -> Result<Vec<u8>, UploadError> {
 
 /// Whether any PDF name in `bytes` (with `#xx` escapes decoded) is on the deny list.
 fn names_denied(bytes: &[u8]) -> bool {
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'/' {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        let mut name = Vec::new();
-        while let Some(&b) = bytes.get(i) {
-            if b.is_ascii_whitespace() || b"/[]<>(){}%".contains(&b) {
-                break;
-            }
-            if b == b'#'
-                && let Some(v) = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                name.push(v);
-                i += 3;
-                continue;
-            }
-            name.push(b);
-            i += 1;
-        }
-        if PDF_DENIED_NAMES.contains(&name.as_slice()) {
-            return true;
-        }
-    }
-    false
+    pdf_names(bytes).any(|(name, _)| PDF_DENIED_NAMES.contains(&name.as_slice()))
 }
 
 impl Default for ImagePolicy {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 const ACTION: &str = "ImageRecognitionV2";
 const VERSION: &str = "2018-03-01";
 const SERVICE: &str = "faceid";
-const MAX_SKEW_SECONDS: i64 = 300;
+const MAX_SKEW_SECONDS: u64 = 300;
 /// Tencent's own pass mark for `Result: Success`.
 const PASS_SIM: f64 = 70.0;
 
@@ -89,10 +89,10 @@ pub fn check_tc3(
     if *service != SERVICE {
         return Err(invalid("the service in the credential scope does not match the endpoint"));
     }
-    let ts: i64 = h("x-tc-timestamp")
-        .and_then(|t| t.parse().ok())
+    let ts = h("x-tc-timestamp")
+        .and_then(|t| crate::parse_unix_secs(&t))
         .ok_or_else(|| ("MissingParameter", "X-TC-Timestamp is required".to_owned()))?;
-    if (now - ts).abs() > MAX_SKEW_SECONDS {
+    if now.abs_diff(ts) > MAX_SKEW_SECONDS {
         return Err(("AuthFailure.SignatureExpire", "the signature has expired (timestamp skew over 5 minutes)".into()));
     }
     let expected_date = chrono::DateTime::from_timestamp(ts, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
@@ -268,6 +268,20 @@ mod tests {
             for b in &faces[i + 1..] {
                 assert!(similarity(a, b) < 40.0, "faces {} and another score {}", i + 1, similarity(a, b));
             }
+        }
+    }
+
+    #[test]
+    fn a_timestamp_whose_skew_overflows_is_expired_not_a_panic() {
+        use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+        let now: i64 = 1_800_000_000;
+        for ts in [now.wrapping_add(i64::MIN), i64::MAX, now + 301] {
+            let mut headers = HeaderMap::new();
+            let auth = "TC3-HMAC-SHA256 Credential=AKID/2027-01-15/faceid/tc3_request, SignedHeaders=content-type;host, Signature=00";
+            headers.insert(HeaderName::from_static("authorization"), HeaderValue::from_static(auth));
+            headers.insert(HeaderName::from_static("x-tc-timestamp"), HeaderValue::from_str(&ts.to_string()).unwrap());
+            let refused = check_tc3(&headers, "POST", "/", "", b"{}", "AKID", "key", now).unwrap_err().0;
+            assert!(matches!(refused, "MissingParameter" | "AuthFailure.SignatureExpire"), "{ts}: {refused}");
         }
     }
 

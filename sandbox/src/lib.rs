@@ -23,6 +23,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// A request timestamp in unix seconds: 1–12 plain digits (no sign, no leading zero), so its distance to any
+/// clock, taken with [`i64::abs_diff`], cannot overflow whatever a client sends.
+pub fn parse_unix_secs(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let canonical = (1..=12).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) && (b[0] != b'0' || b.len() == 1);
+    if canonical { text.parse().ok() } else { None }
+}
+
 /// Credentials the sandbox accepts. The defaults are the ones the quickstart and the tests configure.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -159,4 +167,17 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         tasks.push(tokio::spawn(server));
     }
     Ok(Sandbox { http_addr, tls_addr, handles, tasks })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_plain_bounded_digits() {
+        let now: i64 = 1_800_000_000;
+        assert_eq!(super::parse_unix_secs(&now.to_string()), Some(now));
+        assert_eq!(super::parse_unix_secs("0"), Some(0));
+        for bad in [now.wrapping_add(i64::MIN).to_string(), i64::MAX.to_string(), format!("+{now}"), format!("0{now}"), String::new()] {
+            assert_eq!(super::parse_unix_secs(&bad), None, "{bad}");
+        }
+    }
 }

@@ -283,10 +283,10 @@ fn check_signature(st: &WeChatPayState, req: &HttpRequest, body: &[u8]) -> Resul
     if serial != MERCHANT_SERIAL {
         return fail("unknown serial_no");
     }
-    let Ok(ts) = timestamp.parse::<i64>() else {
+    let Some(ts) = crate::parse_unix_secs(&timestamp) else {
         return fail("bad timestamp");
     };
-    if (chrono::Utc::now().timestamp() - ts).abs() > 300 || nonce.is_empty() || nonce.len() > 32 {
+    if chrono::Utc::now().timestamp().abs_diff(ts) > 300 || nonce.is_empty() || nonce.len() > 32 {
         return fail("timestamp expired or nonce invalid");
     }
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");

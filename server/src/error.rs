@@ -64,6 +64,24 @@ impl ApiError {
         Self::Internal(error.into())
     }
 
+    /// The problem for an error actix-web itself produced (an extractor without our error handler, such as the
+    /// 256 KiB limit of a `Bytes` body, or a failure reading the payload), which would otherwise answer plain
+    /// text: a stable code by status; a 5xx stays a generic logged 500.
+    pub fn from_framework(status: StatusCode, cause: &actix_web::Error) -> Self {
+        let known = |code, title| Self::new(status, code, title);
+        match status.as_u16() {
+            400 => known("unreadable_body", "The request body could not be read"),
+            404 => Self::not_found(),
+            405 => known("method_not_allowed", "The method is not allowed here"),
+            408 => known("request_timeout", "The request body did not arrive in time"),
+            411 => known("length_required", "The request needs a Content-Length"),
+            413 => known("payload_too_large", "The request body is too large"),
+            415 => known("unsupported_media_type", "The request body has an unsupported media type"),
+            401..=499 => known("request_refused", "The request was refused"),
+            _ => Self::internal(anyhow::anyhow!("framework error {status}: {cause}")),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::Known { code, .. } => code,

@@ -540,6 +540,8 @@ diesel::table! {
         refund_id -> Nullable<Text>,
         created_at -> Timestamptz,
         succeeded_at -> Nullable<Timestamptz>,
+        sub_mchid -> Text,
+        refused_code -> Nullable<Text>,
     }
 }
 

@@ -334,3 +334,150 @@ fn a_pdf_inflating_beyond_the_limit_is_refused() {
     assert!(pdf.len() < MAX_PDF_BYTES);
     assert_eq!(validate_certificate_scan(&pdf), Err(UploadError::PdfMalformed));
 }
+
+// ---- stream filters the scan cannot see through --------------------------------------------------------------
+
+/// A PDF with one stream: `dict` is its dictionary's entries (filter, type), `data` its raw contents.
+fn pdf_with_stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut pdf = format!(
+        "%PDF-1.5\n1 0 obj << /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R >> endobj\n\
+         5 0 obj << {dict} /Length {} >>\nstream\n",
+        data.len()
+    )
+    .into_bytes();
+    pdf.extend_from_slice(data);
+    pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer << /Root 1 0 R >>\nstartxref\n0\n%%EOF\n");
+    pdf
+}
+
+/// What an object stream holding a script action as its object 6 decodes to.
+const SCRIPT_OBJECTS: &[u8] = b"6 0 << /S /JavaScript /JS (app.alert(1)) >> ";
+
+fn ascii_hex(data: &[u8]) -> Vec<u8> {
+    let mut out = hex::encode(data).into_bytes();
+    out.push(b'>');
+    out
+}
+
+/// ASCII85 (Adobe's base-85, `z` for four zero bytes not used), ended by `~>`.
+fn ascii85(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for group in data.chunks(4) {
+        let mut word = [0u8; 4];
+        word[..group.len()].copy_from_slice(group);
+        let mut n = u32::from_be_bytes(word);
+        let mut digits = [0u8; 5];
+        for d in digits.iter_mut().rev() {
+            *d = b'!' + (n % 85) as u8;
+            n /= 85;
+        }
+        out.extend_from_slice(&digits[..group.len() + 1]);
+    }
+    out.extend_from_slice(b"~>");
+    out
+}
+
+/// LZW as PDF decodes it (9-bit codes, MSB first): a clear code, every byte as its literal code, end of data.
+/// Fewer than 254 bytes never widen the codes.
+fn lzw(data: &[u8]) -> Vec<u8> {
+    assert!(data.len() < 254);
+    let codes = std::iter::once(256u32).chain(data.iter().map(|&b| u32::from(b))).chain(std::iter::once(257));
+    let (mut out, mut acc, mut bits) = (Vec::new(), 0u64, 0);
+    for code in codes {
+        acc = (acc << 9) | u64::from(code);
+        bits += 9;
+        while bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    if bits > 0 {
+        out.push((acc << (8 - bits)) as u8);
+    }
+    out
+}
+
+/// RunLength with literal runs of three bytes (so no name survives in the raw bytes), ended by 128.
+fn run_length(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for run in data.chunks(3) {
+        out.push(run.len() as u8 - 1);
+        out.extend_from_slice(run);
+    }
+    out.push(128);
+    out
+}
+
+#[test]
+fn encoders_used_below_decode_back() {
+    // Hand-checked against the specification's examples: "Man " is 9jqo^ in ASCII85.
+    assert_eq!(ascii85(b"Man "), b"9jqo^~>");
+    assert_eq!(ascii85(b"Ma"), b"9jn~>");
+    assert_eq!(ascii_hex(b"/J"), b"2f4a>");
+    // Clear (256), 'A' (65), EOD (257) in 9 bits: 100000000 001000001 100000001, padded.
+    assert_eq!(lzw(b"A"), [0b1000_0000, 0b0001_0000, 0b0110_0000, 0b0010_0000]);
+    assert_eq!(run_length(b"/Java"), b"\x02/Ja\x01va\x80");
+}
+
+#[test]
+fn streams_in_filters_the_scan_cannot_read_are_refused() {
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("/Type /ObjStm /N 1 /First 4 /Filter /ASCIIHexDecode", ascii_hex(SCRIPT_OBJECTS), "ASCIIHex"),
+        ("/Type /ObjStm /N 1 /First 4 /Filter /AHx", ascii_hex(SCRIPT_OBJECTS), "ASCIIHex abbreviated"),
+        ("/Type /ObjStm /N 1 /First 4 /Filter /ASCII85Decode", ascii85(SCRIPT_OBJECTS), "ASCII85"),
+        ("/Type /ObjStm /N 1 /First 4 /Filter /LZWDecode", lzw(SCRIPT_OBJECTS), "LZW"),
+        ("/Type /ObjStm /N 1 /First 4 /Filter /RunLengthDecode", run_length(SCRIPT_OBJECTS), "RunLength"),
+        (
+            "/Type /ObjStm /N 1 /First 4 /Filter [/ASCIIHexDecode /FlateDecode]",
+            ascii_hex(&zlib(SCRIPT_OBJECTS)),
+            "chain ASCIIHex then Flate",
+        ),
+        ("/Type /ObjStm /N 1 /First 4 /Filter [/FlateDecode /FlateDecode]", zlib(&zlib(&SCRIPT_OBJECTS.repeat(20))), "Flate twice"),
+        ("/Type /ObjStm /N 1 /First 4 /Filter 7 0 R", ascii_hex(SCRIPT_OBJECTS), "indirect filter"),
+        ("/Type /ObjStm /N 1 /First 4 /Fil#74er /ASCII#48exDecode", ascii_hex(SCRIPT_OBJECTS), "escaped names"),
+        ("/Type /ObjStm /N 1 /First 4 /Filter %c\n[ /Crypt ]", ascii_hex(SCRIPT_OBJECTS), "Crypt after a comment"),
+        ("/Type /XRef /W [1 2 1] /Size 6 /Filter /ASCIIHexDecode", ascii_hex(b"\x01\x00\x0f\x00"), "xref stream"),
+        ("/FFilter /ASCII85Decode /F (x.bin)", Vec::new(), "external file filter"),
+    ];
+    for (dict, data, what) in cases {
+        let pdf = pdf_with_stream(dict, &data);
+        assert!(!names_denied(&pdf), "{what}: the script name is not visible in the raw bytes");
+        assert_eq!(validate_certificate_scan(&pdf), Err(UploadError::PdfUnsupportedFilter), "{what}");
+    }
+    // A stream dictionary inside a Flate object stream (some readers take one there) is checked too.
+    let nested = b"6 0 << /Filter /ASCIIHexDecode /Length 9 >>\nstream\n2f4a533e\nendstream ".repeat(4);
+    let pdf = pdf_with_stream("/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", &zlib(&nested));
+    assert!(filters_allowed(&pdf), "only inside the compressed stream");
+    assert_eq!(validate_certificate_scan(&pdf), Err(UploadError::PdfUnsupportedFilter));
+    assert_eq!(UploadError::PdfUnsupportedFilter.code(), "pdf_unsupported_filter");
+}
+
+#[test]
+fn flate_and_image_filters_are_accepted() {
+    let page = b"BT /F1 12 Tf 72 712 Td (Certificate) Tj ET";
+    for (dict, data) in [
+        ("/Filter /FlateDecode", zlib(page)),
+        ("/Filter[/FlateDecode]", zlib(page)),
+        ("/Filter /Fl", zlib(page)),
+        ("/Subtype /Image /Filter /DCTDecode", jpeg(8, 8)),
+        ("/Subtype /Image /Filter [ /FlateDecode /DCTDecode ]", zlib(&jpeg(8, 8))),
+        ("/Subtype /Image /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 8 >>", vec![0x26, 0xA0]),
+        ("/Subtype /Image /Filter /JBIG2Decode", vec![0; 16]),
+        ("/Subtype /Image /Filter /JPXDecode", vec![0; 16]),
+        ("/Filter []", page.to_vec()),
+        ("", page.to_vec()),
+    ] {
+        let pdf = pdf_with_stream(dict, &data);
+        assert_eq!(validate_certificate_scan(&pdf).map(|s| s.kind), Ok(ScanKind::Pdf), "{dict}");
+    }
+    // An image codec is the last step: decoding pixels further would make them bytes again.
+    let pdf = pdf_with_stream("/Filter [/DCTDecode /FlateDecode]", &jpeg(8, 8));
+    assert_eq!(validate_certificate_scan(&pdf), Err(UploadError::PdfUnsupportedFilter));
+}
+
+#[test]
+fn a_name_ended_by_nul_is_still_read() {
+    // NUL is PDF white-space: a reader ends the name there.
+    let pdf = hand_pdf("/AA << /O << /S /JavaScript\0/JS\0(app.alert(1)) >> >> ");
+    assert_eq!(validate_certificate_scan(&pdf), Err(UploadError::PdfActiveContent));
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::store::{self, BillView, OrderRow, SettleError, SettleRefusal};
+use super::store::{self, BillView, OrderRow, RefundPrepared, SettleError, SettleRefusal};
 use super::wechatpay::{
     Notification, PayParams, RefundReport, SignedHeaders, Transaction, VerifyError, WeChatPay, WeChatPayError,
 };
@@ -576,7 +576,11 @@ pub struct RefundView {
 }
 
 /// Refunds (part of) a paid order (property company app). Stored before WeChat Pay is called; a retry with the
-/// same `out_refund_no` re-sends the same refund.
+/// same `out_refund_no` re-sends the same refund. Refund numbers are the caller's within the order's sub-merchant
+/// (as at WeChat Pay): a number another order of it uses is 409, or 404 when that order is outside the caller's
+/// communities. Refunds of one order are checked against its payment one after the other. A refund WeChat Pay
+/// refuses is closed (it does not count against the payment) and answered 409 `refund_not_enough` (WeChat Pay
+/// has not that much left to refund) or 422 `refund_refused`, again for a retry of its number.
 #[utoipa::path(
     tag = "billing",
     request_body = CreateRefund,
@@ -584,9 +588,9 @@ pub struct RefundView {
         (status = 200, body = RefundView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "the number is used for another refund"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the number is used for another refund, or WeChat Pay cannot refund that much (`refund_not_enough`)"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "invalid, more than was paid, or refused by WeChat Pay (`refund_refused`)"),
+        (status = 502, body = Problem, content_type = "application/problem+json", description = "WeChat Pay unreachable or busy: retry with the same number"),
     ),
     security(("app_hmac" = []))
 )]
@@ -617,57 +621,57 @@ async fn create_refund(state: web::Data<AppState>, req: HttpRequest, body: web::
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "order_not_paid", "Only a paid order is refunded"));
     }
     let wx = wechatpay(&state)?;
-    let (order_id, amount) = conn
-        .transaction(async |conn| {
-            diesel::insert_into(refunds::table)
-                .values((
-                    refunds::id.eq(Uuid::now_v7()),
-                    refunds::out_refund_no.eq(&input.out_refund_no),
-                    refunds::order_id.eq(order.id),
-                    refunds::amount_fen.eq(input.amount_fen),
-                    refunds::reason.eq(&input.reason),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            let existing: (Uuid, i64) = refunds::table
-                .filter(refunds::out_refund_no.eq(&input.out_refund_no))
-                .select((refunds::order_id, refunds::amount_fen))
-                .first(conn)
-                .await?;
-            // Refunds of this order may not exceed what was paid.
-            let amounts: Vec<i64> = refunds::table
-                .filter(refunds::order_id.eq(order.id))
-                .filter(refunds::status.ne("closed"))
-                .select(refunds::amount_fen)
-                .load(conn)
-                .await?;
-            let refunded: i64 = amounts.iter().sum();
-            if refunded > order.amount_fen {
-                return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_too_large", "More than was paid"));
-            }
-            Ok::<_, ApiError>(existing)
-        })
-        .await?;
-    if order_id != order.id || amount != input.amount_fen {
-        return Err(ApiError::new(StatusCode::CONFLICT, "out_refund_no_used", "This refund number is used for another refund"));
+    let refund = match store::prepare_refund(&mut conn, &order, &input.out_refund_no, input.amount_fen, &input.reason).await? {
+        RefundPrepared::Ready(refund) => refund,
+        // Never say whether a number is used outside the caller's communities.
+        RefundPrepared::OtherOrder { community } if !app.communities.contains(&community) => return Err(ApiError::not_found()),
+        RefundPrepared::OtherOrder { .. } | RefundPrepared::OtherAmount => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "out_refund_no_used", "This refund number is used for another refund"));
+        }
+        RefundPrepared::TooLarge => {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_too_large", "More than was paid"));
+        }
+    };
+    if let Some(code) = &refund.refused_code {
+        return Err(refund_refused(code));
     }
-    let answer = wx
-        .refund(&order.sub_mchid, &order.out_trade_no, &input.out_refund_no, &input.reason, amount, order.amount_fen)
+    let answer = match wx
+        .refund(&order.sub_mchid, &order.out_trade_no, &input.out_refund_no, &input.reason, refund.amount_fen, order.amount_fen)
         .await
-        .map_err(upstream)?;
+    {
+        Ok(answer) => answer,
+        // A 4xx other than rate limiting: WeChat Pay made no refund and will not on a retry.
+        Err(WeChatPayError::Api { status, code, .. }) if (400..500).contains(&status) && status != 429 => {
+            // Error answers are not signed: keep the code only if it looks like one.
+            let code = if !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                code
+            } else {
+                "UNKNOWN".to_owned()
+            };
+            tracing::warn!(refund = %refund.id, code, "WeChat Pay refused the refund");
+            store::close_refused_refund(&mut conn, refund.id, &code).await?;
+            return Err(refund_refused(&code));
+        }
+        Err(e) => return Err(upstream(e)),
+    };
     // WeChat Pay's signed answer is a report like any other: applied the same way (booked if already SUCCESS).
     store::settle_refund(&mut conn, &answer).await.map_err(settle_api_error)?;
-    let status: String = refunds::table
-        .filter(refunds::out_refund_no.eq(&input.out_refund_no))
-        .select(refunds::status)
-        .first(&mut conn)
-        .await?;
+    let status: String = refunds::table.find(refund.id).select(refunds::status).first(&mut conn).await?;
     Ok(HttpResponse::Ok().json(RefundView {
         out_refund_no: answer.out_refund_no,
         refund_id: Some(answer.refund_id),
         status,
     }))
+}
+
+/// The answer to a refund WeChat Pay refused with `code` (its error code, shown as the detail).
+fn refund_refused(code: &str) -> ApiError {
+    let problem = if code == "NOT_ENOUGH" {
+        ApiError::new(StatusCode::CONFLICT, "refund_not_enough", "WeChat Pay has not that much left to refund on this payment")
+    } else {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refund_refused", "WeChat Pay refused the refund")
+    };
+    problem.with_detail(format!("WeChat Pay: {code}; the refund is closed, use a new refund number"))
 }
 
 #[derive(Serialize, ToSchema)]

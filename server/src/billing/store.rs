@@ -289,8 +289,6 @@ pub enum SettleRefusal {
     Amount,
     #[error("unknown refund")]
     UnknownRefund,
-    #[error("refund of another order")]
-    RefundOrder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -406,18 +404,23 @@ pub enum RefundSettled {
 /// impossible.
 pub async fn settle_refund(conn: &mut AsyncPgConnection, report: &RefundReport) -> Result<RefundSettled, SettleError> {
     conn.transaction(async |conn| {
-        let row: Option<(Uuid, Uuid, i64, String)> = refunds::table
+        // A refund number is unique per sub-merchant, not platform-wide: the refund is found through its order.
+        let order: Option<OrderRow> = payment_orders::table
+            .filter(payment_orders::out_trade_no.eq(&report.out_trade_no))
+            .select(OrderRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        let order = order.ok_or(SettleError::Refused(SettleRefusal::UnknownRefund))?;
+        let row: Option<(Uuid, i64, String, Option<String>)> = refunds::table
+            .filter(refunds::order_id.eq(order.id))
             .filter(refunds::out_refund_no.eq(&report.out_refund_no))
-            .select((refunds::id, refunds::order_id, refunds::amount_fen, refunds::status))
+            .select((refunds::id, refunds::amount_fen, refunds::status, refunds::refused_code))
             .for_update()
             .first(conn)
             .await
             .optional()?;
-        let (refund, order_id, amount, status) = row.ok_or(SettleError::Refused(SettleRefusal::UnknownRefund))?;
-        let order = order_by_id(conn, order_id).await?.ok_or(SettleError::Refused(SettleRefusal::UnknownOrder))?;
-        if order.out_trade_no != report.out_trade_no {
-            return Err(SettleError::Refused(SettleRefusal::RefundOrder));
-        }
+        let (refund, amount, status, refused_code) = row.ok_or(SettleError::Refused(SettleRefusal::UnknownRefund))?;
         let merchant_ok = report.sp_mchid.as_ref().is_none_or(|m| *m == order.sp_mchid)
             && report.sub_mchid.as_ref().is_none_or(|m| *m == order.sub_mchid);
         if !merchant_ok {
@@ -436,9 +439,15 @@ pub async fn settle_refund(conn: &mut AsyncPgConnection, report: &RefundReport) 
             "ABNORMAL" => ("abnormal", RefundSettled::Failed),
             _ => ("processing", RefundSettled::Pending),
         };
+        // A refusal's code describes a closed refund only (WeChat Pay reporting it after all supersedes it).
+        let refused_code = refused_code.filter(|_| interim == "closed");
         if outcome != RefundSettled::Applied {
             diesel::update(refunds::table.find(refund))
-                .set((refunds::status.eq(interim), refunds::refund_id.eq(&report.refund_id)))
+                .set((
+                    refunds::status.eq(interim),
+                    refunds::refund_id.eq(&report.refund_id),
+                    refunds::refused_code.eq(&refused_code),
+                ))
                 .execute(conn)
                 .await?;
             return Ok(outcome);
@@ -469,6 +478,7 @@ pub async fn settle_refund(conn: &mut AsyncPgConnection, report: &RefundReport) 
             .set((
                 refunds::status.eq("success"),
                 refunds::refund_id.eq(&report.refund_id),
+                refunds::refused_code.eq(None::<String>),
                 refunds::succeeded_at.eq(diesel::dsl::now),
             ))
             .execute(conn)
@@ -481,13 +491,115 @@ pub async fn settle_refund(conn: &mut AsyncPgConnection, report: &RefundReport) 
 /// Refunds asked of WeChat Pay and not yet final, with the order's sub-merchant (the reconciliation job's list).
 pub async fn pending_refunds(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<(String, String)>> {
     refunds::table
-        .inner_join(payment_orders::table.on(payment_orders::id.eq(refunds::order_id)))
         .filter(refunds::status.eq_any(["requested", "processing"]))
         .order(refunds::created_at)
         .limit(limit)
-        .select((refunds::out_refund_no, payment_orders::sub_mchid))
+        .select((refunds::out_refund_no, refunds::sub_mchid))
         .load(conn)
         .await
+}
+
+/// A refund as its number names it within one sub-merchant (where WeChat Pay keeps numbers unique).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refunds)]
+pub struct RefundRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub amount_fen: i64,
+    pub status: String,
+    pub refund_id: Option<String>,
+    pub refused_code: Option<String>,
+}
+
+/// What [`prepare_refund`] decided.
+#[derive(Debug)]
+pub enum RefundPrepared {
+    /// The refund row (new, or the one this number already names on this order): ask WeChat Pay.
+    Ready(RefundRow),
+    /// The number names a refund of another order; `community` is that order's.
+    OtherOrder { community: Uuid },
+    /// The number names a refund of this order with another amount.
+    OtherAmount,
+    /// With this refund, the order's open and booked refunds would exceed its payment.
+    TooLarge,
+}
+
+/// Stores a refund of a paid order before WeChat Pay is asked, or finds the one its number already names (a
+/// retry). The order row is locked first, so parallel refunds of one order are summed one after the other; a
+/// refund that does not fit is not stored.
+pub async fn prepare_refund(
+    conn: &mut AsyncPgConnection,
+    order: &OrderRow,
+    out_refund_no: &str,
+    amount_fen: i64,
+    reason: &str,
+) -> QueryResult<RefundPrepared> {
+    /// Ends the transaction with a rollback: the new row of a refund that does not fit is not kept.
+    enum Abort {
+        TooLarge,
+        Db(diesel::result::Error),
+    }
+    impl From<diesel::result::Error> for Abort {
+        fn from(e: diesel::result::Error) -> Self {
+            Self::Db(e)
+        }
+    }
+    let outcome = conn.transaction(async |conn| {
+        payment_orders::table.find(order.id).select(payment_orders::id).for_update().first::<Uuid>(conn).await?;
+        diesel::insert_into(refunds::table)
+            .values((
+                refunds::id.eq(Uuid::now_v7()),
+                refunds::out_refund_no.eq(out_refund_no),
+                refunds::order_id.eq(order.id),
+                refunds::sub_mchid.eq(&order.sub_mchid),
+                refunds::amount_fen.eq(amount_fen),
+                refunds::reason.eq(reason),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        let row: RefundRow = refunds::table
+            .filter(refunds::sub_mchid.eq(&order.sub_mchid))
+            .filter(refunds::out_refund_no.eq(out_refund_no))
+            .select(RefundRow::as_select())
+            .first(conn)
+            .await?;
+        if row.order_id != order.id {
+            let community =
+                payment_orders::table.find(row.order_id).select(payment_orders::community_id).first(conn).await?;
+            return Ok::<_, Abort>(RefundPrepared::OtherOrder { community });
+        }
+        if row.amount_fen != amount_fen {
+            return Ok(RefundPrepared::OtherAmount);
+        }
+        let amounts: Vec<i64> = refunds::table
+            .filter(refunds::order_id.eq(order.id))
+            .filter(refunds::status.ne("closed"))
+            .select(refunds::amount_fen)
+            .load(conn)
+            .await?;
+        if amounts.iter().sum::<i64>() > order.amount_fen {
+            return Err(Abort::TooLarge);
+        }
+        Ok(RefundPrepared::Ready(row))
+    })
+    .await;
+    match outcome {
+        Ok(prepared) => Ok(prepared),
+        Err(Abort::TooLarge) => Ok(RefundPrepared::TooLarge),
+        Err(Abort::Db(e)) => Err(e),
+    }
+}
+
+/// Closes a refund WeChat Pay refused outright (it made none), keeping its error code, so it neither counts
+/// against the payment nor waits for a confirmation. Only a refund WeChat Pay never accepted is closed.
+pub async fn close_refused_refund(conn: &mut AsyncPgConnection, refund: Uuid, code: &str) -> QueryResult<bool> {
+    let n = diesel::update(refunds::table.find(refund))
+        .filter(refunds::status.eq("requested"))
+        .set((refunds::status.eq("closed"), refunds::refused_code.eq(code)))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
 }
 
 /// Orders still open after `older_than_secs` (the reconciliation job's work list).

@@ -46,10 +46,10 @@ pub struct WeChatPayConfig {
     pub sub_mchids: HashMap<String, String>,
     /// Notifications whose `Wechatpay-Timestamp` differs from our clock by more are refused (replays).
     #[serde(default = "default_max_skew")]
-    pub notify_max_skew_secs: i64,
+    pub notify_max_skew_secs: u64,
 }
 
-fn default_max_skew() -> i64 {
+fn default_max_skew() -> u64 {
     300
 }
 
@@ -112,6 +112,14 @@ impl SignedHeaders {
             serial: h("Wechatpay-Serial")?,
         })
     }
+}
+
+/// A `Wechatpay-Timestamp`: unix seconds, 1–12 plain digits (no sign, no leading zero), so any value is far
+/// inside `i64` and its distance to our clock is computed without overflow ([`i64::abs_diff`]).
+fn parse_timestamp_secs(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let canonical = (1..=12).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) && (b[0] != b'0' || b.len() == 1);
+    if canonical { text.parse().ok() } else { None }
 }
 
 /// An encrypted resource of a notification.
@@ -209,7 +217,7 @@ pub struct WeChatPay {
     pub notify_url: String,
     platform_keys: HashMap<String, Vec<u8>>,
     sub_mchids: HashMap<String, String>,
-    max_skew_secs: i64,
+    max_skew_secs: u64,
     http: reqwest::Client,
     rng: SystemRandom,
 }
@@ -317,8 +325,8 @@ impl WeChatPay {
         if h.signature.starts_with("WECHATPAY/SIGNTEST/") {
             return Err(VerifyError::Probe);
         }
-        let ts: i64 = h.timestamp.parse().map_err(|_| VerifyError::Stale)?;
-        if (now_secs - ts).abs() > self.max_skew_secs {
+        let ts = parse_timestamp_secs(&h.timestamp).ok_or(VerifyError::Stale)?;
+        if now_secs.abs_diff(ts) > self.max_skew_secs {
             return Err(VerifyError::Stale);
         }
         let key = self.platform_keys.get(&h.serial).ok_or(VerifyError::UnknownSerial)?;
@@ -629,6 +637,18 @@ mod tests {
         let old = now - 301;
         assert_eq!(wx.verify(&h(old, sign(&old.to_string(), "N1", body), "S1"), body, now), Err(VerifyError::Stale));
         assert_eq!(wx.verify(&h(now, "WECHATPAY/SIGNTEST/abc".into(), "S1"), body, now), Err(VerifyError::Probe));
+        // Timestamps whose distance to the clock overflows an i64 (it wrapped to "in the window" in release
+        // builds and panicked in debug ones), signs, padding and other non-canonical forms are stale.
+        for ts in [now.wrapping_add(i64::MIN), i64::MIN, i64::MAX, -1] {
+            let text = ts.to_string();
+            let signed = SignedHeaders { timestamp: text.clone(), ..h(now, sign(&text, "N1", body), "S1") };
+            assert_eq!(wx.verify(&signed, body, now), Err(VerifyError::Stale), "{text}");
+        }
+        for text in [format!("+{now}"), format!("0{now}"), format!(" {now}"), String::new(), "9".repeat(13)] {
+            let signed = SignedHeaders { timestamp: text.clone(), ..h(now, sign(&text, "N1", body), "S1") };
+            assert_eq!(wx.verify(&signed, body, now), Err(VerifyError::Stale), "{text:?}");
+        }
+        assert_eq!(wx.verify(&h(now, sign(&now.to_string(), "N1", body), "S1"), body, i64::MIN), Err(VerifyError::Stale));
         assert_eq!(wx.sub_mchid("SH-PD-0001"), Some("1900000109"));
     }
 }

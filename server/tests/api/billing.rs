@@ -500,6 +500,8 @@ async fn forged_notifications_change_nothing() {
     assert_eq!(post_notification(&f, &unknown, now, pub_id, None, "test-wechatpay-platform.key").await, 404);
     // Replayed with an old timestamp (10 minutes).
     assert_eq!(post_notification(&f, &good, now - 600, pub_id, None, "test-wechatpay-platform.key").await, 401);
+    // A timestamp whose distance to our clock overflows an i64 (it wrapped into the window): stale.
+    assert_eq!(post_notification(&f, &good, now.wrapping_add(i64::MIN), pub_id, None, "test-wechatpay-platform.key").await, 401);
     // A signature probe.
     let probe = Some("WECHATPAY/SIGNTEST/8kIHSJ8wtYNuKvzQw5dlbg==".to_owned());
     assert_eq!(post_notification(&f, &good, now, pub_id, probe, "test-wechatpay-platform.key").await, 401);
@@ -769,4 +771,228 @@ async fn concurrent_orders_for_the_same_bills_make_one_order() {
     let mut conn = f.t.conn().await;
     let orders: i64 = payment_orders::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(orders, 1);
+}
+
+/// The owner's two bills ordered and paid at the sandbox's WeChat Pay, the payment notified: the order's
+/// `out_trade_no` once it is paid here.
+async fn paid_order(f: &Fixture) -> String {
+    let (_, order) = f.order(&f.bills, "to-refund").await;
+    let otn = order["out_trade_no"].as_str().unwrap().to_owned();
+    f.http
+        .post(format!("{}/sandbox/wechatpay/orders/{otn}/pay", f.sandbox_url))
+        .json(&serde_json::json!({ "retry_scale": 0.001 }))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if f.counts(&otn).await.0 == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(f.counts(&otn).await.0, "paid");
+    otn
+}
+
+/// A property company app for the demo community.
+async fn property_app(f: &Fixture) -> (String, linli_identity::org_app::AppSecret) {
+    let mut conn = f.t.conn().await;
+    let community =
+        linli_server::community::store::community_by_code(&mut conn, "SH-PD-0001").await.unwrap().unwrap();
+    linli_server::auth::org_app::create_app(
+        &mut conn,
+        &f.t.state.pii,
+        "阳光物业",
+        linli_server::auth::org_app::OrgRole::Property,
+        &[community],
+    )
+    .await
+    .unwrap()
+}
+
+async fn refund(
+    f: &Fixture,
+    app: &(String, linli_identity::org_app::AppSecret),
+    otn: &str,
+    out_refund_no: &str,
+    amount_fen: i64,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "out_trade_no": otn, "out_refund_no": out_refund_no, "amount_fen": amount_fen, "reason": "退费" });
+    org_request(f, app, reqwest::Method::POST, "/openapi/v1/billing/refunds", body.to_string().as_bytes()).await
+}
+
+/// The refunds stored for an order: (number, amount, status, WeChat Pay's refusal code).
+async fn refund_rows(f: &Fixture, otn: &str) -> Vec<(String, i64, String, Option<String>)> {
+    use linli_server::schema::refunds;
+    let mut conn = f.t.conn().await;
+    refunds::table
+        .inner_join(payment_orders::table.on(payment_orders::id.eq(refunds::order_id)))
+        .filter(payment_orders::out_trade_no.eq(otn))
+        .order(refunds::out_refund_no)
+        .select((refunds::out_refund_no, refunds::amount_fen, refunds::status, refunds::refused_code))
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Ten parallel full refunds of one order, each with its own number: the order's refunds are summed one after
+/// the other, so exactly one is stored and sent to WeChat Pay and the nine others are refused as more than was
+/// paid (no 5xx, nothing stored for them).
+#[actix_web::test]
+async fn parallel_full_refunds_of_one_order_refund_it_once() {
+    let f = setup(None).await;
+    let otn = paid_order(&f).await;
+    let property = property_app(&f).await;
+    let total = 2 * f.fee;
+    let answers = futures_util::future::join_all((0..10).map(|i| {
+        let (f, property, otn) = (&f, &property, &otn);
+        async move { refund(f, property, otn, &format!("RACE-{i}"), total).await }
+    }))
+    .await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 200).count();
+    for (status, body) in &answers {
+        assert!(*status == 200 || (*status, body["code"].as_str()) == (422, Some("refund_too_large")), "{status} {body}");
+    }
+    assert_eq!(accepted, 1, "{answers:?}");
+    let rows = refund_rows(&f, &otn).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].1, rows[0].2.as_str()), (total, "processing"), "{rows:?}");
+}
+
+/// A refund WeChat Pay refuses (here NOT_ENOUGH: part of the payment was refunded in WeChat Pay's merchant
+/// console, outside Linli) is closed and answered 409 `refund_not_enough`, again for a retry of its number; it
+/// does not block a refund that fits.
+#[actix_web::test]
+async fn a_refund_wechat_pay_refuses_is_closed_and_blocks_nothing() {
+    let f = setup(None).await;
+    let otn = paid_order(&f).await;
+    let property = property_app(&f).await;
+    let total = 2 * f.fee;
+    let wx = f.t.state.wechatpay.as_deref().unwrap();
+    let outside = wx.refund(SUB_MCHID, &otn, "CONSOLE-1", "柜台退款", 100, total).await.unwrap();
+    assert_eq!(outside.refund_status, "PROCESSING");
+
+    for _ in 0..2 {
+        let (status, body) = refund(&f, &property, &otn, "RF-ALL", total).await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("refund_not_enough")), "{body}");
+    }
+    assert_eq!(refund_rows(&f, &otn).await, vec![("RF-ALL".to_owned(), total, "closed".to_owned(), Some("NOT_ENOUGH".to_owned()))]);
+    let wx_refunds = linli_server::billing::reconcile::reconcile(&f.t.state.db, wx, 0).await.unwrap();
+    assert_eq!(wx_refunds.refunds_checked, 0, "a closed refund waits for nothing: {wx_refunds:?}");
+
+    let (status, body) = refund(&f, &property, &otn, "RF-REST", total - 100).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("processing")), "{body}");
+}
+
+/// Refund numbers are unique per sub-merchant, as at WeChat Pay, not platform-wide. A number that an order of
+/// another sub-merchant uses is free for this community's app; one that another community of the same
+/// sub-merchant uses is answered 404 (as if nothing were there), never 409, so no app learns another's numbers.
+/// Reports are matched to the refund through its order.
+#[actix_web::test]
+async fn refund_numbers_belong_to_the_sub_merchant_and_are_hidden_outside_the_callers_scope() {
+    use linli_server::schema::{communities, refunds};
+    let f = setup(None).await;
+    let otn = paid_order(&f).await;
+    let property = property_app(&f).await;
+    let mut conn = f.t.conn().await;
+    let account: Uuid = payment_orders::table
+        .filter(payment_orders::out_trade_no.eq(&otn))
+        .select(payment_orders::account_id)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    // Two other communities, each with a paid order and a refund: one with its own sub-merchant, one sharing ours.
+    for (code, sub_mchid, foreign_otn, number) in
+        [("SH-PD-0002", "1900000110", "LL20261201AAAAAAAAAAAAAAAA", "RF-SHARED"), ("SH-PD-0003", SUB_MCHID, "LL20261201BBBBBBBBBBBBBBBB", "RF-SAME-MCH")]
+    {
+        let community = Uuid::now_v7();
+        diesel::insert_into(communities::table)
+            .values((communities::id.eq(community), communities::code.eq(code), communities::name.eq(code)))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let order = Uuid::now_v7();
+        diesel::insert_into(payment_orders::table)
+            .values((
+                payment_orders::id.eq(order),
+                payment_orders::out_trade_no.eq(foreign_otn),
+                payment_orders::community_id.eq(community),
+                payment_orders::account_id.eq(account),
+                payment_orders::sp_mchid.eq(linli_sandbox::wechatpay::SP_MCHID),
+                payment_orders::sub_mchid.eq(sub_mchid),
+                payment_orders::amount_fen.eq(5000),
+                payment_orders::status.eq("paid"),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        diesel::insert_into(refunds::table)
+            .values((
+                refunds::id.eq(Uuid::now_v7()),
+                refunds::out_refund_no.eq(number),
+                refunds::order_id.eq(order),
+                refunds::sub_mchid.eq(sub_mchid),
+                refunds::amount_fen.eq(5000),
+                refunds::reason.eq("x"),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let (status, body) = refund(&f, &property, &otn, "RF-SHARED", f.fee).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("processing")), "another merchant's number: {body}");
+    let (status, body) = refund(&f, &property, &otn, "RF-SAME-MCH", f.fee).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "outside the caller's scope: {body}");
+    // The other community's order is not the caller's to refund either.
+    let (status, _) = refund(&f, &property, "LL20261201AAAAAAAAAAAAAAAA", "RF-X", 1).await;
+    assert_eq!(status, 404);
+
+    // WeChat Pay confirms our RF-SHARED: it is booked on our order; the other merchant's RF-SHARED is untouched.
+    let resp = f
+        .http
+        .post(format!("{}/sandbox/wechatpay/refunds/RF-SHARED/complete", f.sandbox_url))
+        .json(&serde_json::json!({ "deliver": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let wx = f.t.state.wechatpay.as_deref().unwrap();
+    let report = linli_server::billing::reconcile::reconcile(&f.t.state.db, wx, 0).await.unwrap();
+    assert_eq!(report.refunds_booked, 1, "{report:?}");
+    assert_eq!(refund_rows(&f, &otn).await, vec![("RF-SHARED".to_owned(), f.fee, "success".to_owned(), None)]);
+    assert_eq!(refund_rows(&f, "LL20261201AAAAAAAAAAAAAAAA").await[0].2, "requested");
+}
+
+/// The order row is locked before its refunds are summed: while one refund of the order is being stored
+/// (its transaction open), another waits, then sees it and does not fit. Without the lock each saw only its own.
+#[actix_web::test]
+async fn a_refund_waits_for_another_refund_of_the_same_order() {
+    use diesel_async::AsyncConnection;
+    use linli_server::billing::store::RefundPrepared;
+    let f = setup(None).await;
+    let otn = paid_order(&f).await;
+    let mut first = f.t.conn().await;
+    let order: store::OrderRow = payment_orders::table
+        .filter(payment_orders::out_trade_no.eq(&otn))
+        .select(store::OrderRow::as_select())
+        .first(&mut first)
+        .await
+        .unwrap();
+    let mut second = f.t.conn().await;
+    let total = order.amount_fen;
+    let waiting = first
+        .transaction(async |conn| {
+            let prepared = store::prepare_refund(conn, &order, "RF-FIRST", total, "x").await?;
+            assert!(matches!(prepared, RefundPrepared::Ready(_)), "{prepared:?}");
+            let order = order.clone();
+            let other = tokio::spawn(async move { store::prepare_refund(&mut second, &order, "RF-SECOND", total, "x").await });
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert!(!other.is_finished(), "the second refund must wait for the first one's transaction");
+            Ok::<_, diesel::result::Error>(other)
+        })
+        .await
+        .unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap().unwrap();
+    assert!(matches!(second, RefundPrepared::TooLarge), "{second:?}");
+    assert_eq!(refund_rows(&f, &otn).await.len(), 1);
 }

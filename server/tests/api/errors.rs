@@ -108,3 +108,31 @@ async fn requests_carry_a_request_id_and_are_counted_by_route() {
     );
     assert!(body.contains("linli_http_request_duration_seconds_bucket"));
 }
+
+/// Routes that read their body as bytes (signed requests hash the exact bytes) hit actix-web's own 256 KiB limit
+/// before any handler runs: that refusal is a problem+json 413 with the same code as a too-large JSON body, with a
+/// length announced or found while reading.
+#[actix_web::test]
+async fn a_body_over_the_byte_limit_is_a_413_problem() {
+    let t = TestApp::new().await;
+    let app = service!(t);
+    let big = vec![b'x'; 300 * 1024];
+    for uri in ["/openapi/v1/billing/refunds", "/v1/payments/wechat/notify"] {
+        for announced in [true, false] {
+            let mut req = test::TestRequest::post()
+                .uri(uri)
+                .insert_header(("content-type", "application/json"))
+                .set_payload(big.clone())
+                .to_request();
+            if !announced {
+                req.headers_mut().remove(actix_web::http::header::CONTENT_LENGTH);
+            }
+            let (status, content_type, json) = json_of(test::call_service(&app, req).await).await;
+            assert_eq!(
+                (status, content_type.as_str(), json["code"].as_str()),
+                (413, "application/problem+json", Some("payload_too_large")),
+                "{uri}, length announced: {announced}"
+            );
+        }
+    }
+}
