@@ -67,8 +67,10 @@ pub struct RuleSetInput {
     /// A voter may replace their sheet until voting ends; the latest sheet counts (also on chain).
     #[serde(default)]
     pub vote_change_allowed: bool,
+    /// Whether parking spaces registered as exclusive parts count: the community's setting (DESIGN §5), copied
+    /// when the meeting is drafted. May be left out; any other value than the community's is refused.
     #[serde(default)]
-    pub count_parking_spaces: bool,
+    pub count_parking_spaces: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -142,6 +144,15 @@ async fn create_meeting(
     if !(0..=90).contains(&input.notice_days) {
         return Err(invalid("notice_days must be 0–90"));
     }
+    let counting = crate::community::store::community(&mut conn, community).await?.ok_or_else(ApiError::not_found)?.rules;
+    if input.rules.count_parking_spaces.is_some_and(|asked| asked != counting.count_parking_spaces) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "parking_rule_mismatch",
+            "Whether parking spaces count is the community's setting, not the meeting's",
+        )
+        .with_detail(format!("the community's setting is count_parking_spaces = {}", counting.count_parking_spaces)));
+    }
     let id = Uuid::now_v7();
     let m = conn
         .transaction(async |conn| {
@@ -155,7 +166,7 @@ async fn create_meeting(
                     meetings::silent_counts_as_participating.eq(input.rules.silent_counts_as_participating),
                     meetings::silent_follows_majority.eq(input.rules.silent_follows_majority),
                     meetings::vote_change_allowed.eq(input.rules.vote_change_allowed),
-                    meetings::count_parking_spaces.eq(input.rules.count_parking_spaces),
+                    meetings::count_parking_spaces.eq(counting.count_parking_spaces),
                     meetings::bureau_review_required.eq(input.bureau_review_required),
                     meetings::notice_days.eq(input.notice_days),
                     meetings::voting_starts_at.eq(input.voting_starts_at),

@@ -401,3 +401,46 @@ async fn msg_sec_check_v2_speaks_wechats_protocol() {
     }
     sandbox.stop().await;
 }
+
+/// Issue 24 item 6: whether parking spaces count is the community's setting (DESIGN §5), copied when a meeting is
+/// drafted; a draft cannot choose otherwise. Before, the draft decided (default false): with 90 flats and 30
+/// spaces and 62 flat owners voting, a meeting drafted with the default met the quorum (62·3 ≥ 90·2) that the
+/// community's rule (120 heads: 62·3 < 120·2) does not.
+#[actix_web::test]
+async fn parking_spaces_count_by_the_communitys_rule_not_the_drafts() {
+    use diesel::{ExpressionMethods, QueryDsl};
+    let t = TestApp::new().await;
+    let community = t.import_demo().await;
+    let (a, ta) = t.account().await;
+    t.grant(a, community, Role::Committee).await;
+    let app = service!(t);
+    let set_rule = async |count: bool| {
+        let mut conn = t.conn().await;
+        diesel::update(linli_server::schema::communities::table.find(community))
+            .set(linli_server::schema::communities::count_parking_spaces.eq(count))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    };
+    let with_rule = |count: Option<bool>| {
+        let mut d = draft("业主大会", "使用维修资金更换电梯", 3600);
+        if let Some(c) = count {
+            d["rules"] = serde_json::json!({"count_parking_spaces": c});
+        }
+        d
+    };
+    for community_rule in [true, false] {
+        set_rule(community_rule).await;
+        // Left out: the community's setting.
+        let (s, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, with_rule(None));
+        assert_eq!((s, m["count_parking_spaces"].as_bool()), (201, Some(community_rule)), "{m}");
+        // The same value is accepted; the other one refused, and nothing is stored.
+        let (s, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, with_rule(Some(community_rule)));
+        assert_eq!((s, m["count_parking_spaces"].as_bool()), (201, Some(community_rule)), "{m}");
+        let (s, _, e) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, with_rule(Some(!community_rule)));
+        assert_eq!((s, e["code"].as_str()), (422, Some("parking_rule_mismatch")), "{e}");
+    }
+    let mut conn = t.conn().await;
+    let meetings: i64 = linli_server::schema::meetings::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(meetings, 4);
+}
