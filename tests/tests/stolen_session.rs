@@ -142,7 +142,7 @@ async fn a_later_enrollment_keeps_the_accounts_pin() {
 
     let mut owner = Owner::login(&world, "o-two-homes").await.unwrap();
     let first = owner
-        .enroll_with_face(world.community_id, first_unit, &person.name, &person.id_number, face.clone(), &pin)
+        .enroll_with_face(world.community_id, first_unit, &person.name, &person.id_number, face.clone(), pin)
         .await
         .unwrap();
     let serial = owner.serial.clone().unwrap();

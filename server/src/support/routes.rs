@@ -282,7 +282,9 @@ async fn load_reset(
     community: Uuid,
     reset: Uuid,
 ) -> Result<(Uuid, Option<String>, ResetFacts), ApiError> {
-    let row: Option<(Uuid, Uuid, String, DateTime<Utc>, Option<String>)> = binding_resets::table
+    /// (account, filed by, state, expires at, certificate serial)
+    type Row = (Uuid, Uuid, String, DateTime<Utc>, Option<String>);
+    let row: Option<Row> = binding_resets::table
         .find(reset)
         .filter(binding_resets::community_id.eq(community))
         .select((
