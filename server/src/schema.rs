@@ -74,6 +74,8 @@ diesel::table! {
         wx_openid_enc -> Nullable<Text>,
         wx_unionid_hash -> Nullable<Text>,
         last_login_at -> Nullable<Timestamptz>,
+        person_id_number_bidx -> Nullable<Text>,
+        session_epoch -> Int8,
     }
 }
 
@@ -213,6 +215,11 @@ diesel::table! {
         filed_at -> Timestamptz,
         approved_by -> Nullable<Uuid>,
         approved_at -> Nullable<Timestamptz>,
+        cert_serial -> Nullable<Text>,
+        expires_at -> Timestamptz,
+        withdrawn_by -> Nullable<Uuid>,
+        withdrawn_at -> Nullable<Timestamptz>,
+        state -> Text,
     }
 }
 

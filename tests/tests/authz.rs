@@ -122,6 +122,11 @@ async fn every_route_every_caller_own_and_foreign() {
             for community in [own, foreign] {
                 let path = fill(template, community);
                 for (name, caller) in &callers {
+                    // Logging out would end the session every later case of this caller uses; its own test
+                    // (server/tests/api/binding_resets.rs) covers it with a session of its own.
+                    if template == "/v1/auth/logout" && matches!(caller, Caller::Session(_)) {
+                        continue;
+                    }
                     let status = call(&world, caller, method, &path).await;
                     checked += 1;
                     let ctx = format!("{method} {path} as {name}");

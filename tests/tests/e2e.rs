@@ -49,10 +49,22 @@ async fn serves_readiness_docs_spec_and_problems() {
 async fn sigterm_finishes_in_flight_requests() {
     let mut world = World::start().await.unwrap();
     let server = &mut world.server;
-    // A session for a (fictitious) account so the request reaches its body extractor.
+    // A session for a bare account so the request reaches its body extractor.
+    let account = {
+        use diesel::prelude::*;
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        let mut conn = AsyncPgConnection::establish(world.db.url()).await.unwrap();
+        let id = uuid::Uuid::now_v7();
+        diesel::insert_into(linli_server::schema::accounts::table)
+            .values(linli_server::schema::accounts::id.eq(id))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        id
+    };
     let redis = linli_server::cache::connect(&redis_url()).await.unwrap();
     let sessions = linli_server::auth::SessionStore::new(redis, Duration::from_secs(60));
-    let token = sessions.create(uuid::Uuid::now_v7()).await.unwrap();
+    let token = sessions.create(account, 0).await.unwrap();
 
     let addr = server.base_url.trim_start_matches("http://").to_owned();
     let body = br#"{"count_parking_spaces": true}"#;

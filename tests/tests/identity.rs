@@ -85,6 +85,11 @@ async fn login_enroll_sign_replay_second_device_reset_and_face_again() {
     assert_eq!(problem(s1.post(&approve, &json!({})).await.unwrap()).await, (409, "reset_same_staff".to_owned()));
     assert_eq!(s2.post(&approve, &json!({})).await.unwrap().status(), 200);
 
+    // The reset ended every session of the account: the phone logs in again.
+    assert_eq!(problem(second.get("/v1/me").await.unwrap()).await, (401, "unauthenticated".to_owned()));
+    let relogin = Owner::login(&world, "o-owner-one").await.unwrap();
+    (owner.token, second.token) = (relogin.token.clone(), relogin.token);
+
     // The old certificate is revoked at once; the owner is notified; the account is no longer a verified owner.
     let old = owner.signed("PUT", "/v1/me/pin", &json!({ "old_pin": "615283", "new_pin": "615284" })).await.unwrap();
     assert_eq!(problem(old).await, (401, "signature_cert_revoked".to_owned()));
@@ -556,8 +561,12 @@ async fn owner_lists_and_revokes_a_device() {
     let other = Owner::login(&world, "o-devices-other").await.unwrap();
     assert_eq!(problem(other.post(&revoke, &json!({ "pin": pin })).await.unwrap()).await.0, 404);
 
+    // A session of the (lost) phone, opened before the revocation.
+    let lost_phone = Owner::login(&world, "o-devices").await.unwrap();
     let done = owner.post(&revoke, &json!({ "pin": pin })).await.unwrap();
     assert_eq!(done.status(), 200);
+    // Every other session of the account ended; the one that revoked stays open (it is used below).
+    assert_eq!(problem(lost_phone.get("/v1/me").await.unwrap()).await, (401, "unauthenticated".to_owned()));
     let done: Value = done.json().await.unwrap();
     assert_eq!(done["status"], "revoked");
     assert!(done["revoked_at"].is_string());

@@ -31,7 +31,7 @@ pub fn check_pin_policy(pin: &Pin, owner: Option<&IdNumber>) -> Result<(), ApiEr
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), "The PIN is too easy to guess"))
 }
 
-/// Stores a new PIN hash for an account (and clears its lockout).
+/// Replaces the account's PIN hash and clears its lockout: only after the old PIN was verified (`PUT /v1/me/pin`).
 pub async fn store_pin(conn: &mut AsyncPgConnection, account: Uuid, phc: &str) -> QueryResult<usize> {
     diesel::insert_into(pins::table)
         .values((pins::account_id.eq(account), pins::phc.eq(phc)))
@@ -46,6 +46,16 @@ pub async fn store_pin(conn: &mut AsyncPgConnection, account: Uuid, phc: &str) -
         ))
         .execute(conn)
         .await
+}
+
+/// Stores the account's first PIN; false (and nothing written) when it has one already.
+pub async fn insert_first_pin(conn: &mut AsyncPgConnection, account: Uuid, phc: &str) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(pins::table)
+        .values((pins::account_id.eq(account), pins::phc.eq(phc)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
 }
 
 /// Why a PIN was not accepted.

@@ -1,7 +1,7 @@
-//! `POST /v1/auth/wechat/login` and `GET /v1/me` (DESIGN §11).
+//! `POST /v1/auth/wechat/login`, `POST /v1/auth/logout` and `GET /v1/me` (DESIGN §11).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -17,7 +17,7 @@ use crate::pii::Column;
 use crate::schema::{account_persons, accounts, buildings, device_certificates, enrollments, pins, role_grants, units};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(login).service(me).service(super::pin::change_pin).service(app_me);
+    cfg.service(login).service(logout).service(me).service(super::pin::change_pin).service(app_me);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,7 +78,7 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Res
     let unionid_hash = session.unionid.as_deref().map(|u| identity.openid_hash(u));
     let openid_enc = state.pii.encrypt(Column::AccountOpenid, &session.openid).map_err(ApiError::internal)?;
     let mut conn = state.db.get().await?;
-    let account_id: Uuid = diesel::insert_into(accounts::table)
+    let (account_id, session_epoch): (Uuid, i64) = diesel::insert_into(accounts::table)
         .values((
             accounts::id.eq(Uuid::now_v7()),
             accounts::wx_openid_hash.eq(&openid_hash),
@@ -89,15 +89,32 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Res
         .on_conflict(accounts::wx_openid_hash)
         .do_update()
         .set((accounts::last_login_at.eq(diesel::dsl::now), accounts::wx_unionid_hash.eq(&unionid_hash)))
-        .returning(accounts::id)
+        .returning((accounts::id, accounts::session_epoch))
         .get_result(&mut conn)
         .await?;
-    let token = state.sessions.create(account_id).await?;
+    let token = state.sessions.create(account_id, session_epoch).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token: token.0,
         expires_in: state.sessions.ttl().as_secs(),
         account_id,
     }))
+}
+
+/// Ends the caller's session: its token is refused from now on. Other sessions of the account stay open.
+#[utoipa::path(
+    tag = "identity",
+    responses(
+        (status = 204, description = "the session has ended"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = []))
+)]
+#[post("/v1/auth/logout")]
+async fn logout(state: web::Data<AppState>, _account: CurrentAccount, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // The extractor has just read the same header.
+    let token = super::session::bearer_token(&req).ok_or_else(ApiError::unauthenticated)?;
+    state.sessions.end(&token).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,5 +1,11 @@
-//! Opaque session tokens. Redis keeps `session:<hex sha256(token)>` → account id with a sliding expiry, so a Redis
-//! dump reveals no usable token, and losing Redis only logs people out (DESIGN §10).
+//! Opaque session tokens. Redis keeps `session:<hex sha256(token)>` → `<account id>:<session epoch>` with a sliding
+//! expiry, so a Redis dump reveals no usable token, and losing Redis only logs people out (DESIGN §10).
+//!
+//! Every account has a session epoch (`accounts.session_epoch`, PostgreSQL is its source of truth). A session is
+//! opened in the account's current epoch; a binding reset or a device revocation bumps the epoch, which ends every
+//! older session of the account at its next request. Redis caches the epoch (`session_epoch:<account id>`) for a
+//! minute so a request costs no database read; the cache only ever moves forward (see [`SessionStore::cache_epoch`]),
+//! so a request that read the old epoch from PostgreSQL cannot write it back over a bump.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,6 +14,8 @@ use std::time::Duration;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
@@ -16,6 +24,10 @@ use uuid::Uuid;
 use crate::cache::Redis;
 use crate::error::ApiError;
 use crate::http::AppState;
+use crate::schema::accounts;
+
+/// How long Redis keeps an account's epoch before it is read from PostgreSQL again.
+pub const EPOCH_CACHE_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct SessionStore {
@@ -32,9 +44,45 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
+/// What a live token stands for: the account and the session epoch the session was opened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub account: Uuid,
+    pub epoch: i64,
+}
+
+impl Session {
+    fn encode(self) -> String {
+        format!("{}:{}", self.account, self.epoch)
+    }
+
+    /// Reads a stored value; one written before epochs existed (the bare account id) is of epoch 0.
+    fn decode(value: &str) -> Option<Self> {
+        let (account, epoch) = match value.split_once(':') {
+            Some((account, epoch)) => (account, epoch.parse().ok()?),
+            None => (value, 0),
+        };
+        Some(Self { account: Uuid::parse_str(account).ok()?, epoch })
+    }
+
+    /// Whether the session is still of the account's current epoch (not ended by a reset or revocation since).
+    pub fn is_current(self, account_epoch: i64) -> bool {
+        self.epoch >= account_epoch
+    }
+}
+
 fn key(token: &str) -> String {
     format!("session:{}", hex::encode(Sha256::digest(token.as_bytes())))
 }
+
+fn epoch_key(account: Uuid) -> String {
+    format!("session_epoch:{account}")
+}
+
+/// Sets the cached epoch only when it moves it forward (or the key is absent), refreshing its expiry.
+const CACHE_EPOCH_SCRIPT: &str = "local cur = redis.call('GET', KEYS[1]) \
+    if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end \
+    return 0";
 
 impl SessionStore {
     pub fn new(redis: Redis, ttl: Duration) -> Self {
@@ -45,22 +93,24 @@ impl SessionStore {
         self.ttl
     }
 
-    pub async fn create(&self, account_id: Uuid) -> redis::RedisResult<SessionToken> {
+    /// Opens a session of `account` in its current session epoch `epoch`.
+    pub async fn create(&self, account_id: Uuid, epoch: i64) -> redis::RedisResult<SessionToken> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let k = key(&token);
+        let value = Session { account: account_id, epoch }.encode();
         crate::cache::retry_on_reconnect(|| {
             let mut redis = self.redis.clone();
-            let k = k.clone();
-            async move { redis.set_ex::<_, _, ()>(k, account_id.to_string(), self.ttl.as_secs()).await }
+            let (k, value) = (k.clone(), value.clone());
+            async move { redis.set_ex::<_, _, ()>(k, value, self.ttl.as_secs()).await }
         })
         .await?;
         Ok(SessionToken(token))
     }
 
-    /// The account of a live session, extending its expiry (sliding).
-    pub async fn resolve(&self, token: &str) -> redis::RedisResult<Option<Uuid>> {
+    /// The session of a live token, extending its expiry (sliding). Its epoch is not checked here.
+    pub async fn resolve(&self, token: &str) -> redis::RedisResult<Option<Session>> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
@@ -71,11 +121,108 @@ impl SessionStore {
             async move { redis.get_ex(k, redis::Expiry::EX(self.ttl.as_secs())).await }
         })
         .await?;
-        Ok(value.and_then(|v| Uuid::parse_str(&v).ok()))
+        Ok(value.as_deref().and_then(Session::decode))
+    }
+
+    /// Ends one session (logout, or a session found to be of an old epoch).
+    pub async fn end(&self, token: &str) -> redis::RedisResult<()> {
+        let k = key(token);
+        crate::cache::retry_on_reconnect(|| {
+            let mut redis = self.redis.clone();
+            let k = k.clone();
+            async move { redis.del::<_, ()>(k).await }
+        })
+        .await
+    }
+
+    /// Moves a live session to `epoch`, keeping its expiry (the session that bumped the epoch stays open). A
+    /// session that no longer exists is not recreated.
+    pub async fn restamp(&self, token: &str, session: Session) -> redis::RedisResult<()> {
+        let k = key(token);
+        let value = session.encode();
+        crate::cache::retry_on_reconnect(|| {
+            let mut redis = self.redis.clone();
+            let (k, value) = (k.clone(), value.clone());
+            async move {
+                redis::cmd("SET").arg(k).arg(value).arg("XX").arg("KEEPTTL").query_async::<Option<String>>(&mut redis).await
+            }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The cached session epoch of an account, if Redis has it.
+    pub async fn cached_epoch(&self, account: Uuid) -> redis::RedisResult<Option<i64>> {
+        let k = epoch_key(account);
+        crate::cache::retry_on_reconnect(|| {
+            let mut redis = self.redis.clone();
+            let k = k.clone();
+            async move { redis.get(k).await }
+        })
+        .await
+    }
+
+    /// Caches an account's epoch, never moving the cached value backwards.
+    pub async fn cache_epoch(&self, account: Uuid, epoch: i64) -> redis::RedisResult<()> {
+        let k = epoch_key(account);
+        crate::cache::retry_on_reconnect(|| {
+            let mut redis = self.redis.clone();
+            let k = k.clone();
+            async move {
+                redis::cmd("EVAL")
+                    .arg(CACHE_EPOCH_SCRIPT)
+                    .arg(1)
+                    .arg(k)
+                    .arg(epoch)
+                    .arg(EPOCH_CACHE_TTL.as_secs())
+                    .query_async::<i64>(&mut redis)
+                    .await
+            }
+        })
+        .await
+        .map(|_| ())
     }
 }
 
-/// The account behind the request's `Authorization: Bearer <token>`; 401 `unauthenticated` otherwise.
+/// The account's current session epoch (Redis cache, else PostgreSQL); `None` when the account does not exist.
+pub async fn current_epoch(state: &AppState, account: Uuid) -> Result<Option<i64>, ApiError> {
+    if let Some(epoch) = state.sessions.cached_epoch(account).await? {
+        return Ok(Some(epoch));
+    }
+    let mut conn = state.db.get().await?;
+    let epoch: Option<i64> =
+        accounts::table.find(account).select(accounts::session_epoch).first(&mut conn).await.optional()?;
+    if let Some(epoch) = epoch {
+        state.sessions.cache_epoch(account, epoch).await?;
+    }
+    Ok(epoch)
+}
+
+/// Ends every session of the account: bumps its epoch in PostgreSQL and tells the Redis cache. Run inside the
+/// transaction of the reset or revocation, as its last step: the cache learns the new epoch before the commit, so
+/// no request between commit and cache update is let through with an old session (if the commit then fails, the
+/// account's sessions are refused until the cache entry expires — a log-out, nothing else). Returns the new epoch.
+pub async fn end_all_sessions(state: &AppState, conn: &mut AsyncPgConnection, account: Uuid) -> Result<i64, ApiError> {
+    let epoch: i64 = diesel::update(accounts::table.find(account))
+        .set(accounts::session_epoch.eq(accounts::session_epoch + 1))
+        .returning(accounts::session_epoch)
+        .get_result(conn)
+        .await?;
+    state.sessions.cache_epoch(account, epoch).await?;
+    Ok(epoch)
+}
+
+/// The bearer token of a request, if it carries one.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+}
+
+/// The account behind the request's `Authorization: Bearer <token>`, when the session is live and of the account's
+/// current epoch; 401 `unauthenticated` otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurrentAccount(pub Uuid);
 
@@ -85,19 +232,41 @@ impl FromRequest for CurrentAccount {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned());
+        let token = bearer_token(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
             let token = token.ok_or_else(ApiError::unauthenticated)?;
-            match state.sessions.resolve(&token).await? {
-                Some(account) => Ok(CurrentAccount(account)),
-                None => Err(ApiError::unauthenticated()),
+            let session = state.sessions.resolve(&token).await?.ok_or_else(ApiError::unauthenticated)?;
+            match current_epoch(&state, session.account).await? {
+                Some(epoch) if session.is_current(epoch) => Ok(CurrentAccount(session.account)),
+                _ => {
+                    // Ended by a reset or revocation (or its account is gone): it never becomes valid again.
+                    state.sessions.end(&token).await?;
+                    Err(ApiError::unauthenticated())
+                }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_round_trip_and_old_values_are_epoch_zero() {
+        let account = Uuid::now_v7();
+        let s = Session { account, epoch: 7 };
+        assert_eq!(Session::decode(&s.encode()), Some(s));
+        assert_eq!(Session::decode(&account.to_string()), Some(Session { account, epoch: 0 }));
+        assert_eq!(Session::decode("not-a-uuid:1"), None);
+        assert_eq!(Session::decode(&format!("{account}:x")), None);
+    }
+
+    #[test]
+    fn a_session_of_an_older_epoch_is_not_current() {
+        let s = Session { account: Uuid::now_v7(), epoch: 2 };
+        assert!(s.is_current(2));
+        assert!(!s.is_current(3));
     }
 }

@@ -5,10 +5,11 @@
 //! lost or stolen phone, whose key the owner no longer has. The PIN goes through the durable lockout, so a
 //! stolen WeChat session cannot guess it, and the worst such a thief can do is revoke — after which binding any
 //! device needs a new face match. Revocation takes effect at once (signed-request verification reads the
-//! certificate's status on every request) and frees the binding exactly as a support reset does.
+//! certificate's status on every request) and frees the binding exactly as a support reset does: every enrollment
+//! of the account, in every community, goes back to the face and device factors, and every other session ends.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -18,6 +19,7 @@ use utoipa::ToSchema;
 use super::store;
 use crate::auth::CurrentAccount;
 use crate::auth::pin::{parse_pin, verify_pin};
+use crate::auth::session::Session;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 use crate::schema::device_certificates;
@@ -103,7 +105,8 @@ pub struct RevokeDevice {
 }
 
 /// Revokes one of the caller's device certificates (session + PIN: the device may be lost). Its signed requests
-/// are refused at once; the owner's enrollments go back to the face and device factors, as after a support reset.
+/// are refused at once; the owner's enrollments go back to the face and device factors, as after a support reset,
+/// and every other session of the account ends (this one stays open).
 #[utoipa::path(
     tag = "identity",
     params(("serial" = String, Path, description = "certificate serial (hex)")),
@@ -124,6 +127,7 @@ async fn revoke_device(
     state: web::Data<AppState>,
     account: CurrentAccount,
     path: web::Path<String>,
+    req: HttpRequest,
     body: web::Json<RevokeDevice>,
 ) -> Result<HttpResponse, ApiError> {
     let identity = state.identity()?;
@@ -145,6 +149,7 @@ async fn revoke_device(
     }
     verify_pin(&mut conn, identity, account.0, pin).await?;
     let now = Utc::now();
+    let token = crate::auth::session::bearer_token(&req);
     conn.transaction(async |conn| {
         // Re-read under the lock: a parallel revocation or support reset may have won.
         let still_active: Option<String> = device_certificates::table
@@ -159,15 +164,21 @@ async fn revoke_device(
         if still_active.is_none() {
             return Err(already_revoked());
         }
-        let revoked = store::revoke_binding(conn, account.0, None, "revoked by the owner", now).await?;
+        let revocation = store::revoke_binding(&state, conn, account.0, "revoked by the owner", now).await?;
         crate::audit::append(
             conn,
             &format!("account:{}", account.0),
             "device.revoke",
             &format!("account:{}", account.0),
-            serde_json::json!({ "revoked": revoked, "by": "owner" }),
+            serde_json::json!({ "revoked": revocation.revoked, "by": "owner" }),
         )
         .await?;
+        // Every other session of the account has ended (the lost phone's among them); the owner's own, which
+        // proved the PIN, moves to the new epoch and stays open.
+        if let Some(token) = &token {
+            let session = Session { account: account.0, epoch: revocation.session_epoch };
+            state.sessions.restamp(token, session).await?;
+        }
         Ok::<_, ApiError>(())
     })
     .await?;

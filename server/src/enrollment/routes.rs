@@ -24,13 +24,13 @@ use uuid::Uuid;
 
 use super::store::{self, EnrollmentRow, status_text};
 use crate::auth::CurrentAccount;
-use crate::auth::pin::{check_pin_policy, parse_pin, store_pin};
+use crate::auth::pin::{check_pin_locked, check_pin_policy, insert_first_pin, parse_pin, refused};
 use crate::auth::signed::verify_signed_request;
 use crate::error::{ApiError, Problem};
 use crate::http::AppState;
 use crate::pii::{Column, Field};
 use crate::schema::{
-    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, registry_attempts,
+    accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, pins, registry_attempts,
     registry_reviews, units,
 };
 
@@ -148,6 +148,13 @@ fn invalid(code: &'static str, title: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, title)
 }
 
+/// The refusal of an enrollment for another ID number than the account's person (the one its first device was
+/// bound for).
+fn other_person() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "enrollment_other_person", "This account belongs to another person")
+        .with_detail("An account enrolls one person only; another person enrolls from their own WeChat account")
+}
+
 /// Starts an enrollment for one unit; records the consent.
 #[utoipa::path(
     tag = "enrollment",
@@ -156,7 +163,7 @@ fn invalid(code: &'static str, title: &'static str) -> ApiError {
         (status = 201, body = EnrollmentView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "no such unit in that community"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "an enrollment for this unit exists"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "an enrollment for this unit exists, or the account is another person's"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("session" = []))
@@ -176,7 +183,12 @@ async fn start(
     }
     let now = Utc::now();
     let rules = Enrollment::start(&body.consent_version, &identity.consent_version, now).map_err(rule_error)?;
+    let id_number_bidx = state.pii.index(Field::IdNumber, id_number.expose());
     let mut conn = state.db.get().await?;
+    // An account is one person's: a session alone (perhaps stolen) cannot enroll somebody else on it.
+    if store::account_person(&mut conn, account.0).await?.is_some_and(|person| person != id_number_bidx) {
+        return Err(other_person());
+    }
     let unit_ok: bool = diesel::select(diesel::dsl::exists(
         units::table.find(body.unit_id).filter(units::community_id.eq(body.community_id)),
     ))
@@ -193,7 +205,7 @@ async fn start(
         unit_id: body.unit_id,
         real_name_enc: state.pii.encrypt(Column::EnrollmentName, name).map_err(ApiError::internal)?,
         id_number_enc: state.pii.encrypt(Column::EnrollmentIdNumber, id_number.expose()).map_err(ApiError::internal)?,
-        id_number_bidx: state.pii.index(Field::IdNumber, id_number.expose()),
+        id_number_bidx,
         person_id: None,
         rules,
     };
@@ -670,7 +682,9 @@ pub struct DeviceCertificateResponse {
 }
 
 /// The device factor: issues the device certificate for the CSR. Needs the face factor of this enrollment; one
-/// active binding per account (a new device needs a support reset and a new face match).
+/// active binding per account (a new device needs a support reset and a new face match). The first device bound
+/// makes the account the person's of this enrollment's ID number; the device also serves the account's other
+/// enrollments that a reset reopened.
 #[utoipa::path(
     tag = "enrollment",
     params(("id" = Uuid, Path, description = "enrollment id")),
@@ -679,7 +693,7 @@ pub struct DeviceCertificateResponse {
         (status = 201, body = DeviceCertificateResponse),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, or a device is already bound"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, a device is already bound, or the account is another person's"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "bad CSR"),
     ),
     security(("session" = []))
@@ -719,6 +733,10 @@ async fn device(
                     "The face factor must pass before a device is bound",
                 ));
             }
+            // The first device bound makes the account this person's, for good.
+            if !store::claim_account_person(conn, account.0, &row.id_number_bidx).await? {
+                return Err(other_person());
+            }
             let bound: bool = diesel::select(diesel::dsl::exists(
                 device_certificates::table
                     .filter(device_certificates::account_id.eq(account.0))
@@ -757,6 +775,7 @@ async fn device(
                 .execute(conn)
                 .await?;
             apply(conn, &row, EnrollmentEvent::DeviceBound { cert_serial: issued.serial_hex.clone() }).await?;
+            store::attach_device_to_reopened(conn, account.0, row.id, &issued.serial_hex, Utc::now()).await?;
             Ok(DeviceCertificateResponse {
                 certificate_pem: issued.certificate_pem,
                 chain_pem: identity.device_ca.certificate_pem().to_owned(),
@@ -775,7 +794,8 @@ pub struct PinRequest {
 }
 
 /// The PIN factor, last: a device-signed request (DESIGN §4) with a PIN that is not trivial and not the owner's
-/// birth date. Completing it makes the account the verified owner.
+/// birth date. The account has one PIN: when it has one already (an earlier enrollment), this step checks it
+/// (lockout applies) and keeps it. Completing the step makes the account the verified owner.
 #[utoipa::path(
     tag = "enrollment",
     params(("id" = Uuid, Path, description = "enrollment id")),
@@ -784,8 +804,10 @@ pub struct PinRequest {
         (status = 200, body = EnrollmentView),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "session or signature"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "not the account's PIN"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "PIN must be last"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "PIN refused"),
+        (status = 423, body = Problem, content_type = "application/problem+json", description = "PIN use locked"),
     ),
     security(("session" = []))
 )]
@@ -807,19 +829,39 @@ async fn pin(
     let request: PinRequest = crate::error::extractors::parse_json(&body)?;
     let pin = parse_pin(&request.pin)?;
     let row = store::load(&mut conn, id, account.0, false).await?;
-    let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
-    let owner = IdNumber::parse(&id_text).ok();
-    check_pin_policy(&pin, owner.as_ref())?;
     // The rule decides before the hash is spent.
     row.rules.admits(&EnrollmentEvent::PinSet, Utc::now()).map_err(rule_error)?;
-    let phc = identity.hash_pin(pin).await.map_err(ApiError::internal)?;
-    let rules = conn
-        .transaction(async |conn| {
+    let has_pin: bool =
+        diesel::select(diesel::dsl::exists(pins::table.find(account.0))).get_result(&mut conn).await?;
+    let rules = if has_pin {
+        // A later enrollment of the account: its PIN stays, and this step proves it is known (lockout applies),
+        // so nobody replaces the PIN through a new enrollment without it.
+        let outcome = conn
+            .transaction(async |conn| {
+                let row = load_for_step(conn, id, account.0).await?;
+                row.rules.admits(&EnrollmentEvent::PinSet, Utc::now()).map_err(rule_error)?;
+                match check_pin_locked(conn, identity, account.0, pin).await? {
+                    // Committed, so the failure counts.
+                    Err(refusal) => Ok::<_, ApiError>(Err(refusal)),
+                    Ok(()) => Ok(Ok(apply(conn, &row, EnrollmentEvent::PinSet).await?)),
+                }
+            })
+            .await?;
+        outcome.map_err(refused)?
+    } else {
+        let id_text = state.pii.decrypt(Column::EnrollmentIdNumber, &row.id_number_enc).map_err(ApiError::internal)?;
+        let owner = IdNumber::parse(&id_text).ok();
+        check_pin_policy(&pin, owner.as_ref())?;
+        let phc = identity.hash_pin(pin).await.map_err(ApiError::internal)?;
+        conn.transaction(async |conn| {
             let row = load_for_step(conn, id, account.0).await?;
             let next = apply(conn, &row, EnrollmentEvent::PinSet).await?;
-            store_pin(conn, account.0, &phc).await?;
+            if !insert_first_pin(conn, account.0, &phc).await? {
+                return Err(ApiError::new(StatusCode::CONFLICT, "pin_already_set", "A PIN was set meanwhile; send it again"));
+            }
             Ok::<_, ApiError>(next)
         })
-        .await?;
+        .await?
+    };
     Ok(HttpResponse::Ok().json(view(&row, &rules)))
 }

@@ -7,7 +7,7 @@ use linli_identity::enrollment::{Enrollment, EnrollmentState, Transition};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::schema::{account_persons, device_certificates, enrollment_events, enrollments, ownerships, persons, units};
+use crate::schema::{account_persons, accounts, device_certificates, enrollment_events, enrollments, ownerships, persons, units};
 
 #[derive(Debug, Clone)]
 pub struct EnrollmentRow {
@@ -170,17 +170,27 @@ pub async fn correct_unit_area(
     Ok(())
 }
 
-/// Revokes the account's active device certificate and sends its open or completed enrollments (those of
-/// `community`, or all) back to the face and device factors; the account stops being a verified owner there
-/// until they pass again. Used by the support reset and by the owner's own revocation; run inside a transaction.
-/// Returns the revoked serials.
+/// What a revocation did: the serials it revoked and the account's new session epoch.
+#[derive(Debug)]
+pub struct Revocation {
+    pub revoked: Vec<String>,
+    pub session_epoch: i64,
+}
+
+/// Revokes the account's active device certificate, sends every open or completed enrollment of the account — in
+/// every community, since the certificate is account-wide and served them all — back to the face and device
+/// factors, unlinks the account from every register person (it stops being a verified owner anywhere until an
+/// enrollment passes again), and ends every session of the account. Used by the support reset and by the owner's own
+/// revocation; run inside a transaction. The enrollments keep their PIN factor; the next device bound through any
+/// of them serves the others too ([`attach_device_to_reopened`]), and each completes again after its own new face
+/// match.
 pub async fn revoke_binding(
+    state: &crate::http::AppState,
     conn: &mut AsyncPgConnection,
     account: Uuid,
-    community: Option<Uuid>,
     reason: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Revocation, ApiError> {
     use linli_identity::enrollment::EnrollmentEvent;
     let revoked: Vec<String> = diesel::update(
         device_certificates::table
@@ -195,15 +205,13 @@ pub async fn revoke_binding(
     .returning(device_certificates::serial)
     .get_results(conn)
     .await?;
-    let mut ids = enrollments::table
+    let ids: Vec<Uuid> = enrollments::table
         .filter(enrollments::account_id.eq(account))
         .filter(enrollments::status.eq_any(["open", "completed"]))
         .select(enrollments::id)
-        .into_boxed();
-    if let Some(community) = community {
-        ids = ids.filter(enrollments::community_id.eq(community));
-    }
-    let ids: Vec<Uuid> = ids.load(conn).await?;
+        .order(enrollments::id)
+        .load(conn)
+        .await?;
     for id in ids {
         let row = load(conn, id, account, true).await?;
         let (next, transition) = row.rules.apply(EnrollmentEvent::DeviceReset, now).map_err(|e| {
@@ -211,12 +219,103 @@ pub async fn revoke_binding(
         })?;
         save(conn, &row, &next, &transition).await?;
     }
-    let mut verified = diesel::delete(account_persons::table).filter(account_persons::account_id.eq(account)).into_boxed();
-    if let Some(community) = community {
-        verified = verified.filter(account_persons::community_id.eq(community));
+    diesel::delete(account_persons::table.filter(account_persons::account_id.eq(account))).execute(conn).await?;
+    let session_epoch = crate::auth::session::end_all_sessions(state, conn, account).await?;
+    Ok(Revocation { revoked, session_epoch })
+}
+
+/// After a device certificate was issued through one enrollment: every other open enrollment of the account that
+/// a reset reopened (its PIN passed, its device factor pending) counts the new device as its device factor, so the
+/// owner need not (and, with one active binding per account, could not) bind a device per enrollment. Each of them
+/// still needs its own new face match to complete. An enrollment due to expire is left as it is. Run inside the
+/// transaction that binds the device.
+pub async fn attach_device_to_reopened(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    bound_through: Uuid,
+    serial: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    use linli_identity::enrollment::{EnrollmentEvent, FactorStatus};
+    let ids: Vec<Uuid> = enrollments::table
+        .filter(enrollments::account_id.eq(account))
+        .filter(enrollments::status.eq("open"))
+        .filter(enrollments::id.ne(bound_through))
+        .filter(sql::<Bool>("state->>'pin' = 'passed' AND state->>'device' <> 'passed'"))
+        .select(enrollments::id)
+        .order(enrollments::id)
+        .load(conn)
+        .await?;
+    for id in ids {
+        let row = load(conn, id, account, true).await?;
+        if row.rules.pin != FactorStatus::Passed || row.rules.device == FactorStatus::Passed {
+            continue;
+        }
+        // Refused only when the enrollment is due to expire: it is not attached, and expires.
+        if let Ok((next, transition)) = row.rules.apply(EnrollmentEvent::DeviceBound { cert_serial: serial.to_owned() }, now) {
+            save(conn, &row, &next, &transition).await?;
+        }
     }
-    verified.execute(conn).await?;
-    Ok(revoked)
+    Ok(())
+}
+
+/// The person an account belongs to: the blind index of the ID number its first device was bound for.
+pub async fn account_person(conn: &mut AsyncPgConnection, account: Uuid) -> Result<Option<String>, ApiError> {
+    Ok(accounts::table
+        .find(account)
+        .select(accounts::person_id_number_bidx)
+        .first::<Option<String>>(conn)
+        .await
+        .optional()?
+        .flatten())
+}
+
+/// Makes `id_number_bidx` the account's person unless it already belongs to another one (set once, under the
+/// account row's lock). True when the account is (now) this person's.
+pub async fn claim_account_person(conn: &mut AsyncPgConnection, account: Uuid, id_number_bidx: &str) -> Result<bool, ApiError> {
+    let current: Option<String> =
+        accounts::table.find(account).select(accounts::person_id_number_bidx).for_update().first(conn).await?;
+    match current {
+        Some(person) => Ok(person == id_number_bidx),
+        None => {
+            diesel::update(accounts::table.find(account))
+                .set(accounts::person_id_number_bidx.eq(id_number_bidx))
+                .execute(conn)
+                .await?;
+            Ok(true)
+        }
+    }
+}
+
+/// The account's active device certificate if it serves `community`: some enrollment of the account there (open
+/// or completed) counts it as its device factor. Locks the certificate row when `lock`.
+pub async fn binding_serving(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    community: Uuid,
+    lock: bool,
+) -> Result<Option<String>, ApiError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let served: bool = diesel::select(diesel::dsl::exists(
+        enrollments::table
+            .filter(enrollments::account_id.eq(account))
+            .filter(enrollments::community_id.eq(community))
+            .filter(enrollments::status.eq_any(["open", "completed"]))
+            .filter(sql::<Bool>("state->>'device' = 'passed'")),
+    ))
+    .get_result(conn)
+    .await?;
+    if !served {
+        return Ok(None);
+    }
+    let active = device_certificates::table
+        .filter(device_certificates::account_id.eq(account))
+        .filter(device_certificates::status.eq("active"))
+        .select(device_certificates::serial);
+    Ok(if lock { active.for_update().first(conn).await.optional()? } else { active.first(conn).await.optional()? })
 }
 
 /// Expires every enrollment that sat open for 7 days (DESIGN §4); returns how many. Run periodically by

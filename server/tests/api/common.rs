@@ -76,7 +76,7 @@ impl TestApp {
         let id = Uuid::now_v7();
         let mut conn = self.conn().await;
         diesel::insert_into(accounts::table).values(accounts::id.eq(id)).execute(&mut conn).await.unwrap();
-        let token = self.state.sessions.create(id).await.unwrap();
+        let token = self.state.sessions.create(id, 0).await.unwrap();
         (id, token.0)
     }
 

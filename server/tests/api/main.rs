@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod billing;
+mod binding_resets;
 mod common;
 mod enrollment_expiry;
 mod errors;
