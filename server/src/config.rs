@@ -28,7 +28,7 @@ pub struct Config {
     /// Chain forwarding (registry, keys, platform signing key). Absent = the outbox only fills.
     pub chain: Option<crate::chain::ChainConfig>,
     /// WeChat Pay v3 (partner mode). Absent = payments off.
-    pub wechatpay: Option<crate::billing::wechatpay::WeChatPayConfig>,
+    pub wechatpay: Option<crate::clients::wechatpay::WeChatPayConfig>,
     /// TEST-ONLY fault injection (`crate::fault`): never set in a real deployment. `kill_at = "<point>[:<nth>]"`
     /// makes the process SIGKILL itself the nth time it reaches the point (`order.after_wechat_prepay`,
     /// `notify.before_commit`, `notify.after_commit_before_answer`).

@@ -3,11 +3,13 @@
 //! Error policy: see [`error`]. Layout: one module per business area (DESIGN §2); business rules are plain
 //! functions over plain data (e.g. [`community::headcount`]), handlers parse, call the rule, persist.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cache;
 pub mod chain;
+pub mod clients;
 pub mod cli;
 pub mod community;
 pub mod config;
@@ -19,9 +21,12 @@ pub mod governance;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;
+pub mod multipart;
 pub mod notify;
 pub mod pii;
 pub mod schema;
+pub mod sessions;
 pub mod support;
 pub mod telemetry;
 pub mod testing;
+pub mod upload_gate;

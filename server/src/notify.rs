@@ -13,13 +13,13 @@ use redis::AsyncCommands;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::pii::Column;
 use crate::schema::accounts;
 
 /// The Redis key of the cached access token: one per WeChat endpoint and appid, so processes configured for
 /// different endpoints (test sandboxes sharing one Redis) never use each other's tokens.
-fn token_key(identity: &crate::auth::services::IdentityServices) -> String {
+fn token_key(identity: &crate::clients::identity::IdentityServices) -> String {
     use sha2::Digest;
     let scope = sha2::Sha256::digest(identity.wechat.token_scope().as_bytes());
     format!("wechat:stable_token:{}", hex::encode(&scope[..8]))

@@ -4,9 +4,9 @@ pub mod org_app;
 pub mod pin;
 pub mod roles;
 pub mod routes;
-pub mod services;
 pub mod session;
 pub mod signed;
 
 pub use roles::{Role, require_role};
-pub use session::{CurrentAccount, SessionStore};
+pub use crate::sessions::SessionStore;
+pub use session::CurrentAccount;

@@ -14,7 +14,7 @@ use linli_identity::org_app::{
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::pii::Pii;
 use crate::schema::{org_app_communities, org_apps};
 

@@ -14,10 +14,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::CurrentAccount;
-use crate::auth::services::IdentityServices;
+use crate::clients::identity::IdentityServices;
 use crate::auth::signed::verify_signed_request;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::pii::Column;
 use crate::schema::{enrollments, pins};
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentAccount;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::pii::Column;
 use crate::schema::{account_persons, accounts, buildings, device_certificates, enrollments, pins, role_grants, units};
 

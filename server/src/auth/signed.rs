@@ -18,7 +18,7 @@ use linli_identity::signed_request::{
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::schema::{accounts, device_certificates};
 
 /// The device that signed a request.

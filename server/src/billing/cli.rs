@@ -77,7 +77,7 @@ pub async fn run(command: BillsCommand, config: &Config) -> anyhow::Result<()> {
         }
         BillsCommand::Reconcile { older_than_secs } => {
             let cfg = config.wechatpay.as_ref().context("`bills reconcile` needs the [wechatpay] configuration section")?;
-            let wx = super::wechatpay::WeChatPay::from_config(cfg).context("loading the WeChat Pay configuration")?;
+            let wx = crate::clients::wechatpay::WeChatPay::from_config(cfg).context("loading the WeChat Pay configuration")?;
             drop(conn);
             let report = super::reconcile::reconcile(&pool, &wx, older_than_secs).await?;
             println!("{}", serde_json::to_string(&report)?);

@@ -11,4 +11,3 @@ pub mod reconcile;
 pub mod routes;
 pub mod statement;
 pub mod store;
-pub mod wechatpay;

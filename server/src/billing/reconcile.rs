@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use super::store::{self, Settled};
-use super::wechatpay::WeChatPay;
+use crate::clients::wechatpay::WeChatPay;
 use crate::db::DbPool;
-use crate::http::AppState;
+use crate::app::AppState;
 
 /// An unpaid order is closed once it is this old (WeChat Pay's prepay id is valid for two hours).
 pub const ORDER_TTL_SECS: i64 = 2 * 3600;

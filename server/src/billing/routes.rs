@@ -11,14 +11,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::store::{self, BillView, OrderRow, RefundPrepared, SettleError, SettleRefusal};
-use super::wechatpay::{
+use crate::clients::wechatpay::{
     Notification, PayParams, RefundReport, SignedHeaders, Transaction, VerifyError, WeChatPay, WeChatPayError,
 };
 use crate::auth::CurrentAccount;
 use crate::auth::org_app::{OrgRole, verify_org_request};
 use crate::error::{ApiError, Problem, extractors::parse_json};
 use crate::fault::FaultPoint;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::idempotency::{self, Begin, Scope};
 use crate::schema::{accounts, payment_order_bills, payment_orders, refunds};
 

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::fees::{self, FeeItem, Method, Period};
-use super::wechatpay::{RefundReport, Transaction};
+use crate::clients::wechatpay::{RefundReport, Transaction};
 use crate::schema::{bills, communities, fee_items, ledger_entries, payment_order_bills, payment_orders, receipts, refunds, units};
 
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,7 @@ use prometheus::{IntCounter, IntGauge};
 use uuid::Uuid;
 
 use super::ChainConfig;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::schema::{chain_contracts, chain_outbox, communities, meetings};
 
 /// Outbox metrics, registered in the server's registry.

@@ -12,7 +12,7 @@ use super::headcount::{self, Holder, RegisterTotals, headcount_key};
 use super::store;
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(my_units).service(register_summary).service(org_register_summary).service(put_rules);

@@ -19,9 +19,9 @@ use utoipa::ToSchema;
 use super::store;
 use crate::auth::CurrentAccount;
 use crate::auth::pin::{parse_pin, verify_pin};
-use crate::auth::session::Session;
+use crate::sessions::Session;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::schema::device_certificates;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -17,7 +17,7 @@ use linli_identity::enrollment::{
 use linli_identity::faceid::FaceMatchRequest;
 use linli_identity::registry::OwnershipQuery;
 use linli_identity::upload::{ImagePolicy, normalize_image};
-use crate::http::multipart::upload_refused;
+use crate::multipart::upload_refused;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ use crate::auth::CurrentAccount;
 use crate::auth::pin::{check_pin_locked, check_pin_policy, insert_first_pin, parse_pin, refused};
 use crate::auth::signed::verify_signed_request;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::pii::{Column, Field};
 use crate::schema::{
     accounts, buildings, communities, consents, device_certificates, enrollments, face_attempts, pins, registry_attempts,
@@ -313,7 +313,7 @@ async fn read_face_upload(
     payload: Multipart,
     max_image: usize,
 ) -> Result<(Option<Vec<u8>>, Option<String>), ApiError> {
-    use crate::http::multipart::{FieldLimit, read_fields, text_field};
+    use crate::multipart::{FieldLimit, read_fields, text_field};
     let spec = [FieldLimit { name: "image", max_bytes: max_image }, FieldLimit { name: "face_consent_version", max_bytes: 64 }];
     let mut fields = read_fields(payload, &spec, "image_too_large").await?;
     let consent = fields.remove("face_consent_version").map(text_field).transpose()?;

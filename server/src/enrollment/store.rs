@@ -185,7 +185,7 @@ pub struct Revocation {
 /// of them serves the others too ([`attach_device_to_reopened`]), and each completes again after its own new face
 /// match.
 pub async fn revoke_binding(
-    state: &crate::http::AppState,
+    state: &crate::app::AppState,
     conn: &mut AsyncPgConnection,
     account: Uuid,
     reason: &str,

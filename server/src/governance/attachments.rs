@@ -17,8 +17,8 @@ use super::domain::{self, MAX_ATTACHMENTS, ProposalDraft};
 use super::store;
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
-use crate::http::multipart::{FieldLimit, paper_scan, read_fields, text_field};
+use crate::app::AppState;
+use crate::multipart::{FieldLimit, paper_scan, read_fields, text_field};
 use crate::schema::{meeting_proposals, proposal_attachments};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

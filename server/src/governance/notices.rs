@@ -17,7 +17,7 @@ use diesel_async::RunQueryDsl;
 use linli_identity::wechat::WeChatError;
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::notify::{self, NotifyError};
 use crate::schema::{meeting_notices, meetings};
 

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::store::{self, MeetingRow};
 use crate::auth::CurrentAccount;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
-use crate::http::multipart::{FieldLimit, paper_scan, read_fields, text_field};
+use crate::app::AppState;
+use crate::multipart::{FieldLimit, paper_scan, read_fields, text_field};
 use crate::pii::DocumentColumn;
 use crate::schema::{buildings, meeting_proxies, ownerships, units};
 

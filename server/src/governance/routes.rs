@@ -21,7 +21,7 @@ use crate::auth::org_app::{OrgRole, verify_org_request};
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meetings};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -10,7 +10,7 @@ use linli_identity::wechat::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::notify::{self, NotifyError};
 
 /// The list shipped with the server (`fixtures/sensitive-words.txt`).

@@ -19,7 +19,7 @@ use crate::auth::signed::SignedParts;
 use crate::chain::outbox::{self, Kind};
 use crate::error::ApiError;
 use crate::error::extractors::parse_json;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::idempotency::{IdempotentRequest, StoredAnswer};
 use crate::schema::ballot_sheets;
 

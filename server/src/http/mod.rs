@@ -1,75 +1,20 @@
-//! The HTTP application: state, route registration (which is also the OpenAPI document), and the server.
+//! The HTTP application, on top of every area: route registration (which is also the OpenAPI document) and the
+//! server. The state it serves is [`crate::app::AppState`].
 
 pub mod health;
 pub mod middleware;
-pub mod multipart;
 pub mod openapi;
-pub mod upload_gate;
+
+pub use crate::app::AppState;
 
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-use secrecy::ExposeSecret;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::cache::{self, Redis};
 use crate::config::Config;
-use crate::db::{self, DbPool};
 use crate::error::{ApiError, extractors};
-use crate::metrics::Metrics;
-use crate::pii::Pii;
-use crate::auth::SessionStore;
-use crate::auth::services::IdentityServices;
-use std::sync::Arc;
-
-/// Everything a handler may need, built once at start-up and shared by all workers.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DbPool,
-    pub redis: Redis,
-    pub sessions: SessionStore,
-    pub pii: Pii,
-    pub metrics: Metrics,
-    /// Identity services; `None` only in tests of areas that do not need them.
-    pub identity: Option<Arc<IdentityServices>>,
-    /// WeChat Pay (the optional `[wechatpay]` section); `None` = payments off.
-    pub wechatpay: Option<Arc<crate::billing::wechatpay::WeChatPay>>,
-    /// Test-only kill points (`[fault]`); disarmed in every real deployment.
-    pub faults: Arc<crate::fault::Failpoints>,
-    /// Per-account budget and process-wide slots for decoding uploads (`[http] upload_decode_*`).
-    pub uploads: upload_gate::UploadGate,
-}
-
-impl AppState {
-    pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        let db = db::pool(config.database.url.expose_secret(), config.database.pool_size)
-            .context("building the PostgreSQL pool")?;
-        let redis = cache::connect(config.redis.url.expose_secret()).await.context("connecting to Redis")?;
-        let pii = Pii::from_config(&config.pii).context("loading the personal-data keys")?;
-        let metrics = Metrics::new().context("registering metrics")?;
-        let identity_cfg = config.identity.as_ref().context("the [identity] configuration section is required")?;
-        let sessions = SessionStore::new(redis.clone(), Duration::from_secs(identity_cfg.session_ttl_secs));
-        let identity = Some(Arc::new(IdentityServices::from_config(identity_cfg)?));
-        let wechatpay = config.wechatpay.as_ref().map(crate::billing::wechatpay::WeChatPay::from_config).transpose()?.map(Arc::new);
-        let faults = Arc::new(crate::fault::Failpoints::from_config(&config.fault)?);
-        if let Some(point) = faults.armed_point() {
-            tracing::warn!(point = point.name(), "TEST-ONLY fault injection armed: this process will SIGKILL itself");
-        }
-        let uploads = upload_gate::UploadGate::new(
-            config.http.upload_decode_slots,
-            config.http.upload_decodes_per_window,
-            config.http.upload_decode_window_secs,
-        );
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads })
-    }
-
-    /// The identity services, or a logged 500 when this process was built without them.
-    pub fn identity(&self) -> Result<&IdentityServices, ApiError> {
-        self.identity.as_deref().ok_or_else(|| ApiError::internal(anyhow::anyhow!("identity services not configured")))
-    }
-}
 
 /// Registers every API route. The OpenAPI document is derived from exactly these registrations.
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

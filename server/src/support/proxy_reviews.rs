@@ -22,8 +22,8 @@ use crate::error::{ApiError, Problem};
 use crate::governance::domain::shares_key;
 use crate::governance::proxies::{ProxyFilter, ProxyView, load_views, require_roll_not_frozen, unit_owners};
 use crate::governance::store;
-use crate::http::AppState;
-use crate::http::multipart::scan_download;
+use crate::app::AppState;
+use crate::multipart::scan_download;
 use crate::pii::{Column, DocumentColumn};
 use crate::schema::{account_persons, enrollments, meeting_proxies, meetings, ownerships, persons};
 

@@ -29,8 +29,8 @@ use crate::auth::{CurrentAccount, Role, require_role};
 use crate::enrollment::routes::{apply, rule_error};
 use crate::enrollment::store::{self, EnrollmentRow};
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
-use crate::http::multipart::{FieldLimit, paper_scan, read_fields, scan_download, text_field};
+use crate::app::AppState;
+use crate::multipart::{FieldLimit, paper_scan, read_fields, scan_download, text_field};
 use crate::pii::{Column, DocumentColumn};
 use crate::schema::{account_persons, buildings, enrollments, persons, registry_reviews, units};
 

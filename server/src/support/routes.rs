@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::enrollment::store;
 use crate::error::{ApiError, Problem};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::schema::{binding_resets, enrollments};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

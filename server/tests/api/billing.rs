@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use linli_server::billing::fees::{Method, Period};
 use linli_server::billing::store;
-use linli_server::billing::wechatpay::{PlatformKeyConfig, WeChatPay, WeChatPayConfig};
+use linli_server::clients::wechatpay::{PlatformKeyConfig, WeChatPay, WeChatPayConfig};
 use linli_server::schema::{accounts, bills, ledger_entries, payment_orders, receipts};
 use uuid::Uuid;
 

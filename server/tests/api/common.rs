@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use linli_server::auth::SessionStore;
 use linli_server::auth::roles::{Role, grant};
-use linli_server::http::AppState;
+use linli_server::app::AppState;
 use linli_server::metrics::Metrics;
 use linli_server::pii::Pii;
 use linli_server::schema::{account_persons, accounts};
@@ -51,7 +51,7 @@ impl TestApp {
             identity: None,
             wechatpay: None,
             faults: Default::default(),
-            uploads: linli_server::http::upload_gate::UploadGate::new(2, 1000, 600),
+            uploads: linli_server::upload_gate::UploadGate::new(2, 1000, 600),
         };
         Self { db, state }
     }

@@ -60,10 +60,10 @@ pub fn text_field(bytes: Vec<u8>) -> Result<String, ApiError> {
 /// Validates an uploaded scan of a signed paper (property certificate, written proxy) off the async threads: JPEG
 /// and PNG are re-encoded, a PDF is checked for active content. Call it only once the caller is authorised and the
 /// target accepts the upload: it counts against the account's decode budget and waits for a decode slot
-/// ([`UploadGate`](crate::http::upload_gate::UploadGate)). A refused scan is a 415, 413 or 422 with the upload
+/// ([`UploadGate`](crate::upload_gate::UploadGate)). A refused scan is a 415, 413 or 422 with the upload
 /// rule's code, and changes nothing.
 pub async fn paper_scan(
-    state: &crate::http::AppState,
+    state: &crate::app::AppState,
     account: uuid::Uuid,
     upload: Vec<u8>,
     title: &'static str,
