@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::domain::{self, MAX_ATTACHMENTS, ProposalDraft};
+use super::lifecycle::MeetingState;
 use super::store;
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::error::{ApiError, Problem};
@@ -132,7 +133,7 @@ async fn add_attachment(
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, meeting).await?;
     require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
-    if m.status != "draft" {
+    if m.state()? != MeetingState::Draft {
         return Err(not_draft());
     }
     let spec = [
@@ -163,7 +164,7 @@ async fn add_attachment(
     let view = conn
         .transaction(async |conn| {
             let m = store::meeting_for_update(conn, meeting).await?;
-            if m.status != "draft" {
+            if m.state()? != MeetingState::Draft {
                 return Err(not_draft());
             }
             if !store::proposals(conn, meeting).await?.iter().any(|p| p.idx == index) {
@@ -227,7 +228,7 @@ async fn remove_attachment(
     require_role(&mut conn, account.0, m.community_id, Role::Committee).await?;
     conn.transaction(async |conn| {
         let m = store::meeting_for_update(conn, meeting).await?;
-        if m.status != "draft" {
+        if m.state()? != MeetingState::Draft {
             return Err(not_draft());
         }
         let removed = diesel::delete(
