@@ -155,7 +155,7 @@ fn invalid(code: &'static str, title: &'static str) -> ApiError {
     responses(
         (status = 201, body = EnrollmentView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such unit in that community"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such unit in that community (or it was retired from the register)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "an enrollment for this unit exists"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -178,7 +178,8 @@ async fn start(
     let rules = Enrollment::start(&body.consent_version, &identity.consent_version, now).map_err(rule_error)?;
     let mut conn = state.db.get().await?;
     let unit_ok: bool = diesel::select(diesel::dsl::exists(
-        units::table.find(body.unit_id).filter(units::community_id.eq(body.community_id)),
+        // A retired unit is no longer in the register: nothing to enroll for.
+        units::table.find(body.unit_id).filter(units::community_id.eq(body.community_id)).filter(units::retired_at.is_null()),
     ))
     .get_result(&mut conn)
     .await?;
@@ -485,7 +486,7 @@ pub struct RegistryResult {
         (status = 200, body = RegistryResult),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, already passed, or under manual review"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, already passed, under manual review, or the unit was retired from the register"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "no registry attempts left today"),
         (status = 502, body = Problem, content_type = "application/problem+json"),
     ),
@@ -508,6 +509,9 @@ async fn registry(
         .transaction(async |conn| {
             let row = load_for_step(conn, id, account.0).await?;
             row.rules.admits(&EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
+            if !crate::community::store::unit_is_active(conn, row.unit_id).await? {
+                return Err(store::unit_retired());
+            }
             diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind::<diesel::sql_types::Text, _>(format!("registry:{}", row.id_number_bidx))
                 .execute(conn)
@@ -573,10 +577,11 @@ async fn registry(
             let mut row = load_for_step(conn, id, account.0).await?;
             if confirmed {
                 row.person_id = person;
-                store::correct_unit_area(
+                store::record_registry_answer(
                     conn,
                     row.unit_id,
                     answer.exclusive_area_centi_m2,
+                    answer.area_source.as_deref(),
                     "registry",
                     serde_json::json!({ "registry_reference": answer.reference, "enrollment": row.id }),
                 )

@@ -14,3 +14,4 @@ mod migrations;
 mod openapi;
 mod query_plans;
 mod register;
+mod register_merge;
