@@ -39,6 +39,10 @@ enum Command {
     ImportRegister {
         /// The CSV file.
         file: PathBuf,
+        /// Retire the register's units the file no longer lists (they leave rolls and totals). Without it such a
+        /// file is refused with the list of those units.
+        #[arg(long)]
+        allow_removals: bool,
     },
     /// The device CA.
     #[command(subcommand)]
@@ -217,22 +221,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             http::serve(&config, state).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::ImportRegister { file } => {
+        Command::ImportRegister { file, allow_removals } => {
             let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;
             let pii = Pii::from_config(&config.pii).context("loading the personal-data keys")?;
-            match import_register::run(&pool, &pii, &file).await {
+            let options = linli_server::community::store::ImportOptions { allow_removals };
+            match import_register::run(&pool, &pii, &file, options).await {
                 Ok(report) => {
-                    println!(
-                        "{}",
-                        serde_json::json!({
-                            "community_id": report.community_id,
-                            "buildings": report.buildings,
-                            "units": report.units,
-                            "owners": report.owners,
-                            "persons": report.persons,
-                            "changed_rows": report.changed_rows,
-                        })
-                    );
+                    println!("{}", import_register::report_json(&report));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(ImportError::Invalid(problems)) => {
@@ -240,6 +235,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                         eprintln!("{}: {p}", file.display());
                     }
                     eprintln!("{} problem(s); nothing was imported", problems.len());
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(ImportError::MissingUnits(units)) => {
+                    for u in &units {
+                        eprintln!("{}: unit {u} is in the register but not in the file", file.display());
+                    }
+                    eprintln!(
+                        "{} unit(s) missing from the file; nothing was imported (--allow-removals retires them)",
+                        units.len()
+                    );
                     Ok(ExitCode::FAILURE)
                 }
                 Err(ImportError::Other(e)) => Err(e),

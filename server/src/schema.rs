@@ -30,6 +30,12 @@ diesel::table! {
         area_source -> Text,
         building_area_centi_m2 -> Int8,
         updated_at -> Timestamptz,
+        register_area_centi_m2 -> Nullable<Int8>,
+        surveyed_area_centi_m2 -> Nullable<Int8>,
+        contract_area_centi_m2 -> Nullable<Int8>,
+        registry_area_centi_m2 -> Nullable<Int8>,
+        registry_area_source -> Nullable<Text>,
+        retired_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -63,6 +69,9 @@ diesel::table! {
         owners -> Int4,
         changed_rows -> Int4,
         imported_at -> Timestamptz,
+        retired_units -> Int4,
+        reinstated_units -> Int4,
+        area_conflicts -> Int4,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod domain;
 pub mod headcount;
+pub mod reconcile;
 pub mod register_file;
 pub mod routes;
 pub mod store;

@@ -2,12 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::domain::{AreaCentiM2, AreaSource, DeveloperHolding, UnitKind};
 use super::headcount::{CountingRules, Holder, UnitHolding};
+use super::reconcile::{
+    AreaConflict, AreaSources, CountedArea, MissingUnits, RegistryArea, StoredUnit, apply_file_area, plan_units,
+};
 use super::register_file::{OwnerIdentity, Register};
 use crate::audit;
 use crate::pii::{Column, Field, Pii};
@@ -22,6 +26,16 @@ pub enum StoreError {
     Pii(#[from] PiiError),
     #[error("the register holds a value the code does not know: {0}")]
     Corrupt(String),
+    /// Units of the register the file does not list, refused because removals were not allowed (labels like
+    /// `B01-0102`, sorted). Nothing was imported.
+    #[error("{} unit(s) of the register are missing from the file", .0.len())]
+    MissingUnits(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Retire the register's units the file no longer lists (otherwise such a file is refused).
+    pub allow_removals: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +47,119 @@ pub struct ImportReport {
     pub persons: usize,
     /// Rows inserted, updated or deleted; 0 when the register already matched the file.
     pub changed_rows: usize,
+    /// Units retired by this import (missing from the file), as `building-unit`, sorted.
+    pub retired_units: Vec<String>,
+    /// Retired units the file lists again, active again.
+    pub reinstated_units: Vec<String>,
+    /// File area lines a better source disagrees with: kept in their own slot, not counted.
+    pub area_conflicts: Vec<UnitAreaConflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitAreaConflict {
+    /// `building-unit`
+    pub unit: String,
+    pub conflict: AreaConflict,
+}
+
+/// How reports and errors name a unit: `B01-0101`, as the register file's messages do.
+pub fn unit_label(building: &str, number: &str) -> String {
+    format!("{building}-{number}")
+}
+
+/// A unit row with every area it has, as the import and the registry factor read it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = units)]
+pub struct StoredUnitRow {
+    pub id: Uuid,
+    pub building_id: Uuid,
+    pub number: String,
+    pub kind: String,
+    pub exclusive_area_centi_m2: i64,
+    pub area_source: String,
+    pub building_area_centi_m2: i64,
+    pub register_area_centi_m2: Option<i64>,
+    pub surveyed_area_centi_m2: Option<i64>,
+    pub contract_area_centi_m2: Option<i64>,
+    pub registry_area_centi_m2: Option<i64>,
+    pub registry_area_source: Option<String>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+fn stored_area(centi: Option<i64>) -> Result<Option<AreaCentiM2>, StoreError> {
+    centi.map(|c| AreaCentiM2::new(c).map_err(|_| StoreError::Corrupt(c.to_string()))).transpose()
+}
+
+impl StoredUnitRow {
+    pub fn sources(&self) -> Result<AreaSources, StoreError> {
+        Ok(AreaSources {
+            register: stored_area(self.register_area_centi_m2)?,
+            surveyed: stored_area(self.surveyed_area_centi_m2)?,
+            contract: stored_area(self.contract_area_centi_m2)?,
+            registry: stored_area(self.registry_area_centi_m2)?
+                .map(|area| RegistryArea { area, given_source: self.registry_area_source.clone() }),
+        })
+    }
+
+    fn columns(&self) -> UnitColumns {
+        UnitColumns {
+            kind: self.kind.clone(),
+            exclusive: self.exclusive_area_centi_m2,
+            source: self.area_source.clone(),
+            building_area: self.building_area_centi_m2,
+            register: self.register_area_centi_m2,
+            surveyed: self.surveyed_area_centi_m2,
+            contract: self.contract_area_centi_m2,
+        }
+    }
+}
+
+/// The unit columns a register file decides (the registry's columns and `retired_at` are written apart).
+#[derive(Debug, PartialEq, Eq)]
+struct UnitColumns {
+    kind: String,
+    exclusive: i64,
+    source: String,
+    building_area: i64,
+    register: Option<i64>,
+    surveyed: Option<i64>,
+    contract: Option<i64>,
+}
+
+type UnitChangeset = (
+    diesel::dsl::Eq<units::kind, String>,
+    diesel::dsl::Eq<units::exclusive_area_centi_m2, i64>,
+    diesel::dsl::Eq<units::area_source, String>,
+    diesel::dsl::Eq<units::building_area_centi_m2, i64>,
+    diesel::dsl::Eq<units::register_area_centi_m2, Option<i64>>,
+    diesel::dsl::Eq<units::surveyed_area_centi_m2, Option<i64>>,
+    diesel::dsl::Eq<units::contract_area_centi_m2, Option<i64>>,
+);
+
+impl UnitColumns {
+    fn new(kind: UnitKind, sources: &AreaSources, counted: CountedArea, building_area: AreaCentiM2) -> Self {
+        Self {
+            kind: kind.as_str().to_owned(),
+            exclusive: counted.area.get(),
+            source: counted.source.as_str().to_owned(),
+            building_area: building_area.get(),
+            register: sources.register.map(AreaCentiM2::get),
+            surveyed: sources.surveyed.map(AreaCentiM2::get),
+            contract: sources.contract.map(AreaCentiM2::get),
+        }
+    }
+
+    fn changeset(self) -> UnitChangeset {
+        (
+            units::kind.eq(self.kind),
+            units::exclusive_area_centi_m2.eq(self.exclusive),
+            units::area_source.eq(self.source),
+            units::building_area_centi_m2.eq(self.building_area),
+            units::register_area_centi_m2.eq(self.register),
+            units::surveyed_area_centi_m2.eq(self.surveyed),
+            units::contract_area_centi_m2.eq(self.contract),
+        )
+    }
 }
 
 const CHUNK: usize = 1000;
@@ -40,11 +167,7 @@ const CHUNK: usize = 1000;
 /// id, kind, id_number_bidx, name_enc, phone_enc
 type PersonRow = (Uuid, String, String, String, Option<String>);
 
-/// Makes the database hold exactly the file's register for its community, in one transaction.
-///
-/// Rows that already match are not touched (an encrypted field is compared after decryption, not re-encrypted),
-/// so importing the same file twice changes nothing — not even `updated_at`. `progress` is called with the number
-/// of units and owners handled so far.
+/// [`import_register`] without removals: a file that leaves out a unit of the register is refused.
 pub async fn apply_register(
     conn: &mut AsyncPgConnection,
     pii: &Pii,
@@ -52,7 +175,25 @@ pub async fn apply_register(
     file_sha256: &[u8],
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, StoreError> {
-    conn.transaction(async |conn| apply_in_transaction(conn, pii, register, file_sha256, progress).await).await
+    import_register(conn, pii, register, file_sha256, ImportOptions::default(), progress).await
+}
+
+/// Makes the database hold the file's register for its community, in one transaction (any error: nothing
+/// changed). Areas merge by source and never lower one (`reconcile`); units the file leaves out are refused
+/// ([`StoreError::MissingUnits`]) or, with `allow_removals`, retired.
+///
+/// Rows that already match are not touched (an encrypted field is compared after decryption, not re-encrypted),
+/// so importing the same file twice changes nothing — not even `updated_at`. `progress` is called with the number
+/// of units and owners handled so far.
+pub async fn import_register(
+    conn: &mut AsyncPgConnection,
+    pii: &Pii,
+    register: &Register,
+    file_sha256: &[u8],
+    options: ImportOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ImportReport, StoreError> {
+    conn.transaction(async |conn| apply_in_transaction(conn, pii, register, file_sha256, options, progress).await).await
 }
 
 async fn apply_in_transaction(
@@ -60,6 +201,7 @@ async fn apply_in_transaction(
     pii: &Pii,
     register: &Register,
     file_sha256: &[u8],
+    options: ImportOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, StoreError> {
     let mut changed = 0usize;
@@ -133,64 +275,67 @@ async fn apply_in_transaction(
         }
     }
 
-    // Units.
-    type UnitRow = (Uuid, Uuid, String, String, i64, String, i64);
-    let known: Vec<UnitRow> = units::table
+    // Units: the file's areas merged into the stored ones (never lowering a source), missing units refused or
+    // retired, retired units listed again reinstated (see `reconcile`).
+    let building_codes: HashMap<Uuid, String> =
+        known.iter().map(|(code, (id, _))| (*id, code.clone())).chain(building_ids.iter().map(|(c, id)| (*id, c.clone()))).collect();
+    let stored: Vec<StoredUnitRow> = units::table
         .filter(units::community_id.eq(community_id))
-        .select((
-            units::id,
-            units::building_id,
-            units::number,
-            units::kind,
-            units::exclusive_area_centi_m2,
-            units::area_source,
-            units::building_area_centi_m2,
-        ))
+        .select(StoredUnitRow::as_select())
         .load(conn)
         .await?;
-    let known: HashMap<(Uuid, String), UnitRow> = known.into_iter().map(|r| ((r.1, r.2.clone()), r)).collect();
+    let mut plan_input = Vec::with_capacity(stored.len());
+    let mut stored_ids: HashMap<(String, String), Uuid> = HashMap::with_capacity(stored.len());
+    for row in &stored {
+        let building = building_codes
+            .get(&row.building_id)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("unit {} in a building of another community", row.id)))?;
+        stored_ids.insert((building.clone(), row.number.clone()), row.id);
+        plan_input.push(StoredUnit { building, number: row.number.clone(), retired: row.retired_at.is_some() });
+    }
+    let file_units: BTreeSet<(String, String)> =
+        register.units.iter().map(|u| (u.building.clone(), u.number.clone())).collect();
+    let plan = plan_units(&plan_input, &file_units, options.allow_removals)
+        .map_err(|MissingUnits(missing)| StoreError::MissingUnits(missing.iter().map(|(b, n)| unit_label(b, n)).collect()))?;
+    let known: HashMap<(Uuid, String), StoredUnitRow> =
+        stored.into_iter().map(|r| ((r.building_id, r.number.clone()), r)).collect();
     let mut unit_ids: HashMap<(String, String), Uuid> = HashMap::new();
     let mut new_units = Vec::new();
+    let mut area_conflicts = Vec::new();
     let mut done = 0u64;
     for u in &register.units {
         let building_id = building_ids
             .get(&u.building)
             .copied()
             .ok_or_else(|| StoreError::Corrupt(format!("building {} vanished", u.building)))?;
-        let wanted = (
-            u.kind.as_str(),
-            u.exclusive_area.get(),
-            u.area_source.as_str(),
-            u.building_area.get(),
-        );
         match known.get(&(building_id, u.number.clone())) {
             Some(row) => {
-                if (row.3.as_str(), row.4, row.5.as_str(), row.6) != wanted {
-                    changed += diesel::update(units::table.find(row.0))
-                        .set((
-                            units::kind.eq(wanted.0),
-                            units::exclusive_area_centi_m2.eq(wanted.1),
-                            units::area_source.eq(wanted.2),
-                            units::building_area_centi_m2.eq(wanted.3),
-                            units::updated_at.eq(diesel::dsl::now),
-                        ))
+                let (sources, conflict) = apply_file_area(&row.sources()?, u.area_source, u.exclusive_area);
+                let counted = sources.counted().ok_or_else(|| StoreError::Corrupt(format!("unit {} has no area", row.id)))?;
+                if let Some(conflict) = conflict {
+                    area_conflicts.push(UnitAreaConflict { unit: unit_label(&u.building, &u.number), conflict });
+                }
+                let wanted = UnitColumns::new(u.kind, &sources, counted, u.building_area);
+                if row.columns() != wanted || row.retired_at.is_some() {
+                    changed += diesel::update(units::table.find(row.id))
+                        .set((wanted.changeset(), units::retired_at.eq(None::<DateTime<Utc>>), units::updated_at.eq(diesel::dsl::now)))
                         .execute(conn)
                         .await?;
                 }
-                unit_ids.insert((u.building.clone(), u.number.clone()), row.0);
+                unit_ids.insert((u.building.clone(), u.number.clone()), row.id);
             }
             None => {
                 let id = Uuid::now_v7();
                 unit_ids.insert((u.building.clone(), u.number.clone()), id);
+                let sources = AreaSources::from_file(u.area_source, u.exclusive_area);
+                let counted = CountedArea { area: u.exclusive_area, source: u.area_source, by_registry: false };
                 new_units.push((
                     units::id.eq(id),
                     units::community_id.eq(community_id),
                     units::building_id.eq(building_id),
                     units::number.eq(u.number.clone()),
-                    units::kind.eq(wanted.0),
-                    units::exclusive_area_centi_m2.eq(wanted.1),
-                    units::area_source.eq(wanted.2),
-                    units::building_area_centi_m2.eq(wanted.3),
+                    UnitColumns::new(u.kind, &sources, counted, u.building_area).changeset(),
                 ));
             }
         }
@@ -201,6 +346,13 @@ async fn apply_in_transaction(
     }
     for chunk in new_units.chunks(CHUNK) {
         changed += diesel::insert_into(units::table).values(chunk).execute(conn).await?;
+    }
+    let retire: Vec<Uuid> = plan.retire.iter().filter_map(|key| stored_ids.get(key).copied()).collect();
+    for chunk in retire.chunks(CHUNK) {
+        changed += diesel::update(units::table.filter(units::id.eq_any(chunk)))
+            .set((units::retired_at.eq(diesel::dsl::now), units::updated_at.eq(diesel::dsl::now)))
+            .execute(conn)
+            .await?;
     }
 
     // Persons, found by blind index; compared after decryption so unchanged ones are not rewritten.
@@ -328,6 +480,9 @@ async fn apply_in_transaction(
         owners: register.owners.len(),
         persons: people.len(),
         changed_rows: changed,
+        retired_units: plan.retire.iter().map(|(b, n)| unit_label(b, n)).collect(),
+        reinstated_units: plan.reinstate.iter().map(|(b, n)| unit_label(b, n)).collect(),
+        area_conflicts,
     };
     if changed > 0 {
         diesel::insert_into(register_imports::table)
@@ -338,6 +493,9 @@ async fn apply_in_transaction(
                 register_imports::units.eq(report.units as i32),
                 register_imports::owners.eq(report.owners as i32),
                 register_imports::changed_rows.eq(changed as i32),
+                register_imports::retired_units.eq(report.retired_units.len() as i32),
+                register_imports::reinstated_units.eq(report.reinstated_units.len() as i32),
+                register_imports::area_conflicts.eq(report.area_conflicts.len() as i32),
             ))
             .execute(conn)
             .await?;
@@ -351,11 +509,76 @@ async fn apply_in_transaction(
                 "units": report.units,
                 "owners": report.owners,
                 "changed_rows": changed,
+                "retired_units": report.retired_units,
+                "reinstated_units": report.reinstated_units,
+                "area_conflicts": report.area_conflicts.len(),
             }),
         )
         .await?;
     }
     Ok(report)
+}
+
+/// Whether the unit exists and is not retired. Enrollment steps for a retired unit are refused with this.
+pub async fn unit_is_active(conn: &mut AsyncPgConnection, unit: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(units::table.find(unit).filter(units::retired_at.is_null())))
+        .get_result(conn)
+        .await
+}
+
+/// What recording a registry answer did to a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryAreaOutcome {
+    /// The unit is retired: nothing written (the caller refuses the step).
+    Retired,
+    /// The answer carried no usable area, or the same area and source as already recorded.
+    Unchanged,
+    /// Recorded; `from`/`to` are the counted area before and after (equal when a better file source still counts).
+    Recorded { from: (AreaCentiM2, AreaSource), to: (AreaCentiM2, AreaSource) },
+}
+
+/// Longest `area_source` of a registry answer we store (the column's limit).
+const MAX_REGISTRY_SOURCE_CHARS: usize = 32;
+
+/// Records the housing registry's confirmed area of a unit with the registry's own `area_source` as given, and
+/// derives the counted area again by precedence (`reconcile`). Locks the unit row; run inside the caller's
+/// transaction. A source too long or with control characters is not stored (the area counts as the register's).
+pub async fn record_registry_area(
+    conn: &mut AsyncPgConnection,
+    unit: Uuid,
+    registered_centi_m2: Option<i64>,
+    given_source: Option<&str>,
+) -> Result<RegistryAreaOutcome, StoreError> {
+    let row: StoredUnitRow = units::table.find(unit).select(StoredUnitRow::as_select()).for_update().first(conn).await?;
+    if row.retired_at.is_some() {
+        return Ok(RegistryAreaOutcome::Retired);
+    }
+    let Some(area) = registered_centi_m2.and_then(|a| AreaCentiM2::new(a).ok()) else {
+        return Ok(RegistryAreaOutcome::Unchanged);
+    };
+    let given_source = given_source
+        .filter(|s| (1..=MAX_REGISTRY_SOURCE_CHARS).contains(&s.chars().count()) && !s.chars().any(char::is_control))
+        .map(str::to_owned);
+    let mut sources = row.sources()?;
+    let answer = RegistryArea { area, given_source };
+    if sources.registry.as_ref() == Some(&answer) {
+        return Ok(RegistryAreaOutcome::Unchanged);
+    }
+    let area_source = AreaSource::parse(&row.area_source).ok_or_else(|| StoreError::Corrupt(row.area_source.clone()))?;
+    let from = (AreaCentiM2::new(row.exclusive_area_centi_m2).map_err(|_| StoreError::Corrupt(row.id.to_string()))?, area_source);
+    sources.registry = Some(answer.clone());
+    let counted = sources.counted().ok_or_else(|| StoreError::Corrupt(format!("unit {} has no area", row.id)))?;
+    diesel::update(units::table.find(unit))
+        .set((
+            units::registry_area_centi_m2.eq(area.get()),
+            units::registry_area_source.eq(&answer.given_source),
+            units::exclusive_area_centi_m2.eq(counted.area.get()),
+            units::area_source.eq(counted.source.as_str()),
+            units::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(RegistryAreaOutcome::Recorded { from, to: (counted.area, counted.source) })
 }
 
 #[derive(Debug, Clone)]
@@ -422,7 +645,8 @@ fn parse_unit(
     })
 }
 
-/// Every unit of a community with its holder, for the headcount rules.
+/// Every unit of a community with its holder, for the headcount rules. Retired units are not in the register any
+/// more: they count in no total and no roll.
 pub async fn holdings(
     conn: &mut AsyncPgConnection,
     community_id: Uuid,
@@ -430,6 +654,7 @@ pub async fn holdings(
     let rows = units::table
         .inner_join(buildings::table)
         .filter(units::community_id.eq(community_id))
+        .filter(units::retired_at.is_null())
         .select((
             units::id,
             buildings::code,
@@ -446,6 +671,7 @@ pub async fn holdings(
     let owner_rows: Vec<(Uuid, Uuid, Option<String>)> = ownerships::table
         .inner_join(units::table)
         .filter(units::community_id.eq(community_id))
+        .filter(units::retired_at.is_null())
         .select((ownerships::unit_id, ownerships::person_id, ownerships::developer_holding))
         .load(conn)
         .await?;

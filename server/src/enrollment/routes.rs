@@ -162,7 +162,7 @@ fn other_person() -> ApiError {
     responses(
         (status = 201, body = EnrollmentView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such unit in that community"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such unit in that community (or it was retired from the register)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "an enrollment for this unit exists, or the account is another person's"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -190,7 +190,8 @@ async fn start(
         return Err(other_person());
     }
     let unit_ok: bool = diesel::select(diesel::dsl::exists(
-        units::table.find(body.unit_id).filter(units::community_id.eq(body.community_id)),
+        // A retired unit is no longer in the register: nothing to enroll for.
+        units::table.find(body.unit_id).filter(units::community_id.eq(body.community_id)).filter(units::retired_at.is_null()),
     ))
     .get_result(&mut conn)
     .await?;
@@ -497,7 +498,7 @@ pub struct RegistryResult {
         (status = 200, body = RegistryResult),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, already passed, or under manual review"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "face first, already passed, under manual review, or the unit was retired from the register"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "no registry attempts left today"),
         (status = 502, body = Problem, content_type = "application/problem+json"),
     ),
@@ -520,6 +521,9 @@ async fn registry(
         .transaction(async |conn| {
             let row = load_for_step(conn, id, account.0).await?;
             row.rules.admits(&EnrollmentEvent::RegistryRejected, Utc::now()).map_err(rule_error)?;
+            if !crate::community::store::unit_is_active(conn, row.unit_id).await? {
+                return Err(store::unit_retired());
+            }
             diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind::<diesel::sql_types::Text, _>(format!("registry:{}", row.id_number_bidx))
                 .execute(conn)
@@ -585,10 +589,11 @@ async fn registry(
             let mut row = load_for_step(conn, id, account.0).await?;
             if confirmed {
                 row.person_id = person;
-                store::correct_unit_area(
+                store::record_registry_answer(
                     conn,
                     row.unit_id,
                     answer.exclusive_area_centi_m2,
+                    answer.area_source.as_deref(),
                     "registry",
                     serde_json::json!({ "registry_reference": answer.reference, "enrollment": row.id }),
                 )

@@ -1,13 +1,14 @@
 //! Persistence of enrollments: the rule state as JSON, every transition appended as an event, and what a
 //! completed enrollment means for the rest of the system (the account becomes the verified owner of a person).
 
+use actix_web::http::StatusCode;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use linli_identity::enrollment::{Enrollment, EnrollmentState, Transition};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::schema::{account_persons, accounts, device_certificates, enrollment_events, enrollments, ownerships, persons, units};
+use crate::schema::{account_persons, accounts, device_certificates, enrollment_events, enrollments, ownerships, persons};
 
 #[derive(Debug, Clone)]
 pub struct EnrollmentRow {
@@ -138,9 +139,8 @@ pub async fn register_owner(conn: &mut AsyncPgConnection, id_number_bidx: &str, 
         .optional()?)
 }
 
-/// After the registry factor passed (automatically or by manual review): writes the registered area to the unit
-/// when [`area_correction`](linli_identity::enrollment::area_correction) says it differs, with an audit entry by
-/// `actor`. Run inside the transaction that applies the event.
+/// After a manual registry review approved the owner: records the area staff read on the certificate as the
+/// registry's (the property certificate is the register's word). See [`record_registry_answer`].
 pub async fn correct_unit_area(
     conn: &mut AsyncPgConnection,
     unit: Uuid,
@@ -148,25 +148,45 @@ pub async fn correct_unit_area(
     actor: &str,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let current: i64 =
-        units::table.find(unit).select(units::exclusive_area_centi_m2).for_update().first(conn).await?;
-    let Some(registered) = linli_identity::enrollment::area_correction(current, registered_centi_m2) else {
-        return Ok(());
+    record_registry_answer(conn, unit, registered_centi_m2, None, actor, details).await
+}
+
+/// The answer for a unit that was retired from the register (an import no longer lists it).
+pub fn unit_retired() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "unit_retired", "The unit is no longer in the register")
+}
+
+/// After the registry factor passed: records the registry's area with its own `area_source` as given, and the
+/// counted area derived again by precedence (`community::reconcile`), with an audit entry by `actor`
+/// (`unit.area.corrected` when the counted area or source changed, else `unit.registry_area.recorded`). A
+/// retired unit is refused. Run inside the transaction that applies the event.
+pub async fn record_registry_answer(
+    conn: &mut AsyncPgConnection,
+    unit: Uuid,
+    registered_centi_m2: Option<i64>,
+    given_source: Option<&str>,
+    actor: &str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    use crate::community::store::{RegistryAreaOutcome, record_registry_area};
+    let outcome = record_registry_area(conn, unit, registered_centi_m2, given_source).await.map_err(ApiError::internal)?;
+    let RegistryAreaOutcome::Recorded { from, to } = outcome else {
+        return match outcome {
+            RegistryAreaOutcome::Retired => Err(unit_retired()),
+            _ => Ok(()),
+        };
     };
-    diesel::update(units::table.find(unit))
-        .set((
-            units::exclusive_area_centi_m2.eq(registered),
-            units::area_source.eq("register"),
-            units::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
     let mut details = details;
     if let Some(map) = details.as_object_mut() {
-        map.insert("from_centi_m2".into(), current.into());
-        map.insert("to_centi_m2".into(), registered.into());
+        map.insert("from_centi_m2".into(), from.0.get().into());
+        map.insert("from_area_source".into(), from.1.as_str().into());
+        map.insert("to_centi_m2".into(), to.0.get().into());
+        map.insert("to_area_source".into(), to.1.as_str().into());
+        map.insert("registry_centi_m2".into(), registered_centi_m2.into());
+        map.insert("registry_area_source".into(), given_source.into());
     }
-    crate::audit::append(conn, actor, "unit.area.corrected", &format!("unit:{unit}"), details).await?;
+    let action = if from == to { "unit.registry_area.recorded" } else { "unit.area.corrected" };
+    crate::audit::append(conn, actor, action, &format!("unit:{unit}"), details).await?;
     Ok(())
 }
 

@@ -205,6 +205,8 @@ pub async fn register_snapshot(conn: &mut AsyncPgConnection, meeting: &MeetingRo
     let owner_rows: Vec<(Uuid, Option<String>)> = crate::schema::ownerships::table
         .inner_join(crate::schema::units::table)
         .filter(crate::schema::units::community_id.eq(meeting.community_id))
+        // Retired units are out of the register (`holdings` leaves them out too).
+        .filter(crate::schema::units::retired_at.is_null())
         .select((crate::schema::ownerships::person_id, crate::schema::ownerships::developer_holding))
         .load(conn)
         .await?;

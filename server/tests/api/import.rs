@@ -171,3 +171,81 @@ async fn a_changed_register_updates_only_what_changed() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["changed_rows"], 1);
 }
+
+#[tokio::test]
+async fn a_file_leaving_out_units_is_refused_with_their_list_unless_removals_are_allowed() {
+    let db = TestDb::new().await.unwrap();
+    let good = demo_register();
+    assert!(linli(&db, &["import-register", good.to_str().unwrap()]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    // B01-0101 and B01-0102 merged into B01-0101: the unit line of 0102 and its owner lines are gone.
+    let merged = write_variant(&dir, "merged.csv", |lines| {
+        lines.retain(|l| !l.starts_with("unit,SH-PD-0001,B01,0102,") && !l.starts_with("owner,SH-PD-0001,B01,0102,"));
+        let i = lines.iter().position(|l| l.starts_with("unit,SH-PD-0001,B01,0101,")).unwrap();
+        let mut fields: Vec<String> = lines[i].split(',').map(str::to_owned).collect();
+        fields[6] = "246.35".to_owned();
+        fields[8] = "297.77".to_owned();
+        lines[i] = fields.join(",");
+    });
+    let before = snapshot(db.url()).await;
+    let out = linli(&db, &["import-register", merged.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("unit B01-0102 is in the register but not in the file"), "{stderr}");
+    assert!(stderr.contains("1 unit(s) missing from the file; nothing was imported"), "{stderr}");
+    assert_eq!(snapshot(db.url()).await, before, "nothing imported");
+
+    let out = linli(&db, &["import-register", merged.to_str().unwrap(), "--allow-removals"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["units"], 1199);
+    assert_eq!(report["retired_units"], serde_json::json!(["B01-0102"]));
+    assert_eq!(report["reinstated_units"], serde_json::json!([]));
+    assert_eq!(report["area_conflicts"], serde_json::json!([]));
+    // The merged unit's area and the retirement: two rows.
+    assert_eq!(report["changed_rows"], 2);
+
+    // Listed again, the unit is reinstated without the flag.
+    let out = linli(&db, &["import-register", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["reinstated_units"], serde_json::json!(["B01-0102"]));
+}
+
+#[tokio::test]
+async fn the_report_lists_area_lines_a_better_source_disagrees_with() {
+    let db = TestDb::new().await.unwrap();
+    let good = demo_register();
+    assert!(linli(&db, &["import-register", good.to_str().unwrap()]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    // The file now calls B01-0101's area a contract area of 140.00 m²: its register area 138.34 stays counted.
+    let lowered = write_variant(&dir, "lowered.csv", |lines| {
+        let i = lines.iter().position(|l| l.starts_with("unit,SH-PD-0001,B01,0101,")).unwrap();
+        let mut fields: Vec<String> = lines[i].split(',').map(str::to_owned).collect();
+        fields[6] = "140.00".to_owned();
+        fields[7] = "contract".to_owned();
+        lines[i] = fields.join(",");
+    });
+    let out = linli(&db, &["import-register", lowered.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["area_conflicts"],
+        serde_json::json!([{
+            "unit": "B01-0101",
+            "file": { "area_source": "contract", "area_m2": "140.00" },
+            "counted": { "area_source": "register", "area_m2": "138.34", "confirmed_by_registry": false },
+        }])
+    );
+    // The contract area is stored (one row changed), the counted area is not.
+    assert_eq!(report["changed_rows"], 1);
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let d: Digest = diesel::sql_query(
+        "SELECT exclusive_area_centi_m2 || ' ' || area_source || ' ' || contract_area_centi_m2 AS digest FROM units u \
+         JOIN buildings b ON b.id = u.building_id WHERE b.code = 'B01' AND u.number = '0101'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(d.digest.as_deref(), Some("13834 register 14000"));
+}

@@ -15,3 +15,4 @@ mod migrations;
 mod openapi;
 mod query_plans;
 mod register;
+mod register_merge;

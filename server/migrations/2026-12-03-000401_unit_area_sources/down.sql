@@ -1,0 +1,12 @@
+ALTER TABLE register_imports
+    DROP COLUMN area_conflicts,
+    DROP COLUMN reinstated_units,
+    DROP COLUMN retired_units;
+ALTER TABLE units
+    DROP CONSTRAINT units_some_area_source,
+    DROP COLUMN retired_at,
+    DROP COLUMN registry_area_source,
+    DROP COLUMN registry_area_centi_m2,
+    DROP COLUMN contract_area_centi_m2,
+    DROP COLUMN surveyed_area_centi_m2,
+    DROP COLUMN register_area_centi_m2;
