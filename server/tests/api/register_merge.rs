@@ -295,3 +295,40 @@ async fn a_re_import_never_lowers_a_registry_confirmed_area_and_reports_the_conf
     import(&t, &surveyed, false).await.unwrap();
     assert_eq!(areas(&t, community, "0101").await.1, (8935, "register".into(), None, Some(8950), Some(9100), Some(8935), Some("register".into())));
 }
+
+/// The migration reads the registry corrections of the audit log: a registry area that a later import had turned
+/// back into the file's contract area counts again; other units keep their area in the slot of their source.
+#[actix_web::test]
+async fn the_migration_restores_registry_areas_an_import_had_overwritten() {
+    use diesel_async::SimpleAsyncConnection;
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/2026-12-03-000401_unit_area_sources");
+    let t = TestApp::new().await;
+    let file = register_csv(&[("0101", "90.00", "contract"), ("0102", "88.00", "register"), ("0103", "70.00", "surveyed")]);
+    let community = import(&t, &file, false).await.unwrap().community_id;
+    let (u1, _) = areas(&t, community, "0101").await;
+    let mut conn = t.conn().await;
+    conn.batch_execute(&std::fs::read_to_string(format!("{DIR}/down.sql")).unwrap()).await.unwrap();
+    // Before this migration: the registry corrected 0101 to 89.35 (audited), then a re-import wrote 90.00 back.
+    linli_server::audit::append(
+        &mut conn,
+        "registry",
+        "unit.area.corrected",
+        &format!("unit:{u1}"),
+        serde_json::json!({ "from_centi_m2": 9000, "to_centi_m2": 8935 }),
+    )
+    .await
+    .unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE units SET exclusive_area_centi_m2 = 9000, area_source = 'contract' WHERE id = '{u1}'"
+    ))
+    .await
+    .unwrap();
+    conn.batch_execute(&std::fs::read_to_string(format!("{DIR}/up.sql")).unwrap()).await.unwrap();
+    drop(conn);
+    assert_eq!(areas(&t, community, "0101").await.1, (8935, "register".into(), None, None, Some(9000), Some(8935), None));
+    assert_eq!(areas(&t, community, "0102").await.1, (8800, "register".into(), Some(8800), None, None, None, None));
+    assert_eq!(areas(&t, community, "0103").await.1, (7000, "surveyed".into(), None, Some(7000), None, None, None));
+    // And the next import of the same file keeps it.
+    let report = import(&t, &file, false).await.unwrap();
+    assert_eq!((report.changed_rows, report.area_conflicts.len()), (0, 1), "{report:?}");
+}
