@@ -29,7 +29,8 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_app, doc) = App::new().into_utoipa_app().openapi(openapi::base()).configure(api).split_for_parts();
+    let (_app, mut doc) = App::new().into_utoipa_app().openapi(openapi::base()).configure(api).split_for_parts();
+    openapi::document_authentication_failures(&mut doc);
     doc
 }
 
@@ -47,7 +48,7 @@ pub fn app(
     >,
 > {
     let metrics = state.metrics.clone();
-    let (app, doc) = App::new()
+    let (app, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(openapi::base())
         .app_data(web::Data::new(state))
@@ -56,6 +57,7 @@ pub fn app(
         .app_data(extractors::query_config())
         .configure(api)
         .split_for_parts();
+    openapi::document_authentication_failures(&mut doc);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found()) }))

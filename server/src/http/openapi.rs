@@ -60,6 +60,23 @@ impl Modify for Security {
     }
 }
 
+/// Every operation that requires a credential can answer 401 (the session, app signature or device signature
+/// extractors refuse before the handler runs), so it is documented once here rather than on each route.
+pub fn document_authentication_failures(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let unauthenticated = ResponseBuilder::new()
+        .description("not authenticated: missing or bad credentials")
+        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) && !op.responses.responses.contains_key("401") {
+                op.responses.responses.insert("401".to_owned(), unauthenticated.clone().into());
+            }
+        }
+    }
+}
+
 pub fn base() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

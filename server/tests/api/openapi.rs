@@ -27,3 +27,19 @@ fn the_spec_is_openapi_3_1_and_lists_the_foundation_routes() {
     }
     assert_eq!(doc["openapi"].as_str().unwrap().split('.').take(2).collect::<Vec<_>>(), ["3", "1"]);
 }
+
+/// A route that needs a credential documents the 401 its extractors answer without one.
+#[test]
+fn every_authenticated_operation_documents_401() {
+    let doc = serde_json::to_value(linli_server::http::openapi_document()).unwrap();
+    let mut missing = vec![];
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            if secured && op["responses"].get("401").is_none() {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "operations without 401: {missing:?}");
+}
