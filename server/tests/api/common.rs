@@ -22,6 +22,19 @@ macro_rules! service {
     };
 }
 
+/// Calls `$app` with a bearer token and a JSON body; answers (status, content type, JSON) as [`json_of`] does.
+#[macro_export]
+macro_rules! call_json {
+    ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
+        let req = actix_web::test::TestRequest::$method()
+            .uri(&$uri)
+            .insert_header(("authorization", format!("Bearer {}", $token)))
+            .set_json($body)
+            .to_request();
+        $crate::common::json_of(actix_web::test::call_service(&$app, req).await).await
+    }};
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }

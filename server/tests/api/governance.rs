@@ -23,16 +23,7 @@ fn draft(title: &str, body: &str, starts_in_secs: i64) -> serde_json::Value {
     })
 }
 
-macro_rules! call {
-    ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
-        let req = test::TestRequest::$method()
-            .uri(&$uri)
-            .insert_header(("authorization", format!("Bearer {}", $token)))
-            .set_json($body)
-            .to_request();
-        json_of(test::call_service(&$app, req).await).await
-    }};
-}
+use crate::call_json as call;
 
 /// The roll as the law reads the register file: per owner set (a co-owned unit's owners together, the
 /// developer's units together) sum the areas of non-parking units; heads = number of such sets.

@@ -2,7 +2,6 @@
 //! dropped unit (only with removals allowed), which then leaves the next frozen roll and the register totals while
 //! a roll already frozen stays as it was; and a re-import never lowers a unit's area source.
 
-use actix_web::test;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use linli_server::auth::Role;
@@ -12,19 +11,10 @@ use linli_server::community::store::{ImportOptions, ImportReport, StoreError, im
 use linli_server::schema::{roll_entries, units};
 use uuid::Uuid;
 
-use crate::common::{TestApp, json_of};
+use crate::common::TestApp;
 use crate::service;
 
-macro_rules! call {
-    ($app:expr, $method:ident, $uri:expr, $token:expr, $body:expr) => {{
-        let req = test::TestRequest::$method()
-            .uri(&$uri)
-            .insert_header(("authorization", format!("Bearer {}", $token)))
-            .set_json($body)
-            .to_request();
-        json_of(test::call_service(&$app, req).await).await
-    }};
-}
+use crate::call_json as call;
 
 /// A valid resident ID number (GB 11643-1999 check character) numbered `n`.
 fn id_number(n: u32) -> String {
