@@ -18,12 +18,23 @@ contract LinliGovernance {
     uint8 public constant ROLE_BANK = 4;
     uint8 public constant ROLE_ANCHOR = 5;
 
-    uint8 public constant MAX_OPTIONS = 16;
+    /// Every ballot line is one question with the same three options, owned by the contract, not by the text:
+    /// a yes/no proposal is one line, an election one line per candidate.
+    uint8 public constant OPTION_YES = 0;
+    uint8 public constant OPTION_NO = 1;
+    uint8 public constant OPTION_ABSTAIN = 2;
+    uint8 public constant OPTIONS = 3;
     uint8 public constant MAX_PROPOSALS = 32;
+    /// Ballot lines of a meeting, all proposals together (an election's mask of elected candidates is 32 bits).
+    uint8 public constant MAX_LINES = 32;
     uint256 public constant MAX_STREAM_NAME_BYTES = 64;
     /// How far a sheet's stated submission time may lie ahead of the chain's clock: the clock skew we
     /// allow on signed requests (5 minutes), so a forwarder cannot date a sheet into the future.
     uint64 public constant MAX_CLOCK_SKEW_MS = 300_000;
+    /// Bits of a meeting's `tallyRules` (the community's rules of procedure, frozen when the meeting opens):
+    /// served-but-silent owners count as participating (never yes), and/or follow the voters' decision.
+    uint8 public constant RULE_SILENT_PARTICIPATES = 1;
+    uint8 public constant RULE_SILENT_FOLLOWS = 2;
 
     address public admin;
     mapping(address => uint8) public roleOf;
@@ -34,6 +45,8 @@ contract LinliGovernance {
         bool exists;
         bool finalized;
         uint8 proposalCount;
+        /// Ballot lines so far: a sheet carries one choice per line.
+        uint8 lineCount;
         uint32 totalHeads;
         uint32 partHeads;
         uint64 totalAreaCm2;
@@ -46,14 +59,40 @@ contract LinliGovernance {
         bool voteChangeAllowed;
         /// How many sheets were replaced by a later sheet of the same voter.
         uint32 changeCount;
+        /// RULE_* bits; 0 = the strict tally alone decides.
+        uint8 tallyRules;
+        /// The served-but-silent weight, recorded once after the window and before finalize (rule-set
+        /// meetings only), with the root of the served-silent roll keys it sums.
+        bool silentRecorded;
+        uint64 silentAreaCm2;
+        uint32 silentHeads;
+        bytes32 servedSilentRoot;
     }
 
+    /// A yes/no proposal (seats = 0, one line) or an election (seats >= 1, one line per candidate).
     struct Proposal {
         uint8 matter;
-        uint8 optionCount;
+        uint8 firstLine;
+        uint8 lineCount;
+        uint8 seats;
+        bytes32 contentHash;
+        /// Elections, once finalized: bit i = candidate i elected, resp. tied at the last seat (not elected).
+        uint32 electedMask;
+        uint32 tiedMask;
+    }
+
+    /// The decisions of one ballot line.
+    struct Line {
+        uint8 proposalIndex;
+        /// The strict tally: the sheets alone.
         bool quorumMet;
         bool passed;
-        bytes32 contentHash;
+        /// The rule-set tally (meetings with tallyRules != 0): the sheets and the served-but-silent weight.
+        bool ruleQuorumMet;
+        bool rulePassed;
+        /// The yes weight of the binding tally (ranks an election's candidates).
+        uint64 bindingYesAreaCm2;
+        uint32 bindingYesHeads;
     }
 
     struct Tally {
@@ -63,6 +102,8 @@ contract LinliGovernance {
 
     mapping(bytes32 => Meeting) private meetings;
     mapping(bytes32 => mapping(uint8 => Proposal)) private proposals;
+    mapping(bytes32 => mapping(uint8 => Line)) private lines;
+    /// Per meeting, per line, per option.
     mapping(bytes32 => mapping(uint8 => mapping(uint8 => Tally))) private tallies;
     /// A voter's current sheet. The choices are kept only where the meeting allows changes: a change
     /// must take the replaced choices' weight back out of the tallies.
@@ -126,10 +167,19 @@ contract LinliGovernance {
         uint32 totalHeads,
         uint64 startMs,
         uint64 endMs,
-        bool voteChangeAllowed
+        bool voteChangeAllowed,
+        uint8 tallyRules
     );
+    /// `candidates` = 0 for a yes/no proposal (one line), else an election of `seats` among that many
+    /// candidates, lines firstLine .. firstLine + candidates - 1 in the order of the proposal's text.
     event ProposalAdded(
-        bytes32 indexed meetingId, uint8 indexed proposalIndex, uint8 matter, bytes32 contentHash, uint8 optionCount
+        bytes32 indexed meetingId,
+        uint8 indexed proposalIndex,
+        uint8 matter,
+        bytes32 contentHash,
+        uint8 candidates,
+        uint8 seats,
+        uint8 firstLine
     );
     /// `castAtMs` is the submission time the forwarder stated; the block's own time sits next to it, so an
     /// auditor sees how long each sheet waited between acknowledgement and the chain.
@@ -152,9 +202,10 @@ contract LinliGovernance {
         uint8[] choices,
         uint64 castAtMs
     );
-    event ProposalDecided(
+    /// The strict tally of a ballot line.
+    event LineDecided(
         bytes32 indexed meetingId,
-        uint8 indexed proposalIndex,
+        uint8 indexed line,
         bool quorumMet,
         bool passed,
         uint64 yesAreaCm2,
@@ -162,6 +213,21 @@ contract LinliGovernance {
         uint64 partAreaCm2,
         uint32 partHeads
     );
+    /// The rule-set tally of a ballot line (meetings with tallyRules != 0), which then binds; beside the strict one.
+    event LineDecidedByRules(
+        bytes32 indexed meetingId,
+        uint8 indexed line,
+        bool quorumMet,
+        bool passed,
+        uint64 yesAreaCm2,
+        uint32 yesHeads,
+        uint64 partAreaCm2,
+        uint32 partHeads
+    );
+    /// An election's outcome under the binding tally: the passing candidates ranked by yes area, then yes heads;
+    /// the top `seats` elected; candidates tied across the last seat are reported, none of them elected.
+    event ElectionDecided(bytes32 indexed meetingId, uint8 indexed proposalIndex, uint32 electedMask, uint32 tiedMask);
+    event ServedSilentRecorded(bytes32 indexed meetingId, uint64 areaCm2, uint32 heads, bytes32 servedSilentRoot);
     event MeetingFinalized(bytes32 indexed meetingId, uint64 partAreaCm2, uint32 partHeads, uint32 sheetCount);
     event FundPlanRegistered(
         bytes32 indexed planId, bytes32 indexed meetingId, uint8 proposalIndex, uint128 budgetFen, bytes32 planHash
@@ -192,8 +258,11 @@ contract LinliGovernance {
     error ProposalIndexMismatch(uint8 expected, uint8 given);
     error TooManyProposals();
     error InvalidMatter(uint8 matter);
-    error InvalidOptionCount(uint8 optionCount);
+    error InvalidSeats(uint8 candidates, uint8 seats);
+    error TooManyLines();
+    error ElectionNotFundable(bytes32 meetingId, uint8 proposalIndex);
     error UnknownProposal(bytes32 meetingId, uint8 proposalIndex);
+    error UnknownLine(bytes32 meetingId, uint8 line);
 
     error VotingNotOpen(uint64 castAtMs, uint64 startMs, uint64 endMs);
     error CastInFuture(uint64 castAtMs, uint64 nowMs);
@@ -201,12 +270,18 @@ contract LinliGovernance {
     error ChangeWeightMismatch(uint64 areaCm2, uint32 heads, uint64 givenAreaCm2, uint32 givenHeads);
     error ChangeBeforePrevious(uint64 previousCastAtMs, uint64 castAtMs);
     error ChoiceCountMismatch(uint256 expected, uint256 given);
-    error InvalidChoice(uint8 proposalIndex, uint8 choice);
+    error InvalidChoice(uint8 line, uint8 choice);
     error EmptyWeight();
     error AreaExceedsRoll(uint256 wouldBe, uint64 totalAreaCm2);
     error HeadsExceedRoll(uint256 wouldBe, uint32 totalHeads);
     error ZeroSheetHash();
     error NoProposals(bytes32 meetingId);
+
+    error InvalidTallyRules(uint8 tallyRules);
+    error NoTallyRules(bytes32 meetingId);
+    error ServedSilentAlreadyRecorded(bytes32 meetingId);
+    error ServedSilentNotRecorded(bytes32 meetingId);
+    error SilentExceedsRoll(uint256 areaWouldBe, uint256 headsWouldBe);
 
     error VotingNotEnded(uint64 nowMs, uint64 endMs);
     error AlreadyFinalized(bytes32 meetingId);
@@ -279,6 +354,8 @@ contract LinliGovernance {
     /// Opens a meeting with the frozen roll's hash and totals; sheets submitted at
     /// startMs <= castAtMs < endMs count (see castSheet). Proposals can be added until startMs.
     /// With voteChangeAllowed a voter's later sheet replaces their earlier one (see castSheet).
+    /// tallyRules (RULE_* bits) freezes the rules of procedure on the served-but-silent: with any bit set the
+    /// rule-set tally binds (finalize, registerFundPlan); following the voters implies participating.
     function openMeeting(
         bytes32 meetingId,
         bytes32 rollHash,
@@ -286,11 +363,13 @@ contract LinliGovernance {
         uint32 totalHeads,
         uint64 startMs,
         uint64 endMs,
-        bool voteChangeAllowed
+        bool voteChangeAllowed,
+        uint8 tallyRules
     ) external onlyRole(ROLE_COMMITTEE) {
         if (meetings[meetingId].exists) revert MeetingExists(meetingId);
         if (totalAreaCm2 == 0 || totalHeads == 0) revert InvalidTotals();
         if (endMs <= startMs || startMs <= block.timestamp) revert InvalidWindow(startMs, endMs);
+        if (tallyRules > (RULE_SILENT_PARTICIPATES | RULE_SILENT_FOLLOWS)) revert InvalidTallyRules(tallyRules);
         Meeting storage m = meetings[meetingId];
         m.exists = true;
         m.rollHash = rollHash;
@@ -299,15 +378,21 @@ contract LinliGovernance {
         m.startMs = startMs;
         m.endMs = endMs;
         m.voteChangeAllowed = voteChangeAllowed;
-        emit MeetingOpened(meetingId, rollHash, totalAreaCm2, totalHeads, startMs, endMs, voteChangeAllowed);
+        m.tallyRules = tallyRules;
+        emit MeetingOpened(meetingId, rollHash, totalAreaCm2, totalHeads, startMs, endMs, voteChangeAllowed, tallyRules);
     }
 
-    /// Adds proposal number `proposalIndex` (0, 1, ... in order, so a re-delivered call is refused).
-    /// Option 0 is "yes"; every other option (no, abstain, ...) counts as participation only.
-    function addProposal(bytes32 meetingId, uint8 proposalIndex, uint8 matter, bytes32 contentHash, uint8 optionCount)
-        external
-        onlyRole(ROLE_COMMITTEE)
-    {
+    /// Adds proposal number `proposalIndex` (0, 1, ... in order, so a re-delivered call is refused): a yes/no
+    /// question (candidates = 0, seats = 0) or an election of `seats` among `candidates` (1 <= seats <= candidates),
+    /// each candidate its own yes/no/abstain line. Yes is OPTION_YES; no and abstain count as participation only.
+    function addProposal(
+        bytes32 meetingId,
+        uint8 proposalIndex,
+        uint8 matter,
+        bytes32 contentHash,
+        uint8 candidates,
+        uint8 seats
+    ) external onlyRole(ROLE_COMMITTEE) {
         Meeting storage m = meetings[meetingId];
         if (!m.exists) revert UnknownMeeting(meetingId);
         // Also closed once a sheet is counted: a sheet stated at startMs may arrive while the chain's clock is
@@ -316,14 +401,28 @@ contract LinliGovernance {
         if (proposalIndex != m.proposalCount) revert ProposalIndexMismatch(m.proposalCount, proposalIndex);
         if (m.proposalCount >= MAX_PROPOSALS) revert TooManyProposals();
         if (matter < 1 || matter > 9) revert InvalidMatter(matter);
-        if (optionCount < 2 || optionCount > MAX_OPTIONS) revert InvalidOptionCount(optionCount);
-        proposals[meetingId][proposalIndex] =
-            Proposal({matter: matter, optionCount: optionCount, quorumMet: false, passed: false, contentHash: contentHash});
+        if (candidates == 0 ? seats != 0 : (seats == 0 || seats > candidates)) revert InvalidSeats(candidates, seats);
+        uint8 count = candidates == 0 ? 1 : candidates;
+        if (uint256(m.lineCount) + count > MAX_LINES) revert TooManyLines();
+        uint8 first = m.lineCount;
+        proposals[meetingId][proposalIndex] = Proposal({
+            matter: matter,
+            firstLine: first,
+            lineCount: count,
+            seats: seats,
+            contentHash: contentHash,
+            electedMask: 0,
+            tiedMask: 0
+        });
+        for (uint8 l = first; l < first + count; l++) {
+            lines[meetingId][l].proposalIndex = proposalIndex;
+        }
+        m.lineCount = first + count;
         m.proposalCount = proposalIndex + 1;
-        emit ProposalAdded(meetingId, proposalIndex, matter, contentHash, optionCount);
+        emit ProposalAdded(meetingId, proposalIndex, matter, contentHash, candidates, seats, first);
     }
 
-    /// Records one owner's ballot sheet: one choice per proposal, weighted by area and headcount.
+    /// Records one owner's ballot sheet: one choice (OPTION_*) per ballot line, weighted by area and headcount.
     /// @param castAtMs When the server accepted the sheet (its receipt's submission time). The window is
     /// checked against this time, not the block's: the server acknowledges a sheet once it is stored and
     /// forwards it later, so a sheet acknowledged just before endMs may reach the chain after endMs (the
@@ -345,8 +444,10 @@ contract LinliGovernance {
         if (castAtMs < m.startMs || castAtMs >= m.endMs) revert VotingNotOpen(castAtMs, m.startMs, m.endMs);
         if (castAtMs > block.timestamp + MAX_CLOCK_SKEW_MS) revert CastInFuture(castAtMs, uint64(block.timestamp));
         if (m.finalized) revert AlreadyFinalized(meetingId);
+        // The silent weight was summed over the sheets counted until then; the forwarder queues it behind them.
+        if (m.silentRecorded) revert ServedSilentAlreadyRecorded(meetingId);
         if (m.proposalCount == 0) revert NoProposals(meetingId);
-        if (choices.length != m.proposalCount) revert ChoiceCountMismatch(m.proposalCount, choices.length);
+        if (choices.length != m.lineCount) revert ChoiceCountMismatch(m.lineCount, choices.length);
         if (areaCm2 == 0 && heads == 0) revert EmptyWeight();
         if (sheetHash == bytes32(0)) revert ZeroSheetHash();
         Sheet storage sheet = sheetOfVoter[meetingId][voter];
@@ -412,50 +513,138 @@ contract LinliGovernance {
     function countChoices(bytes32 meetingId, uint8[] calldata choices, uint64 areaCm2, uint32 heads) private {
         for (uint8 i = 0; i < choices.length; i++) {
             uint8 choice = choices[i];
-            if (choice >= proposals[meetingId][i].optionCount) revert InvalidChoice(i, choice);
+            if (choice >= OPTIONS) revert InvalidChoice(i, choice);
             Tally storage t = tallies[meetingId][i][choice];
             t.areaCm2 += areaCm2;
             t.heads += heads;
         }
     }
 
+    /// Records the weight of the roll keys that were served notice in time, had a designated caster and are
+    /// covered by no sheet (meetings with tallyRules != 0), once, after the window and before finalize; then no
+    /// further sheet is accepted. `servedSilentRoot` commits to the list of those keys, which the result
+    /// document publishes. Only the forwarder: it queues this behind every sheet of the meeting.
+    function recordServedSilent(bytes32 meetingId, uint64 areaCm2, uint32 heads, bytes32 servedSilentRoot)
+        external
+        onlyRole(ROLE_FORWARDER)
+    {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (m.finalized) revert AlreadyFinalized(meetingId);
+        if (m.tallyRules == 0) revert NoTallyRules(meetingId);
+        if (m.silentRecorded) revert ServedSilentAlreadyRecorded(meetingId);
+        if (block.timestamp < m.endMs) revert VotingNotEnded(uint64(block.timestamp), m.endMs);
+        uint256 areaAfter = uint256(m.partAreaCm2) + areaCm2;
+        uint256 headsAfter = uint256(m.partHeads) + heads;
+        if (areaAfter > m.totalAreaCm2 || headsAfter > m.totalHeads) revert SilentExceedsRoll(areaAfter, headsAfter);
+        m.silentRecorded = true;
+        m.silentAreaCm2 = areaCm2;
+        m.silentHeads = heads;
+        m.servedSilentRoot = servedSilentRoot;
+        emit ServedSilentRecorded(meetingId, areaCm2, heads, servedSilentRoot);
+    }
+
     /// Decides every proposal once the window has closed; afterwards no sheet is accepted. Only the
     /// forwarder may call it: sheets acknowledged inside the window can arrive after endMs, and the server
     /// queues finalize behind every sheet of the community, so a third party finalizing at endMs would shut
-    /// those sheets out.
+    /// those sheets out. A rule-set meeting needs its served-but-silent weight recorded first.
     function finalize(bytes32 meetingId) external onlyRole(ROLE_FORWARDER) {
         Meeting storage m = meetings[meetingId];
         if (!m.exists) revert UnknownMeeting(meetingId);
         if (m.finalized) revert AlreadyFinalized(meetingId);
         if (block.timestamp < m.endMs) revert VotingNotEnded(uint64(block.timestamp), m.endMs);
+        if (m.tallyRules != 0 && !m.silentRecorded) revert ServedSilentNotRecorded(meetingId);
         m.finalized = true;
-        uint256 partArea = m.partAreaCm2;
-        uint256 partHeads = m.partHeads;
-        // Quorum: participants hold >= 2/3 of the area AND are >= 2/3 of the headcount.
-        bool quorum = 3 * partArea >= 2 * uint256(m.totalAreaCm2) && 3 * partHeads >= 2 * uint256(m.totalHeads);
+        for (uint8 l = 0; l < m.lineCount; l++) {
+            decideLine(m, meetingId, l);
+        }
         for (uint8 i = 0; i < m.proposalCount; i++) {
-            decide(meetingId, i, quorum, m.partAreaCm2, m.partHeads);
+            if (proposals[meetingId][i].seats != 0) decideElection(m, meetingId, i);
         }
         emit MeetingFinalized(meetingId, m.partAreaCm2, m.partHeads, m.sheetCount);
     }
 
-    function decide(bytes32 meetingId, uint8 proposalIndex, bool quorum, uint64 partAreaCm2, uint32 partHeads)
+    /// Quorum: participants hold >= 2/3 of the area AND are >= 2/3 of the headcount.
+    function quorumOf(Meeting storage m, uint256 partArea, uint256 partHeads) private view returns (bool) {
+        return 3 * partArea >= 2 * uint256(m.totalAreaCm2) && 3 * partHeads >= 2 * uint256(m.totalHeads);
+    }
+
+    /// The matter's yes threshold over the participation, on area AND headcount.
+    function thresholdMet(uint8 matter, uint256 yesArea, uint256 yesHeads, uint256 partArea, uint256 partHeads)
         private
+        pure
+        returns (bool)
     {
-        Proposal storage p = proposals[meetingId][proposalIndex];
-        Tally storage yes = tallies[meetingId][proposalIndex][0];
-        bool majority;
-        if (p.matter >= 6 && p.matter <= 8) {
-            // >= 3/4 of the participating area AND headcount.
-            majority = 4 * uint256(yes.areaCm2) >= 3 * uint256(partAreaCm2)
-                && 4 * uint256(yes.heads) >= 3 * uint256(partHeads);
-        } else {
-            // > 1/2 of the participating area AND headcount ("过半数" is strict).
-            majority = 2 * uint256(yes.areaCm2) > partAreaCm2 && 2 * uint256(yes.heads) > partHeads;
+        if (matter >= 6 && matter <= 8) {
+            // >= 3/4 ("以上" includes the bound).
+            return 4 * yesArea >= 3 * partArea && 4 * yesHeads >= 3 * partHeads;
         }
-        p.quorumMet = quorum;
-        p.passed = quorum && majority;
-        emit ProposalDecided(meetingId, proposalIndex, quorum, p.passed, yes.areaCm2, yes.heads, partAreaCm2, partHeads);
+        // > 1/2 ("过半数" is strict).
+        return 2 * yesArea > partArea && 2 * yesHeads > partHeads;
+    }
+
+    function decideLine(Meeting storage m, bytes32 meetingId, uint8 l) private {
+        Line storage line = lines[meetingId][l];
+        uint8 matter = proposals[meetingId][line.proposalIndex].matter;
+        Tally storage yes = tallies[meetingId][l][OPTION_YES];
+        // The strict tally: the sheets alone.
+        bool votersDecide = thresholdMet(matter, yes.areaCm2, yes.heads, m.partAreaCm2, m.partHeads);
+        line.quorumMet = quorumOf(m, m.partAreaCm2, m.partHeads);
+        line.passed = line.quorumMet && votersDecide;
+        line.bindingYesAreaCm2 = yes.areaCm2;
+        line.bindingYesHeads = yes.heads;
+        emit LineDecided(meetingId, l, line.quorumMet, line.passed, yes.areaCm2, yes.heads, m.partAreaCm2, m.partHeads);
+        if (m.tallyRules == 0) return;
+        // The rule-set tally: the silent weight participates; where the silent follow, it joins yes exactly
+        // when the returned sheets decide yes under the matter's own threshold (the quorum aside, since reaching
+        // it is what the clause is for). checkWeight and recordServedSilent keep every sum within the totals.
+        uint64 partArea = m.partAreaCm2 + m.silentAreaCm2;
+        uint32 partHeads = m.partHeads + m.silentHeads;
+        if (m.tallyRules & RULE_SILENT_FOLLOWS != 0 && votersDecide) {
+            line.bindingYesAreaCm2 += m.silentAreaCm2;
+            line.bindingYesHeads += m.silentHeads;
+        }
+        line.ruleQuorumMet = quorumOf(m, partArea, partHeads);
+        line.rulePassed = line.ruleQuorumMet
+            && thresholdMet(matter, line.bindingYesAreaCm2, line.bindingYesHeads, partArea, partHeads);
+        emit LineDecidedByRules(
+            meetingId, l, line.ruleQuorumMet, line.rulePassed, line.bindingYesAreaCm2, line.bindingYesHeads, partArea, partHeads
+        );
+    }
+
+    /// Ranks an election's passing candidates (binding tally) by yes area, then yes heads: a candidate is
+    /// elected when it and every candidate ranked with or above it fit into the seats; candidates tied across
+    /// the last seat are reported tied and none of them is elected.
+    function decideElection(Meeting storage m, bytes32 meetingId, uint8 proposalIndex) private {
+        Proposal storage p = proposals[meetingId][proposalIndex];
+        for (uint8 c = 0; c < p.lineCount; c++) {
+            Line storage line = lines[meetingId][p.firstLine + c];
+            if (!bindingLinePassed(m, line)) continue;
+            uint256 above = 0;
+            uint256 level = 0;
+            for (uint8 d = 0; d < p.lineCount; d++) {
+                Line storage other = lines[meetingId][p.firstLine + d];
+                if (d == c || !bindingLinePassed(m, other)) continue;
+                if (
+                    other.bindingYesAreaCm2 > line.bindingYesAreaCm2
+                        || (other.bindingYesAreaCm2 == line.bindingYesAreaCm2 && other.bindingYesHeads > line.bindingYesHeads)
+                ) {
+                    above++;
+                } else if (other.bindingYesAreaCm2 == line.bindingYesAreaCm2 && other.bindingYesHeads == line.bindingYesHeads) {
+                    level++;
+                }
+            }
+            if (above + level < p.seats) {
+                p.electedMask |= uint32(1) << c;
+            } else if (above < p.seats) {
+                p.tiedMask |= uint32(1) << c;
+            }
+        }
+        emit ElectionDecided(meetingId, proposalIndex, p.electedMask, p.tiedMask);
+    }
+
+    function bindingLinePassed(Meeting storage m, Line storage line) private view returns (bool) {
+        return m.tallyRules != 0 ? line.rulePassed : line.passed;
     }
 
     function getMeeting(bytes32 meetingId)
@@ -498,28 +687,77 @@ contract LinliGovernance {
         return (m.voteChangeAllowed, m.changeCount);
     }
 
+    /// A proposal: its matter, text hash and ballot lines; for elections the seats and, once finalized, the
+    /// elected and tied candidates (bit i = candidate i).
     function getProposal(bytes32 meetingId, uint8 proposalIndex)
         external
         view
-        returns (uint8 matter, bytes32 contentHash, uint8 optionCount, bool quorumMet, bool passed)
+        returns (
+            uint8 matter,
+            bytes32 contentHash,
+            uint8 firstLine,
+            uint8 lineCount,
+            uint8 seats,
+            uint32 electedMask,
+            uint32 tiedMask
+        )
     {
         if (proposalIndex >= meetings[meetingId].proposalCount) revert UnknownProposal(meetingId, proposalIndex);
         Proposal storage p = proposals[meetingId][proposalIndex];
-        return (p.matter, p.contentHash, p.optionCount, p.quorumMet, p.passed);
+        return (p.matter, p.contentHash, p.firstLine, p.lineCount, p.seats, p.electedMask, p.tiedMask);
     }
 
-    /// Per-option sums of area and headcount for one proposal (option 0 = yes).
-    function getTally(bytes32 meetingId, uint8 proposalIndex)
+    /// Both tallies' decisions of a ballot line and the binding one; all false until finalized.
+    function getLine(bytes32 meetingId, uint8 line)
+        external
+        view
+        returns (
+            uint8 proposalIndex,
+            bool quorumMet,
+            bool passed,
+            bool ruleQuorumMet,
+            bool rulePassed,
+            bool bindingPassed,
+            uint64 bindingYesAreaCm2,
+            uint32 bindingYesHeads
+        )
+    {
+        Meeting storage m = meetings[meetingId];
+        if (line >= m.lineCount) revert UnknownLine(meetingId, line);
+        Line storage l = lines[meetingId][line];
+        return (
+            l.proposalIndex,
+            l.quorumMet,
+            l.passed,
+            l.ruleQuorumMet,
+            l.rulePassed,
+            bindingLinePassed(m, l),
+            l.bindingYesAreaCm2,
+            l.bindingYesHeads
+        );
+    }
+
+    /// The meeting's frozen tally rules, its ballot lines and its recorded served-but-silent weight.
+    function getServedSilent(bytes32 meetingId)
+        external
+        view
+        returns (uint8 tallyRules, uint8 lineCount, bool recorded, uint64 areaCm2, uint32 heads, bytes32 servedSilentRoot)
+    {
+        Meeting storage m = meetings[meetingId];
+        return (m.tallyRules, m.lineCount, m.silentRecorded, m.silentAreaCm2, m.silentHeads, m.servedSilentRoot);
+    }
+
+    /// Per-option sums of area and headcount of one ballot line (OPTION_YES, OPTION_NO, OPTION_ABSTAIN).
+    function getTally(bytes32 meetingId, uint8 line)
         external
         view
         returns (uint64[] memory areaCm2, uint32[] memory heads)
     {
-        if (proposalIndex >= meetings[meetingId].proposalCount) revert UnknownProposal(meetingId, proposalIndex);
-        uint8 n = proposals[meetingId][proposalIndex].optionCount;
-        areaCm2 = new uint64[](n);
-        heads = new uint32[](n);
-        for (uint8 o = 0; o < n; o++) {
-            Tally storage t = tallies[meetingId][proposalIndex][o];
+        if (line >= meetings[meetingId].lineCount) revert UnknownLine(meetingId, line);
+        areaCm2 = new uint64[](OPTIONS);
+        heads = new uint32[](OPTIONS);
+        for (uint8 o = 0; o < OPTIONS; o++) {
+            Tally storage t = tallies[meetingId][line][o];
             areaCm2[o] = t.areaCm2;
             heads[o] = t.heads;
         }
@@ -547,7 +785,9 @@ contract LinliGovernance {
         if (!m.finalized) revert NotFinalized(meetingId);
         Proposal storage p = proposals[meetingId][proposalIndex];
         if (p.matter != 5 && p.matter != 6) revert MatterNotFundable(p.matter);
-        if (!p.passed) revert ProposalNotPassed(meetingId, proposalIndex);
+        if (p.seats != 0) revert ElectionNotFundable(meetingId, proposalIndex);
+        // The tally that binds: the rule-set tally where the meeting's rules set a silent flag.
+        if (!bindingLinePassed(m, lines[meetingId][p.firstLine])) revert ProposalNotPassed(meetingId, proposalIndex);
         bytes32 existing = planOfProposal[meetingId][proposalIndex];
         if (existing != bytes32(0)) revert ProposalAlreadyHasPlan(meetingId, proposalIndex, existing);
         if (budgetFen == 0) revert ZeroAmount();

@@ -34,6 +34,8 @@ pub struct AppState {
     pub faults: Arc<crate::fault::Failpoints>,
     /// Per-account budget and process-wide slots for decoding uploads (`[http] upload_decode_*`).
     pub uploads: UploadGate,
+    /// Owners' meetings (`[governance]`).
+    pub governance: crate::config::GovernanceConfig,
 }
 
 impl AppState {
@@ -57,7 +59,7 @@ impl AppState {
             config.http.upload_decodes_per_window,
             config.http.upload_decode_window_secs,
         );
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads })
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

@@ -22,6 +22,8 @@ pub struct Config {
     pub pii: PiiConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub governance: GovernanceConfig,
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,
@@ -168,6 +170,26 @@ pub struct HttpConfig {
     pub upload_decodes_per_window: u32,
     #[serde(default = "default_upload_decode_window")]
     pub upload_decode_window_secs: u64,
+}
+
+/// Owners' meetings.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct GovernanceConfig {
+    /// How long before voting starts a meeting may still be opened, in seconds (default 600). Opening queues
+    /// `openMeeting` and the proposals for the chain, which refuses them once the window has started; the margin
+    /// is the time the forwarder has to get them there.
+    #[serde(default = "default_opening_margin")]
+    pub opening_margin_secs: u64,
+}
+
+impl Default for GovernanceConfig {
+    fn default() -> Self {
+        Self { opening_margin_secs: default_opening_margin() }
+    }
+}
+
+fn default_opening_margin() -> u64 {
+    600
 }
 
 #[derive(Debug, Deserialize)]

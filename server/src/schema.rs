@@ -293,6 +293,10 @@ diesel::table! {
         result_signature -> Nullable<Text>,
         result_mismatch -> Bool,
         screening_wechat -> Nullable<Jsonb>,
+        frozen_rules -> Nullable<Jsonb>,
+        served_silent_area_centi_m2 -> Nullable<Int8>,
+        served_silent_heads -> Nullable<Int8>,
+        served_silent_root -> Nullable<Bytea>,
     }
 }
 
@@ -323,6 +327,9 @@ diesel::table! {
         body -> Text,
         options -> Jsonb,
         content_hash -> Bytea,
+        kind -> Text,
+        seats -> Int2,
+        candidates -> Jsonb,
     }
 }
 

@@ -204,11 +204,9 @@ impl ChainWorld {
         })
     }
 
-    /// Per-option (area in centi-m², heads) of one proposal.
-    pub async fn tally(&self, meeting: Uuid, proposal: u8) -> anyhow::Result<Vec<(u64, u32)>> {
-        let r = self
-            .view(LinliGovernance::getTallyCall { meetingId: domain::chain_meeting_id(meeting).into(), proposalIndex: proposal })
-            .await?;
+    /// Per-option (area in centi-m², heads) of one ballot line (a yes/no proposal's index when all are yes/no).
+    pub async fn tally(&self, meeting: Uuid, line: u8) -> anyhow::Result<Vec<(u64, u32)>> {
+        let r = self.view(LinliGovernance::getTallyCall { meetingId: domain::chain_meeting_id(meeting).into(), line }).await?;
         Ok(r.areaCm2.into_iter().zip(r.heads).collect())
     }
 

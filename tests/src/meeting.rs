@@ -37,8 +37,8 @@ pub async fn committee(world: &World, openid: &str) -> anyhow::Result<Owner> {
 /// A matter-5 and a matter-7 proposal, options yes / no / abstain.
 pub fn two_proposals() -> Value {
     json!([
-        {"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯", "options": ["同意", "反对", "弃权"]},
-        {"matter": 7, "title": "外墙翻新", "body": "翻新外墙", "options": ["同意", "反对", "弃权"]}
+        {"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯"},
+        {"matter": 7, "title": "外墙翻新", "body": "翻新外墙"}
     ])
 }
 

@@ -69,6 +69,8 @@ pub fn identity_env(sandbox: &Sandbox, ca_cert: &Path, ca_key: &Path) -> Vec<(St
         // Cheap Argon2 parameters: the tests measure behaviour, not cost.
         ("LINLI_IDENTITY__PIN_M_COST_KIB", "1024".to_owned()),
         ("LINLI_IDENTITY__PIN_T_COST", "1".to_owned()),
+        // Tests open meetings seconds before voting starts (production: 10 minutes).
+        ("LINLI_GOVERNANCE__OPENING_MARGIN_SECS", "1".to_owned()),
         ("LINLI_IDENTITY__WECHAT__BASE_URL", sandbox.base_url()),
         ("LINLI_IDENTITY__WECHAT__APPID", creds.wechat_appid.clone()),
         ("LINLI_IDENTITY__WECHAT__SECRET", creds.wechat_secret.clone()),

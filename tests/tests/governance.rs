@@ -72,8 +72,8 @@ async fn sheet_refusals_and_idempotent_receipts() {
     let draft = json!({
         "title": "第一次业主大会",
         "proposals": [
-            {"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯", "options": ["同意", "反对", "弃权"]},
-            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙", "options": ["同意", "反对", "弃权"]}
+            {"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯"},
+            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙"}
         ],
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),
@@ -211,7 +211,7 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
     let title = "2026 年度业主大会：电梯更换与外墙翻新";
     let draft = json!({
         "title": title,
-        "proposals": [{"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯", "options": ["同意", "反对", "弃权"]}],
+        "proposals": [{"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯"}],
         "rules": {"silent_follows_majority": true},
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),
@@ -289,7 +289,7 @@ async fn wechat_content_security_sends_flagged_meetings_to_human_review() {
     let draft = |body: &str| {
         json!({
             "title": "公共收益使用",
-            "proposals": [{"matter": 9, "title": "公共收益存放", "body": body, "options": ["同意", "反对", "弃权"]}],
+            "proposals": [{"matter": 9, "title": "公共收益存放", "body": body}],
             "notice_days": 0,
             "voting_starts_at": start.to_rfc3339(),
             "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()

@@ -269,7 +269,7 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
     for (p, matter) in [(0u8, 5u8), (1, 7)] {
         let published = &doc["proposals"][usize::from(p)];
         assert_eq!(published["matter"], matter);
-        let strict = &published["strict"];
+        let strict = &published["lines"][0]["strict"];
         let options: Vec<W> = strict["options"].as_array().unwrap().iter().map(W::from_json).collect();
         // = the contract's tally and decisions.
         let chain_tally: Vec<W> = chain
@@ -280,7 +280,7 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
             .map(|(area, heads)| W { area: area as i64, heads: i64::from(heads) })
             .collect();
         assert_eq!(options, chain_tally, "proposal {p}: published = contract");
-        let chain_decision = view(chain, LinliGovernance::getProposalCall { meetingId: mid.into(), proposalIndex: p }).await;
+        let chain_decision = view(chain, LinliGovernance::getLineCall { meetingId: mid.into(), line: p }).await;
         assert_eq!((strict["quorum"].as_bool(), strict["passed"].as_bool()), (Some(chain_decision.quorumMet), Some(chain_decision.passed)));
         // = this test's recomputation from the published roll and the sheets it sent.
         let sent: Vec<(W, u8)> = plan.choices.iter().map(|(&i, c)| (weights[i], c[usize::from(p)])).collect();

@@ -58,9 +58,9 @@ fn bare_revm(sheets: usize) -> f64 {
     run(2, t0, admin, G::grantRoleCall { account: forwarder, role: role::FORWARDER }.abi_encode());
     run(3, t0, admin, G::grantRoleCall { account: committee, role: role::COMMITTEE }.abi_encode());
     let meeting = B256::repeat_byte(9);
-    run(4, t0, committee, G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: t0 + 10, endMs: t0 + 1_000_000, voteChangeAllowed: false }.abi_encode());
+    run(4, t0, committee, G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: t0 + 10, endMs: t0 + 1_000_000, voteChangeAllowed: false, tallyRules: 0 }.abi_encode());
     for p in 0..2u8 {
-        run(5, t0, committee, G::addProposalCall { meetingId: meeting, proposalIndex: p, matter: 9, contentHash: B256::ZERO, optionCount: 3 }.abi_encode());
+        run(5, t0, committee, G::addProposalCall { meetingId: meeting, proposalIndex: p, matter: 9, contentHash: B256::ZERO, candidates: 0, seats: 0 }.abi_encode());
     }
     let calls: Vec<Vec<u8>> = (0..sheets).map(|i| sheet(meeting, i, t0 + 20).abi_encode()).collect();
     let started = Instant::now();
@@ -93,9 +93,9 @@ async fn full_rpc(sheets: usize, in_flight: usize) -> f64 {
     let meeting = B256::repeat_byte(9);
     let start = now_ms() + 5_000;
     let setup = [
-        G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: start, endMs: start + 86_400_000, voteChangeAllowed: false }.abi_encode(),
-        G::addProposalCall { meetingId: meeting, proposalIndex: 0, matter: 9, contentHash: B256::ZERO, optionCount: 3 }.abi_encode(),
-        G::addProposalCall { meetingId: meeting, proposalIndex: 1, matter: 9, contentHash: B256::ZERO, optionCount: 3 }.abi_encode(),
+        G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: start, endMs: start + 86_400_000, voteChangeAllowed: false, tallyRules: 0 }.abi_encode(),
+        G::addProposalCall { meetingId: meeting, proposalIndex: 0, matter: 9, contentHash: B256::ZERO, candidates: 0, seats: 0 }.abi_encode(),
+        G::addProposalCall { meetingId: meeting, proposalIndex: 1, matter: 9, contentHash: B256::ZERO, candidates: 0, seats: 0 }.abi_encode(),
     ];
     for data in setup {
         let tx = client.prepare(&committee, Some(contract), data).await.unwrap();

@@ -115,6 +115,11 @@ impl Chain {
     }
 
     fn open_with(&mut self, id: B256, total_area: u64, total_heads: u32, vote_change_allowed: bool) -> (u64, u64) {
+        self.open_ruled(id, total_area, total_heads, vote_change_allowed, 0)
+    }
+
+    /// Opens meeting `id` with the given `tallyRules` bits (RULE_SILENT_PARTICIPATES = 1, RULE_SILENT_FOLLOWS = 2).
+    fn open_ruled(&mut self, id: B256, total_area: u64, total_heads: u32, vote_change_allowed: bool, tally_rules: u8) -> (u64, u64) {
         let (start, end) = (self.now_ms + 1_000, self.now_ms + 3_600_000);
         self.ok(
             self.committee,
@@ -126,21 +131,22 @@ impl Chain {
                 startMs: start,
                 endMs: end,
                 voteChangeAllowed: vote_change_allowed,
+                tallyRules: tally_rules,
             },
         );
         (start, end)
     }
 
-    fn propose(&mut self, id: B256, index: u8, matter: u8, options: u8) {
+    /// A yes/no proposal.
+    fn propose(&mut self, id: B256, index: u8, matter: u8) {
+        self.propose_election(id, index, matter, 0, 0);
+    }
+
+    /// An election of `seats` among `candidates` (0, 0: a yes/no proposal).
+    fn propose_election(&mut self, id: B256, index: u8, matter: u8, candidates: u8, seats: u8) {
         self.ok(
             self.committee,
-            LinliGovernance::addProposalCall {
-                meetingId: id,
-                proposalIndex: index,
-                matter,
-                contentHash: h(0x40 + index),
-                optionCount: options,
-            },
+            LinliGovernance::addProposalCall { meetingId: id, proposalIndex: index, matter, contentHash: h(0x40 + index), candidates, seats },
         );
     }
 
@@ -169,10 +175,10 @@ impl Chain {
         self.send(self.forwarder, call)
     }
 
-    fn tallies(&mut self, id: B256, proposals: u8) -> Vec<(Vec<u64>, Vec<u32>)> {
-        (0..proposals)
-            .map(|i| {
-                let t = self.view(LinliGovernance::getTallyCall { meetingId: id, proposalIndex: i });
+    fn tallies(&mut self, id: B256, lines: u8) -> Vec<(Vec<u64>, Vec<u32>)> {
+        (0..lines)
+            .map(|line| {
+                let t = self.view(LinliGovernance::getTallyCall { meetingId: id, line });
                 (t.areaCm2, t.heads)
             })
             .collect()
@@ -180,6 +186,11 @@ impl Chain {
 
     fn proposal(&mut self, id: B256, index: u8) -> LinliGovernance::getProposalReturn {
         self.view(LinliGovernance::getProposalCall { meetingId: id, proposalIndex: index })
+    }
+
+    /// The decisions of ballot line `line` (a yes/no proposal's index when every proposal is yes/no).
+    fn line(&mut self, id: B256, line: u8) -> LinliGovernance::getLineReturn {
+        self.view(LinliGovernance::getLineCall { meetingId: id, line })
     }
 }
 
@@ -193,7 +204,7 @@ fn decide(total_area: u64, total_heads: u32, matter: u8, sheets: &[(u64, u32, u8
     let mut c = Chain::new();
     let id = h(0x10);
     let (start, end) = c.open(id, total_area, total_heads);
-    c.propose(id, 0, matter, 3);
+    c.propose(id, 0, matter);
     c.now_ms = start;
     for (i, &(area, heads, choice)) in sheets.iter().enumerate() {
         let out = c.cast(id, i as u8 + 1, area, heads, vec![choice]);
@@ -201,7 +212,7 @@ fn decide(total_area: u64, total_heads: u32, matter: u8, sheets: &[(u64, u32, u8
     }
     c.now_ms = end;
     c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
-    let p = c.proposal(id, 0);
+    let p = c.line(id, 0);
     (p.quorumMet, p.passed)
 }
 
@@ -291,8 +302,8 @@ fn several_proposals_are_decided_independently_and_tallies_are_readable() {
     let mut c = Chain::new();
     let id = h(0x11);
     let (start, end) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 9, 3); // majority
-    c.propose(id, 1, 7, 3); // 3/4
+    c.propose(id, 0, 9); // majority
+    c.propose(id, 1, 7); // 3/4
     c.now_ms = start;
     assert!(c.cast(id, 1, 5_000, 5, vec![YES, YES]).is_success());
     assert!(c.cast(id, 2, 2_000, 2, vec![YES, NO]).is_success());
@@ -300,17 +311,17 @@ fn several_proposals_are_decided_independently_and_tallies_are_readable() {
     c.now_ms = end;
     let logs = c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
     // Participation 8000 / 8. Proposal 0: yes 7000/7 > half -> pass. Proposal 1: yes 5000 < 6000 -> fail.
-    let p0 = c.proposal(id, 0);
-    let p1 = c.proposal(id, 1);
+    let p0 = c.line(id, 0);
+    let p1 = c.line(id, 1);
     assert!(p0.quorumMet && p0.passed);
     assert!(p1.quorumMet && !p1.passed);
-    let t1 = c.view(LinliGovernance::getTallyCall { meetingId: id, proposalIndex: 1 });
+    let t1 = c.view(LinliGovernance::getTallyCall { meetingId: id, line: 1 });
     assert_eq!(t1.areaCm2, vec![5_000, 2_000, 1_000]);
     assert_eq!(t1.heads, vec![5, 2, 1]);
     let decided: Vec<_> = logs
         .iter()
-        .filter_map(|l| LinliGovernance::ProposalDecided::decode_log(l).ok())
-        .map(|l| (l.data.proposalIndex, l.data.passed, l.data.yesAreaCm2, l.data.yesHeads, l.data.partAreaCm2))
+        .filter_map(|l| LinliGovernance::LineDecided::decode_log(l).ok())
+        .map(|l| (l.data.line, l.data.passed, l.data.yesAreaCm2, l.data.yesHeads, l.data.partAreaCm2))
         .collect();
     assert_eq!(decided, vec![(0, true, 7_000, 7, 8_000), (1, false, 5_000, 5, 8_000)]);
     let finalized: Vec<_> =
@@ -330,8 +341,8 @@ fn several_proposals_are_decided_independently_and_tallies_are_readable() {
 /// 10000 centi-m² and 10 persons; voting has started. Returns the window's end.
 fn changeable_meeting(c: &mut Chain, id: B256) -> u64 {
     let (start, end) = c.open_with(id, 10_000, 10, true);
-    c.propose(id, 0, 9, 3);
-    c.propose(id, 1, 7, 3);
+    c.propose(id, 0, 9);
+    c.propose(id, 1, 7);
     c.now_ms = start;
     end
 }
@@ -394,7 +405,7 @@ fn a_change_counts_exactly_as_if_only_the_last_sheet_was_cast() {
         c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
     }
     for i in 0..2 {
-        let (a, b) = (changed.proposal(id, i), direct.proposal(id, i));
+        let (a, b) = (changed.line(id, i), direct.line(id, i));
         assert_eq!((a.quorumMet, a.passed), (b.quorumMet, b.passed));
         assert_eq!((a.quorumMet, a.passed), (true, false));
     }
@@ -437,7 +448,7 @@ fn change_refusals_leave_the_first_sheet_counted() {
     // An invalid choice in the new sheet refuses the whole change.
     assert_eq!(
         decode_err(&c.cast_hashed(id, 1, 5_000, 5, vec![NO, 3], h(0xb2), first_at)).unwrap(),
-        E::InvalidChoice(LinliGovernance::InvalidChoice { proposalIndex: 1, choice: 3 })
+        E::InvalidChoice(LinliGovernance::InvalidChoice { line: 1, choice: 3 })
     );
     assert_eq!(c.tallies(id, 2), before);
     assert_eq!(c.view(LinliGovernance::sheetOfCall { meetingId: id, voter: h(1) }), h(0xb1));
@@ -449,7 +460,7 @@ fn without_the_flag_a_second_sheet_is_a_duplicate() {
     let mut c = Chain::new();
     let id = h(0x33);
     let (start, _) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 9, 3);
+    c.propose(id, 0, 9);
     c.now_ms = start;
     assert!(c.cast_hashed(id, 1, 5_000, 5, vec![YES], h(0xc1), start).is_success());
     assert_eq!(
@@ -477,6 +488,7 @@ fn meeting_and_proposal_refusals() {
         startMs: start,
         endMs: end,
         voteChangeAllowed: false,
+        tallyRules: 0,
     };
     assert_eq!(c.err(c.committee, open(id, 0, 10, now + 10, now + 20)), E::InvalidTotals(LinliGovernance::InvalidTotals {}));
     assert_eq!(c.err(c.committee, open(id, 10, 0, now + 10, now + 20)), E::InvalidTotals(LinliGovernance::InvalidTotals {}));
@@ -491,34 +503,47 @@ fn meeting_and_proposal_refusals() {
     c.ok(c.committee, open(id, 10, 1, now + 10, now + 20));
     assert_eq!(c.err(c.committee, open(id, 10, 1, now + 10, now + 20)), E::MeetingExists(LinliGovernance::MeetingExists { meetingId: id }));
 
-    let add = |index: u8, matter: u8, options: u8| LinliGovernance::addProposalCall {
+    let add = |index: u8, matter: u8, candidates: u8, seats: u8| LinliGovernance::addProposalCall {
         meetingId: id,
         proposalIndex: index,
         matter,
         contentHash: h(3),
-        optionCount: options,
+        candidates,
+        seats,
     };
-    assert_eq!(c.err(c.committee, add(0, 0, 3)), E::InvalidMatter(LinliGovernance::InvalidMatter { matter: 0 }));
-    assert_eq!(c.err(c.committee, add(0, 10, 3)), E::InvalidMatter(LinliGovernance::InvalidMatter { matter: 10 }));
-    assert_eq!(c.err(c.committee, add(0, 9, 1)), E::InvalidOptionCount(LinliGovernance::InvalidOptionCount { optionCount: 1 }));
-    assert_eq!(c.err(c.committee, add(0, 9, 17)), E::InvalidOptionCount(LinliGovernance::InvalidOptionCount { optionCount: 17 }));
+    assert_eq!(c.err(c.committee, add(0, 0, 0, 0)), E::InvalidMatter(LinliGovernance::InvalidMatter { matter: 0 }));
+    assert_eq!(c.err(c.committee, add(0, 10, 0, 0)), E::InvalidMatter(LinliGovernance::InvalidMatter { matter: 10 }));
+    // Seats: none for a yes/no proposal; 1 to the number of candidates for an election.
+    for (candidates, seats) in [(0, 1), (3, 0), (2, 3)] {
+        assert_eq!(
+            c.err(c.committee, add(0, 3, candidates, seats)),
+            E::InvalidSeats(LinliGovernance::InvalidSeats { candidates, seats })
+        );
+    }
     assert_eq!(
-        c.err(c.committee, add(1, 9, 3)),
+        c.err(c.committee, add(1, 9, 0, 0)),
         E::ProposalIndexMismatch(LinliGovernance::ProposalIndexMismatch { expected: 0, given: 1 })
     );
-    c.ok(c.committee, add(0, 1, 2));
-    c.ok(c.committee, add(1, 9, 16));
+    c.ok(c.committee, add(0, 1, 0, 0));
+    c.ok(c.committee, add(1, 3, 3, 2));
+    // Lines: proposal 0 is line 0, the election's candidates lines 1-3.
+    let p1 = c.proposal(id, 1);
+    assert_eq!((p1.firstLine, p1.lineCount, p1.seats), (1, 3, 2));
+    assert_eq!(c.view(LinliGovernance::getServedSilentCall { meetingId: id }).lineCount, 4);
+    assert_eq!(c.line(id, 3).proposalIndex, 1);
     // A re-delivered addProposal is refused, not duplicated.
     assert_eq!(
-        c.err(c.committee, add(1, 9, 3)),
+        c.err(c.committee, add(1, 9, 0, 0)),
         E::ProposalIndexMismatch(LinliGovernance::ProposalIndexMismatch { expected: 2, given: 1 })
     );
     assert_eq!(
-        c.err(c.committee, LinliGovernance::addProposalCall { meetingId: h(0xee), proposalIndex: 0, matter: 1, contentHash: h(1), optionCount: 2 }),
+        c.err(c.committee, LinliGovernance::addProposalCall { meetingId: h(0xee), proposalIndex: 0, matter: 1, contentHash: h(1), candidates: 0, seats: 0 }),
         E::UnknownMeeting(LinliGovernance::UnknownMeeting { meetingId: h(0xee) })
     );
+    // 32 ballot lines at most: 4 so far, an election of 29 candidates would make 33.
+    assert_eq!(c.err(c.committee, add(2, 3, 29, 1)), E::TooManyLines(LinliGovernance::TooManyLines {}));
     c.now_ms = now + 10;
-    assert_eq!(c.err(c.committee, add(2, 9, 3)), E::ProposalsClosed(LinliGovernance::ProposalsClosed { meetingId: id }));
+    assert_eq!(c.err(c.committee, add(2, 9, 0, 0)), E::ProposalsClosed(LinliGovernance::ProposalsClosed { meetingId: id }));
 }
 
 #[test]
@@ -527,9 +552,9 @@ fn proposal_count_is_bounded() {
     let id = h(0x13);
     c.open(id, 100, 10);
     for i in 0..32u8 {
-        c.propose(id, i, 9, 2);
+        c.propose(id, i, 9);
     }
-    let call = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: 32, matter: 9, contentHash: h(1), optionCount: 2 };
+    let call = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: 32, matter: 9, contentHash: h(1), candidates: 0, seats: 0 };
     assert_eq!(c.err(c.committee, call), E::TooManyProposals(LinliGovernance::TooManyProposals {}));
 }
 
@@ -541,8 +566,8 @@ fn ballot_sheet_refusals_and_window_edges() {
     // No proposals yet: a sheet before the start is refused for the window first.
     let err = decode_err(&c.cast(id, 1, 100, 1, vec![YES])).unwrap();
     assert_eq!(err, E::VotingNotOpen(LinliGovernance::VotingNotOpen { castAtMs: c.now_ms, startMs: start, endMs: end }));
-    c.propose(id, 0, 9, 3);
-    c.propose(id, 1, 6, 2);
+    c.propose(id, 0, 9);
+    c.propose(id, 1, 6);
     // One millisecond before the window.
     c.now_ms = start - 1;
     let err = decode_err(&c.cast(id, 1, 100, 1, vec![YES, YES])).unwrap();
@@ -555,14 +580,14 @@ fn ballot_sheet_refusals_and_window_edges() {
         decode_err(&c.cast(id, 1, 100, 1, vec![NO, NO])).unwrap(),
         E::DuplicateVoter(LinliGovernance::DuplicateVoter { meetingId: id, voter: h(1) })
     );
-    // Wrong option: proposal 1 has two options (0, 1).
+    // Wrong option: every line has three (yes, no, abstain).
     assert_eq!(
-        decode_err(&c.cast(id, 2, 100, 1, vec![ABSTAIN, 2])).unwrap(),
-        E::InvalidChoice(LinliGovernance::InvalidChoice { proposalIndex: 1, choice: 2 })
+        decode_err(&c.cast(id, 2, 100, 1, vec![ABSTAIN, 3])).unwrap(),
+        E::InvalidChoice(LinliGovernance::InvalidChoice { line: 1, choice: 3 })
     );
     assert_eq!(
         decode_err(&c.cast(id, 2, 100, 1, vec![3, 0])).unwrap(),
-        E::InvalidChoice(LinliGovernance::InvalidChoice { proposalIndex: 0, choice: 3 })
+        E::InvalidChoice(LinliGovernance::InvalidChoice { line: 0, choice: 3 })
     );
     // One choice per proposal.
     assert_eq!(
@@ -636,7 +661,7 @@ fn sheet_cast_event_carries_the_sheet() {
     let mut c = Chain::new();
     let id = h(0x15);
     let (start, _) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 9, 3);
+    c.propose(id, 0, 9);
     c.now_ms = start;
     // Accepted by the server at the start, reaching the chain 90 s later: the event shows the stated time.
     c.now_ms = start + 90_000;
@@ -662,7 +687,7 @@ fn a_sheet_stated_inside_the_window_counts_when_it_arrives_after_the_end() {
     let mut c = Chain::new();
     let id = h(0x16);
     let (start, end) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 9, 3);
+    c.propose(id, 0, 9);
     // The chain was down across the close: the sheets reach it an hour after the end.
     c.now_ms = end + 3_600_000;
     // Exact edges of the window: the first and the last millisecond in it count.
@@ -688,7 +713,7 @@ fn a_sheet_stated_inside_the_window_counts_when_it_arrives_after_the_end() {
     let fin = logs.iter().find_map(|l| LinliGovernance::MeetingFinalized::decode_log(l).ok()).unwrap();
     // Both late sheets are counted: 7000 area and 7 persons reach the quorum; yes 4000/4 of 7000/7 passes.
     assert_eq!((fin.data.partAreaCm2, fin.data.partHeads, fin.data.sheetCount), (7_000, 7, 2));
-    let p = c.proposal(id, 0);
+    let p = c.line(id, 0);
     assert!(p.quorumMet && p.passed);
     // After finalize no sheet is accepted, even one stated inside the window.
     assert_eq!(
@@ -704,7 +729,7 @@ fn a_sheet_dated_beyond_the_allowed_clock_skew_is_refused() {
     let mut c = Chain::new();
     let id = h(0x17);
     let (start, end) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 9, 3);
+    c.propose(id, 0, 9);
     let skew = c.view(LinliGovernance::MAX_CLOCK_SKEW_MSCall {});
     assert_eq!(skew, 300_000);
     // The chain's clock one second behind the server's: a sheet stated at the start is accepted...
@@ -712,7 +737,7 @@ fn a_sheet_dated_beyond_the_allowed_clock_skew_is_refused() {
     assert!(c.cast_at(id, 1, 1_000, 1, vec![NO], start).is_success());
     // ...and from then on the proposals are closed although the chain's clock has not reached the start: the
     // counted sheet holds no choice for a new proposal.
-    let late = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: 1, matter: 9, contentHash: h(1), optionCount: 2 };
+    let late = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: 1, matter: 9, contentHash: h(1), candidates: 0, seats: 0 };
     assert_eq!(c.err(c.committee, late), E::ProposalsClosed(LinliGovernance::ProposalsClosed { meetingId: id }));
     // One millisecond beyond the skew ahead of the block time: refused; exactly the skew: accepted.
     c.now_ms = start;
@@ -743,9 +768,10 @@ fn every_function_is_refused_to_every_other_role() {
                 startMs: now + 1,
                 endMs: now + 2,
                 voteChangeAllowed: false,
+                tallyRules: 0,
             };
             assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
-            let call = LinliGovernance::addProposalCall { meetingId: h(1), proposalIndex: 0, matter: 1, contentHash: h(1), optionCount: 2 };
+            let call = LinliGovernance::addProposalCall { meetingId: h(1), proposalIndex: 0, matter: 1, contentHash: h(1), candidates: 0, seats: 0 };
             assert_eq!(c.err(who, call), missing(who, role::COMMITTEE));
             let call = LinliGovernance::approveDisbursementCall {
                 disbursementId: h(1),
@@ -805,7 +831,7 @@ fn role_administration() {
     let ev = LinliGovernance::RoleGranted::decode_log(&logs[0]).unwrap();
     assert_eq!((ev.data.account, ev.data.role), (c.outsider, role::COMMITTEE));
     let now = c.now_ms;
-    let open = LinliGovernance::openMeetingCall { meetingId: h(9), rollHash: h(1), totalAreaCm2: 1, totalHeads: 1, startMs: now + 5, endMs: now + 9, voteChangeAllowed: false };
+    let open = LinliGovernance::openMeetingCall { meetingId: h(9), rollHash: h(1), totalAreaCm2: 1, totalHeads: 1, startMs: now + 5, endMs: now + 9, voteChangeAllowed: false, tallyRules: 0 };
     c.ok(c.outsider, open.clone());
     // Revoked: refused from then on.
     let logs = c.ok(c.admin, LinliGovernance::revokeRoleCall { account: c.outsider });
@@ -841,10 +867,10 @@ fn funded_meeting() -> (Chain, B256) {
     let mut c = Chain::new();
     let id = h(0x20);
     let (start, end) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 5, 3);
-    c.propose(id, 1, 6, 3);
-    c.propose(id, 2, 5, 3);
-    c.propose(id, 3, 9, 3);
+    c.propose(id, 0, 5);
+    c.propose(id, 1, 6);
+    c.propose(id, 2, 5);
+    c.propose(id, 3, 9);
     c.now_ms = start;
     assert!(c.cast(id, 1, 8_000, 8, vec![YES, YES, NO, YES]).is_success());
     assert!(c.cast(id, 2, 1_000, 1, vec![NO, YES, NO, YES]).is_success());
@@ -885,7 +911,7 @@ fn fund_plan_refused_before_the_meeting_is_finalized() {
     let mut c = Chain::new();
     let id = h(0x21);
     let (start, _) = c.open(id, 10_000, 10);
-    c.propose(id, 0, 5, 3);
+    c.propose(id, 0, 5);
     c.now_ms = start;
     assert!(c.cast(id, 1, 10_000, 10, vec![YES]).is_success());
     assert_eq!(c.err(c.property, plan(h(1), id, 0, 100)), E::NotFinalized(LinliGovernance::NotFinalized { meetingId: id }));
@@ -964,4 +990,154 @@ fn anchoring_refuses_gaps_and_overlaps_per_stream() {
     let b = c.view(LinliGovernance::getBatchCall { stream: "disclosure".into(), batchIndex: alloy_primitives::U256::from(1) });
     assert_eq!((b.firstSeq, b.lastSeq, b.root, b.anchoredAtMs), (11, 11, h(3), c.now_ms));
     let _: FixedBytes<32> = b.root;
+}
+
+// ------------------------------------------------------------------ rule-set tally, binding tally, elections (issue 24)
+
+const PARTICIPATES: u8 = 1;
+const FOLLOWS: u8 = 2;
+
+/// Roll 100 units of 1.00 m²; `yes` + `no` sheets of one unit each on one proposal of `matter`; `silent` served and
+/// silent recorded after the window; finalized. Returns the chain.
+fn ruled_meeting(rules: u8, matter: u8, yes: u8, no: u8, silent: u32) -> (Chain, B256) {
+    let mut c = Chain::new();
+    let id = h(0x30);
+    let (start, end) = c.open_ruled(id, 10_000, 100, false, rules);
+    c.propose(id, 0, matter);
+    c.now_ms = start;
+    for v in 0..yes {
+        assert!(c.cast(id, v + 1, 100, 1, vec![YES]).is_success());
+    }
+    for v in 0..no {
+        assert!(c.cast(id, yes + 1 + v, 100, 1, vec![NO]).is_success());
+    }
+    c.now_ms = end;
+    if rules != 0 {
+        let record = LinliGovernance::recordServedSilentCall { meetingId: id, areaCm2: u64::from(silent) * 100, heads: silent, servedSilentRoot: h(0x5e) };
+        c.ok(c.forwarder, record);
+    }
+    c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
+    (c, id)
+}
+
+/// Item 2: 70 of 100 vote, 40 yes, 30 served and silent, silent counted as participating. The strict tally passes
+/// (40 of 70), the rule-set tally fails (40 of 100): the rule-set binds, and no fund plan can be registered.
+#[test]
+fn the_rule_set_tally_binds_the_decision_and_the_fund_plan() {
+    let (mut c, id) = ruled_meeting(PARTICIPATES, 5, 40, 30, 30);
+    let line = c.line(id, 0);
+    assert!(line.quorumMet && line.passed, "strict: 70 of 100 is a quorum and 40 of 70 a majority");
+    assert!(line.ruleQuorumMet && !line.rulePassed && !line.bindingPassed, "rule-set: 40 of 100 is no majority");
+    assert_eq!(c.err(c.property, plan(h(1), id, 0, 100)), E::ProposalNotPassed(LinliGovernance::ProposalNotPassed { meetingId: id, proposalIndex: 0 }));
+    // The other direction: 60 yes, 10 no, 30 silent pass both tallies and the plan registers.
+    let (mut c, id) = ruled_meeting(PARTICIPATES, 5, 60, 10, 30);
+    assert!(c.line(id, 0).bindingPassed);
+    c.ok(c.property, plan(h(1), id, 0, 100));
+    // And a strict-only meeting binds the strict tally: 40 of 70 passes, the plan registers.
+    let (mut c, id) = ruled_meeting(0, 5, 40, 30, 0);
+    assert!(c.line(id, 0).bindingPassed);
+    c.ok(c.property, plan(h(1), id, 0, 100));
+}
+
+/// Item 4: matter 7, 43 yes and 24 no (64%, failing three quarters), 33 silent following: the voters decide "not
+/// passed", so the silent participate without yes: 43 of 100 fails. With 51 yes and 16 no (76%) they follow.
+#[test]
+fn the_silent_follow_the_voters_decision_on_chain() {
+    let (mut c, id) = ruled_meeting(FOLLOWS, 7, 43, 24, 33);
+    let line = c.line(id, 0);
+    assert!(line.quorumMet && !line.passed && line.ruleQuorumMet && !line.rulePassed);
+    assert_eq!((line.bindingYesAreaCm2, line.bindingYesHeads), (4_300, 43));
+    let (mut c, id) = ruled_meeting(FOLLOWS, 7, 51, 16, 33);
+    let line = c.line(id, 0);
+    assert!(line.rulePassed && line.bindingPassed);
+    assert_eq!((line.bindingYesAreaCm2, line.bindingYesHeads), (8_400, 84));
+    // Item 3 on chain: 66 vote, 34 yes; with no silent weight (the key without a caster is not recorded) there is
+    // no quorum; one silent unit more would tip it to a quorum and a pass.
+    let (mut c, id) = ruled_meeting(FOLLOWS, 9, 34, 32, 0);
+    assert!(!c.line(id, 0).ruleQuorumMet);
+    let (mut c, id) = ruled_meeting(FOLLOWS, 9, 34, 32, 1);
+    assert!(c.line(id, 0).rulePassed);
+}
+
+#[test]
+fn served_silent_weight_is_recorded_once_after_the_window_and_required_before_finalize() {
+    let mut c = Chain::new();
+    let id = h(0x31);
+    let (start, end) = c.open_ruled(id, 10_000, 100, false, PARTICIPATES);
+    c.propose(id, 0, 9);
+    let record = |area: u64, heads: u32| LinliGovernance::recordServedSilentCall { meetingId: id, areaCm2: area, heads, servedSilentRoot: h(0x5e) };
+    c.now_ms = start;
+    assert!(c.cast(id, 1, 6_000, 60, vec![YES]).is_success());
+    assert_eq!(
+        c.err(c.forwarder, record(100, 1)),
+        E::VotingNotEnded(LinliGovernance::VotingNotEnded { nowMs: start, endMs: end })
+    );
+    c.now_ms = end;
+    assert_eq!(c.err(c.forwarder, LinliGovernance::finalizeCall { meetingId: id }), E::ServedSilentNotRecorded(LinliGovernance::ServedSilentNotRecorded { meetingId: id }));
+    assert_eq!(c.err(c.committee, record(100, 1)), E::MissingRole(LinliGovernance::MissingRole { caller: c.committee, requiredRole: role::FORWARDER }));
+    assert_eq!(
+        c.err(c.forwarder, record(4_001, 1)),
+        E::SilentExceedsRoll(LinliGovernance::SilentExceedsRoll { areaWouldBe: alloy_primitives::U256::from(10_001), headsWouldBe: alloy_primitives::U256::from(61) })
+    );
+    let logs = c.ok(c.forwarder, record(3_000, 30));
+    let ev = LinliGovernance::ServedSilentRecorded::decode_log(&logs[0]).unwrap();
+    assert_eq!((ev.data.areaCm2, ev.data.heads, ev.data.servedSilentRoot), (3_000, 30, h(0x5e)));
+    assert_eq!(c.err(c.forwarder, record(3_000, 30)), E::ServedSilentAlreadyRecorded(LinliGovernance::ServedSilentAlreadyRecorded { meetingId: id }));
+    // A late sheet stated inside the window is refused now: the silent weight was summed without it.
+    assert_eq!(
+        decode_err(&c.cast_at(id, 2, 100, 1, vec![YES], end - 1)).unwrap(),
+        E::ServedSilentAlreadyRecorded(LinliGovernance::ServedSilentAlreadyRecorded { meetingId: id })
+    );
+    let logs = c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
+    let by_rules: Vec<_> = logs.iter().filter_map(|l| LinliGovernance::LineDecidedByRules::decode_log(l).ok()).collect();
+    assert_eq!(by_rules.len(), 1);
+    assert_eq!((by_rules[0].data.partAreaCm2, by_rules[0].data.partHeads, by_rules[0].data.passed), (9_000, 90, true));
+    let s = c.view(LinliGovernance::getServedSilentCall { meetingId: id });
+    assert_eq!((s.tallyRules, s.recorded, s.areaCm2, s.heads), (PARTICIPATES, true, 3_000, 30));
+    // A strict meeting has nothing to record.
+    let other = h(0x32);
+    c.open(other, 100, 1);
+    c.now_ms += 3_600_000;
+    let strict = LinliGovernance::recordServedSilentCall { meetingId: other, areaCm2: 0, heads: 0, servedSilentRoot: h(1) };
+    assert_eq!(c.err(c.forwarder, strict), E::NoTallyRules(LinliGovernance::NoTallyRules { meetingId: other }));
+    let bad = LinliGovernance::openMeetingCall { meetingId: h(0x33), rollHash: h(1), totalAreaCm2: 1, totalHeads: 1, startMs: c.now_ms + 5, endMs: c.now_ms + 9, voteChangeAllowed: false, tallyRules: 4 };
+    assert_eq!(c.err(c.committee, bad), E::InvalidTallyRules(LinliGovernance::InvalidTallyRules { tallyRules: 4 }));
+}
+
+/// Item 1: one proposal 张三/李四/王五 for one seat plus a yes/no proposal; 李四 has 60 of 100 yes and is elected.
+/// Two seats with the second and third tied: one elected, two tied; an election is never a fund plan.
+#[test]
+fn an_election_elects_the_best_passing_candidates_and_reports_ties() {
+    let mut c = Chain::new();
+    let id = h(0x34);
+    let (start, end) = c.open(id, 10_000, 100);
+    c.propose_election(id, 0, 3, 3, 1);
+    c.propose_election(id, 1, 3, 3, 2);
+    c.propose(id, 2, 5);
+    c.now_ms = start;
+    // Lines: 0-2 first election, 3-5 second, 6 the yes/no proposal.
+    for v in 0..60u8 {
+        // Second election: A yes from all 60, B and C from 30 each (the same 30: v < 30 on B, v >= 30 on C).
+        let (b, cc) = if v < 30 { (YES, NO) } else { (NO, YES) };
+        assert!(c.cast(id, v + 1, 100, 1, vec![NO, YES, ABSTAIN, YES, b, cc, YES]).is_success());
+    }
+    for v in 0..40u8 {
+        let (b, cc) = if v < 30 { (YES, YES) } else { (NO, NO) };
+        let out = c.cast(id, 150 + v, 100, 1, vec![YES, NO, NO, YES, b, cc, NO]);
+        assert!(out.is_success(), "{:?}", decode_err(&out));
+    }
+    c.now_ms = end;
+    let logs = c.ok(c.forwarder, LinliGovernance::finalizeCall { meetingId: id });
+    // First election: 张三 40 yes, 李四 60, 王五 0 → only 李四 passes, elected.
+    let p0 = c.proposal(id, 0);
+    assert_eq!((p0.firstLine, p0.lineCount, p0.seats, p0.electedMask, p0.tiedMask), (0, 3, 1, 0b010, 0));
+    // Second: A 100 yes, B 60, C 60 → all pass; A elected, B and C tied for the second seat.
+    let p1 = c.proposal(id, 1);
+    assert_eq!((p1.firstLine, p1.electedMask, p1.tiedMask), (3, 0b001, 0b110));
+    let elections: Vec<_> = logs.iter().filter_map(|l| LinliGovernance::ElectionDecided::decode_log(l).ok()).map(|l| (l.data.proposalIndex, l.data.electedMask, l.data.tiedMask)).collect();
+    assert_eq!(elections, vec![(0, 0b010, 0), (1, 0b001, 0b110)]);
+    assert!(c.line(id, 6).passed);
+    assert_eq!(c.line(id, 6).proposalIndex, 2);
+    let election = plan(h(1), id, 0, 100);
+    assert_eq!(c.err(c.property, election), E::MatterNotFundable(LinliGovernance::MatterNotFundable { matter: 3 }));
 }

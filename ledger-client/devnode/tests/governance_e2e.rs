@@ -136,6 +136,7 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
         startMs: start,
         endMs: end,
         voteChangeAllowed: false,
+        tallyRules: 0,
     })
     .await;
     for (i, matter) in MATTERS.iter().enumerate() {
@@ -144,7 +145,8 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
             proposalIndex: i as u8,
             matter: *matter,
             contentHash: B256::repeat_byte(0x20 + i as u8),
-            optionCount: 3,
+            candidates: 0,
+            seats: 0,
         })
         .await;
     }
@@ -195,10 +197,10 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
     ctx.ok(&forwarder, G::finalizeCall { meetingId: meeting }).await;
 
     for (i, matter) in MATTERS.iter().enumerate() {
-        let p = ctx.view(G::getProposalCall { meetingId: meeting, proposalIndex: i as u8 }).await;
+        let p = ctx.view(G::getLineCall { meetingId: meeting, line: i as u8 }).await;
         let (quorum, passed, yes_area, yes_heads) = expected(*matter, i);
         assert_eq!((p.quorumMet, p.passed), (quorum, passed), "proposal {i} (matter {matter})");
-        let t = ctx.view(G::getTallyCall { meetingId: meeting, proposalIndex: i as u8 }).await;
+        let t = ctx.view(G::getTallyCall { meetingId: meeting, line: i as u8 }).await;
         assert_eq!((t.areaCm2[0], t.heads[0]), (yes_area, yes_heads), "proposal {i}");
     }
     // The chosen inputs exercise both outcomes: matter 5 passes, matter 7 and matter 9 fail.

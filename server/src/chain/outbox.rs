@@ -12,6 +12,8 @@ pub enum Kind {
     OpenMeeting,
     AddProposal,
     CastSheet,
+    /// The served-but-silent weight of a rule-set meeting, queued at close behind every sheet.
+    RecordServedSilent,
     Finalize,
 }
 
@@ -21,6 +23,7 @@ impl Kind {
             Self::OpenMeeting => "open_meeting",
             Self::AddProposal => "add_proposal",
             Self::CastSheet => "cast_sheet",
+            Self::RecordServedSilent => "record_served_silent",
             Self::Finalize => "finalize",
         }
     }
@@ -29,7 +32,7 @@ impl Kind {
     pub fn signer(self) -> &'static str {
         match self {
             Self::OpenMeeting | Self::AddProposal => "committee",
-            Self::CastSheet | Self::Finalize => "forwarder",
+            Self::CastSheet | Self::RecordServedSilent | Self::Finalize => "forwarder",
         }
     }
 }

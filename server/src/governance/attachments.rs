@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::domain::{self, MAX_ATTACHMENTS, ProposalDraft};
+use super::domain::{self, MAX_ATTACHMENTS};
 use super::lifecycle::MeetingState;
 use super::store;
 use crate::auth::{CurrentAccount, Role, require_role};
@@ -64,12 +64,7 @@ async fn rehash(conn: &mut AsyncPgConnection, meeting: Uuid, index: i16) -> Resu
         .into_iter()
         .find(|p| p.idx == index)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("proposal vanished")))?;
-    let draft = ProposalDraft {
-        matter: u8::try_from(p.matter).map_err(ApiError::internal)?,
-        title: p.title,
-        body: p.body,
-        options: serde_json::from_value(p.options).map_err(ApiError::internal)?,
-    };
+    let draft = p.draft()?;
     let hashes: Vec<[u8; 32]> = proposal_attachments::table
         .filter(proposal_attachments::meeting_id.eq(meeting))
         .filter(proposal_attachments::proposal_idx.eq(index))

@@ -92,14 +92,16 @@ pub fn png(proposals: &[Vec<Weight>]) -> Result<Vec<u8>, image::ImageError> {
     Ok(out.into_inner())
 }
 
-/// The per-option weights of every proposal of a result document (its strict tally).
+/// The per-option weights of every ballot line of a result document (its strict tally): a yes/no proposal is
+/// one row of the chart, an election one row per candidate.
 pub fn weights_of(doc: &serde_json::Value) -> Vec<Vec<Weight>> {
     doc["proposals"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| {
-            p["strict"]["options"]
+        .flat_map(|p| p["lines"].as_array().cloned().unwrap_or_default())
+        .map(|line| {
+            line["strict"]["options"]
                 .as_array()
                 .into_iter()
                 .flatten()

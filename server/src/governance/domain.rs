@@ -12,17 +12,53 @@ use super::tally::Matter;
 use crate::community::headcount::{CountingRules, HeadcountKey, Holder, UnitHolding, headcount_key};
 
 pub const MAX_PROPOSALS: usize = 32;
-pub const MAX_OPTIONS: usize = 16;
+/// Ballot lines of a meeting, all proposals together (the contract's `MAX_LINES`).
+pub const MAX_LINES: usize = 32;
 
-/// A proposal as the committee drafts it.
+/// A proposal as the committee drafts it: the text is the committee's, the options are the server's
+/// (yes, no, abstain: `tally::OPTION_LABELS`), so no wording can make "no" count as yes.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProposalDraft {
     /// Civil Code art. 278 matter, 1–9.
     pub matter: u8,
     pub title: String,
     pub body: String,
-    /// 2–16 option labels; option 0 means yes (e.g. `["同意", "反对", "弃权"]`).
-    pub options: Vec<String>,
+    /// `"yes_no"` (the default) or `{"election": {"seats": 2, "candidates": ["张三", "李四", "王五"]}}`.
+    #[serde(default)]
+    pub kind: ProposalKindDraft,
+}
+
+/// What a proposal asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalKindDraft {
+    /// One question: yes, no or abstain.
+    #[default]
+    YesNo,
+    /// `seats` to fill among `candidates` (1 ≤ seats ≤ candidates): each candidate is its own yes/no/abstain
+    /// line decided by the matter's threshold; the passing ones ranked by yes area, then yes heads.
+    Election { seats: u8, candidates: Vec<String> },
+}
+
+impl ProposalKindDraft {
+    pub fn tally_kind(&self) -> super::tally::ProposalKind {
+        match self {
+            Self::YesNo => super::tally::ProposalKind::YesNo,
+            Self::Election { seats, candidates } => super::tally::ProposalKind::Election {
+                candidates: u8::try_from(candidates.len()).unwrap_or(u8::MAX),
+                seats: *seats,
+            },
+        }
+    }
+
+    /// As stored in `meeting_proposals.kind`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::YesNo => "yes_no",
+            Self::Election { .. } => "election",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,8 +67,10 @@ pub enum DraftError {
     ProposalCount,
     #[error("proposal {0}: matter must be 1 to 9")]
     Matter(usize),
-    #[error("proposal {0}: 2 to {MAX_OPTIONS} non-empty options of at most 100 characters")]
-    Options(usize),
+    #[error("proposal {0}: an election needs 1 to 32 distinct non-empty candidate names of at most 100 characters and 1 to as many seats as candidates")]
+    Election(usize),
+    #[error("a meeting has at most {MAX_LINES} ballot lines (a yes/no proposal is one, an election one per candidate)")]
+    Lines,
     #[error("proposal {0}: title 1–200 characters, body 1–20000 characters")]
     Text(usize),
     #[error("meeting title must be 1–200 characters")]
@@ -53,15 +91,24 @@ pub fn validate_draft(title: &str, proposals: &[ProposalDraft], starts_ms: i64, 
         if Matter::new(p.matter).is_none() {
             return Err(DraftError::Matter(i));
         }
-        if p.options.len() < 2
-            || p.options.len() > MAX_OPTIONS
-            || p.options.iter().any(|o| o.trim().is_empty() || chars(o) > 100)
-        {
-            return Err(DraftError::Options(i));
+        if let ProposalKindDraft::Election { seats, candidates } = &p.kind {
+            let distinct: BTreeSet<&str> = candidates.iter().map(|c| c.trim()).collect();
+            if candidates.is_empty()
+                || candidates.len() > MAX_LINES
+                || distinct.len() != candidates.len()
+                || candidates.iter().any(|c| c.trim().is_empty() || c.trim() != c || chars(c) > 100)
+                || *seats == 0
+                || usize::from(*seats) > candidates.len()
+            {
+                return Err(DraftError::Election(i));
+            }
         }
         if p.title.trim().is_empty() || chars(&p.title) > 200 || p.body.trim().is_empty() || chars(&p.body) > 20000 {
             return Err(DraftError::Text(i));
         }
+    }
+    if proposals.iter().map(|p| p.kind.tally_kind().lines()).sum::<usize>() > MAX_LINES {
+        return Err(DraftError::Lines);
     }
     if ends_ms <= starts_ms || ends_ms - starts_ms > 90 * 24 * 3600 * 1000 {
         return Err(DraftError::Window);
@@ -75,18 +122,25 @@ fn framed(h: &mut Sha256, field: &[u8]) {
     h.update(field);
 }
 
-/// `sha256("linli-proposal-v1" ‖ framed(matter) ‖ framed(title) ‖ framed(body) ‖ framed(option)…)` (UTF-8),
-/// and when the proposal has attachments, `‖ framed("") ‖ framed(attachment sha256)…` in their order. Options are
-/// never empty, so the empty field marks unambiguously where the attachments start, and a proposal without
-/// attachments keeps the hash it had before attachments existed.
+/// `sha256("linli-proposal-v2" ‖ framed(matter) ‖ framed(title) ‖ framed(body) ‖ framed(kind) ‖ framed(seats)
+/// ‖ framed(candidate)…)` (UTF-8; kind `yes_no` or `election`, seats one byte, 0 for yes/no), and when the
+/// proposal has attachments, `‖ framed("") ‖ framed(attachment sha256)…` in their order. Candidate names are never
+/// empty, so the empty field marks unambiguously where the attachments start.
 pub fn proposal_content_hash(p: &ProposalDraft, attachments: &[[u8; 32]]) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"linli-proposal-v1");
+    h.update(b"linli-proposal-v2");
     framed(&mut h, &[p.matter]);
     framed(&mut h, p.title.as_bytes());
     framed(&mut h, p.body.as_bytes());
-    for o in &p.options {
-        framed(&mut h, o.as_bytes());
+    framed(&mut h, p.kind.as_str().as_bytes());
+    match &p.kind {
+        ProposalKindDraft::YesNo => framed(&mut h, &[0]),
+        ProposalKindDraft::Election { seats, candidates } => {
+            framed(&mut h, &[*seats]);
+            for c in candidates {
+                framed(&mut h, c.as_bytes());
+            }
+        }
     }
     if !attachments.is_empty() {
         framed(&mut h, b"");
@@ -144,6 +198,49 @@ pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, h
     h.update(heads.to_be_bytes());
     framed(&mut h, choices);
     h.finalize().into()
+}
+
+/// A proposal's choice on a sheet: one option (0 yes, 1 no, 2 abstain) for a yes/no proposal, one per
+/// candidate, in candidate order, for an election.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ProposalChoice {
+    One(u8),
+    PerCandidate(Vec<u8>),
+}
+
+/// Why a sheet's choices do not fit the meeting's proposals.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChoiceError {
+    #[error("{proposals} proposals, {choices} choices: one choice per proposal is required")]
+    Count { proposals: usize, choices: usize },
+    #[error("proposal {0} is a yes/no question: one option, 0 (yes), 1 (no) or 2 (abstain)")]
+    YesNo(usize),
+    #[error("proposal {0} is an election of {1} candidates: one option (0 yes, 1 no, 2 abstain) per candidate")]
+    Election(usize, usize),
+}
+
+/// The sheet's ballot lines (one option per line, as the tally and the contract count them) from its choices
+/// per proposal; `kinds` in proposal order. Every line has abstain, so no owner is forced to say yes or no.
+pub fn ballot_lines(kinds: &[super::tally::ProposalKind], choices: &[ProposalChoice]) -> Result<Vec<u8>, ChoiceError> {
+    use super::tally::{OPTIONS, ProposalKind};
+    if kinds.len() != choices.len() {
+        return Err(ChoiceError::Count { proposals: kinds.len(), choices: choices.len() });
+    }
+    let mut lines = Vec::with_capacity(kinds.iter().map(|k| k.lines()).sum());
+    for (i, (kind, choice)) in kinds.iter().zip(choices).enumerate() {
+        match (kind, choice) {
+            (ProposalKind::YesNo, ProposalChoice::One(c)) if *c < OPTIONS => lines.push(*c),
+            (ProposalKind::YesNo, _) => return Err(ChoiceError::YesNo(i)),
+            (ProposalKind::Election { .. }, ProposalChoice::PerCandidate(cs))
+                if cs.len() == kind.lines() && cs.iter().all(|c| *c < OPTIONS) =>
+            {
+                lines.extend_from_slice(cs);
+            }
+            (ProposalKind::Election { .. }, _) => return Err(ChoiceError::Election(i, kind.lines())),
+        }
+    }
+    Ok(lines)
 }
 
 /// Why a caster who already has a live sheet may not cast another.
@@ -497,11 +594,11 @@ mod tests {
 
     #[test]
     fn attachments_extend_the_content_hash_and_their_order_matters() {
-        let p = ProposalDraft { matter: 5, title: "t".into(), body: "b".into(), options: vec!["y".into(), "n".into()] };
+        let p = ProposalDraft { matter: 5, title: "t".into(), body: "b".into(), kind: ProposalKindDraft::YesNo };
         let bare = proposal_content_hash(&p, &[]);
-        // printf 'linli-proposal-v1\0\0\0\1\5\0\0\0\1t\0\0\0\1b\0\0\0\1y\0\0\0\1n' | sha256sum
-        let mut text = b"linli-proposal-v1".to_vec();
-        for f in [&[5u8][..], b"t", b"b", b"y", b"n"] {
+        // printf 'linli-proposal-v2\0\0\0\1\5\0\0\0\1t\0\0\0\1b\0\0\0\6yes_no\0\0\0\1\0' | sha256sum
+        let mut text = b"linli-proposal-v2".to_vec();
+        for f in [&[5u8][..], b"t", b"b", b"yes_no", &[0]] {
             text.extend_from_slice(&u32::try_from(f.len()).unwrap().to_be_bytes());
             text.extend_from_slice(f);
         }
@@ -515,21 +612,63 @@ mod tests {
         }
         assert_eq!(with, <[u8; 32]>::from(Sha256::digest(&text)));
         assert_ne!(with, proposal_content_hash(&p, &[b, a]));
+        // An election's seats and candidates, in order, are part of what owners vote on.
+        let election = |seats: u8, names: &[&str]| ProposalDraft {
+            kind: ProposalKindDraft::Election { seats, candidates: names.iter().map(|n| (*n).to_owned()).collect() },
+            ..p.clone()
+        };
+        let e = proposal_content_hash(&election(1, &["张三", "李四"]), &[]);
+        assert_ne!(e, bare);
+        assert_ne!(e, proposal_content_hash(&election(2, &["张三", "李四"]), &[]));
+        assert_ne!(e, proposal_content_hash(&election(1, &["李四", "张三"]), &[]));
         assert!(valid_attachment_name("报价单.pdf"));
         assert!(!valid_attachment_name("../etc/passwd") && !valid_attachment_name("") && !valid_attachment_name(" x"));
     }
 
     #[test]
+    fn choices_per_proposal_become_ballot_lines() {
+        use super::super::tally::ProposalKind::{Election, YesNo};
+        let kinds = [YesNo, Election { candidates: 3, seats: 1 }, YesNo];
+        let c = |v: serde_json::Value| serde_json::from_value::<Vec<ProposalChoice>>(v).unwrap();
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([0, [2, 0, 1], 2]))), Ok(vec![0, 2, 0, 1, 2]));
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([0, [2, 0, 1]]))), Err(ChoiceError::Count { proposals: 3, choices: 2 }));
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([3, [2, 0, 1], 2]))), Err(ChoiceError::YesNo(0)));
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([[0], [2, 0, 1], 2]))), Err(ChoiceError::YesNo(0)));
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([0, [2, 0], 2]))), Err(ChoiceError::Election(1, 3)));
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([0, 1, 2]))), Err(ChoiceError::Election(1, 3)));
+        assert_eq!(ballot_lines(&kinds, &c(serde_json::json!([0, [2, 0, 3], 2]))), Err(ChoiceError::Election(1, 3)));
+    }
+
+    #[test]
     fn drafts_are_validated() {
-        let p = ProposalDraft { matter: 5, title: "t".into(), body: "b".into(), options: vec!["y".into(), "n".into()] };
+        let p = ProposalDraft { matter: 5, title: "t".into(), body: "b".into(), kind: ProposalKindDraft::YesNo };
         assert!(validate_draft("m", std::slice::from_ref(&p), 0, 1).is_ok());
         assert_eq!(validate_draft("m", &[], 0, 1), Err(DraftError::ProposalCount));
         let mut bad = p.clone();
         bad.matter = 10;
         assert_eq!(validate_draft("m", &[bad], 0, 1), Err(DraftError::Matter(0)));
-        let mut bad = p.clone();
-        bad.options = vec!["y".into()];
-        assert_eq!(validate_draft("m", &[bad], 0, 1), Err(DraftError::Options(0)));
+        let election = |seats: u8, names: &[&str]| ProposalDraft {
+            matter: 3,
+            kind: ProposalKindDraft::Election { seats, candidates: names.iter().map(|n| (*n).to_owned()).collect() },
+            ..p.clone()
+        };
+        assert!(validate_draft("m", &[election(2, &["张三", "李四", "王五"])], 0, 1).is_ok());
+        for bad in [election(0, &["张三"]), election(2, &["张三"]), election(1, &[]), election(1, &["张三", "张三"]), election(1, &[" 张三"])] {
+            assert_eq!(validate_draft("m", &[bad], 0, 1), Err(DraftError::Election(0)));
+        }
+        // 32 lines at most: 31 yes/no proposals and a 2-candidate election are 33.
+        let mut many = vec![p.clone(); 31];
+        many.push(election(1, &["张三", "李四"]));
+        assert_eq!(validate_draft("m", &many, 0, 1), Err(DraftError::Lines));
+        many.pop();
+        many.push(election(1, &["张三"]));
+        assert!(validate_draft("m", &many, 0, 1).is_ok());
+        // The committee no longer writes options: an old-style draft is refused, not silently re-read.
+        let old = serde_json::json!({"matter": 5, "title": "t", "body": "b", "options": ["反对", "同意", "弃权"]});
+        assert!(serde_json::from_value::<ProposalDraft>(old).is_err());
+        let new: ProposalDraft = serde_json::from_value(serde_json::json!({"matter": 3, "title": "t", "body": "b",
+            "kind": {"election": {"seats": 1, "candidates": ["张三"]}}})).unwrap();
+        assert_eq!(new.kind.tally_kind(), super::super::tally::ProposalKind::Election { candidates: 1, seats: 1 });
         assert_eq!(validate_draft("m", &[p], 5, 5), Err(DraftError::Window));
     }
 }

@@ -114,6 +114,8 @@ pub struct Facts {
     pub committee_approvals: u32,
     /// The bureau approved (counting the review being decided).
     pub bureau_approved: bool,
+    /// Opening must leave at least this much time before voting starts (`[governance] opening_margin_secs`).
+    pub opening_margin: Duration,
 }
 
 /// Where an allowed action leads.
@@ -147,6 +149,10 @@ pub const NOTICE_TOO_SHORT: Refusal = refuse("notice_too_short", "The notice per
 pub const NOT_PUBLISHED: Refusal = refuse("meeting_not_published", "Only a published meeting can be opened");
 pub const VOTING_ALREADY_STARTED: Refusal =
     refuse("voting_already_started", "The roll must be frozen before voting starts");
+pub const OPENING_TOO_LATE: Refusal = refuse(
+    "opening_too_late",
+    "Too close to the start of voting to open: the chain must have the meeting before voting starts",
+);
 pub const NOT_OPEN: Refusal = refuse("meeting_not_open", "Only an open meeting can be closed");
 pub const VOTING_NOT_OVER: Refusal = refuse("voting_not_over", "Voting has not ended yet");
 pub const NOT_CLOSED: Refusal = refuse("meeting_not_closed", "Only a closed meeting can be finalized");
@@ -190,6 +196,7 @@ pub fn transition(state: MeetingState, action: Action, facts: &Facts) -> Result<
         (_, Action::Publish) => Err(NOT_APPROVED),
 
         (S::Published, Action::Open) if facts.now >= facts.voting_starts_at => Err(VOTING_ALREADY_STARTED),
+        (S::Published, Action::Open) if facts.now + facts.opening_margin > facts.voting_starts_at => Err(OPENING_TOO_LATE),
         (S::Published, Action::Open) => Ok(Next::To(S::Open)),
         (_, Action::Open) => Err(NOT_PUBLISHED),
 
@@ -229,6 +236,7 @@ mod tests {
             bureau_review_required: false,
             committee_approvals: 2,
             bureau_approved: false,
+            opening_margin: Duration::minutes(10),
         }
     }
 
@@ -313,6 +321,11 @@ mod tests {
         // Open: only before voting starts; close: only once it ended (the boundary instant counts as ended).
         let started = Facts { now: f.voting_starts_at, ..f };
         assert_eq!(t(S::Published, Action::Open, &started), Err(VOTING_ALREADY_STARTED));
+        // ...and at least the opening margin before it (issue 24 item 9; the boundary is allowed).
+        let at_margin = Facts { now: f.voting_starts_at - Duration::minutes(10), ..f };
+        assert_eq!(t(S::Published, Action::Open, &at_margin), Ok(Next::To(S::Open)));
+        let late = Facts { now: at_margin.now + Duration::milliseconds(1), ..f };
+        assert_eq!(t(S::Published, Action::Open, &late), Err(OPENING_TOO_LATE));
         assert_eq!(t(S::Open, Action::Close, &f), Err(VOTING_NOT_OVER));
         let ended = Facts { now: f.voting_ends_at, ..f };
         assert_eq!(t(S::Open, Action::Close, &ended), Ok(Next::To(S::Closed)));

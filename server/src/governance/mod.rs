@@ -10,6 +10,7 @@ pub mod notices;
 pub mod proxies;
 pub mod result;
 pub mod routes;
+pub mod rules;
 pub mod screening;
 pub mod sheets;
 pub mod steps;

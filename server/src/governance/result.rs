@@ -26,28 +26,137 @@ async fn call<C: SolCall>(client: &ChainClient, to: &Address, c: C) -> anyhow::R
     Ok(C::abi_decode_returns(&out)?)
 }
 
-/// Reads the chain's per-option tallies and decisions of every proposal.
-pub async fn chain_result(
-    client: &ChainClient,
-    contract: &Address,
-    meeting: Uuid,
-    proposals: usize,
-) -> anyhow::Result<Vec<(Vec<Weight>, bool, bool)>> {
-    let mid = domain::chain_meeting_id(meeting);
-    let mut out = Vec::with_capacity(proposals);
-    for i in 0..proposals {
-        let idx = u8::try_from(i)?;
-        let t = call(client, contract, LinliGovernance::getTallyCall { meetingId: mid.into(), proposalIndex: idx }).await?;
-        let p = call(client, contract, LinliGovernance::getProposalCall { meetingId: mid.into(), proposalIndex: idx }).await?;
-        let weights = t
+/// What the contract decided, read back after finalize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainResult {
+    /// Per ballot line: the per-option tallies and the decisions.
+    pub lines: Vec<ChainLine>,
+    /// Per proposal: the elected and tied candidates (bit i = candidate i; zero for yes/no proposals).
+    pub elections: Vec<(u32, u32)>,
+    /// The recorded served-but-silent weight and root (rule-set meetings), if recorded.
+    pub served_silent: Option<(Weight, [u8; 32])>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainLine {
+    pub options: Vec<Weight>,
+    pub quorum: bool,
+    pub passed: bool,
+    pub rule_quorum: bool,
+    pub rule_passed: bool,
+    pub binding_passed: bool,
+}
+
+/// Reads the chain's tallies and decisions of every ballot line and proposal.
+pub async fn chain_result(client: &ChainClient, contract: &Address, meeting: Uuid, proposals: usize) -> anyhow::Result<ChainResult> {
+    let mid: alloy_primitives::FixedBytes<32> = domain::chain_meeting_id(meeting).into();
+    let silent = call(client, contract, LinliGovernance::getServedSilentCall { meetingId: mid }).await?;
+    let mut lines = Vec::with_capacity(usize::from(silent.lineCount));
+    for line in 0..silent.lineCount {
+        let t = call(client, contract, LinliGovernance::getTallyCall { meetingId: mid, line }).await?;
+        let d = call(client, contract, LinliGovernance::getLineCall { meetingId: mid, line }).await?;
+        let options = t
             .areaCm2
             .iter()
             .zip(&t.heads)
             .map(|(a, h)| Weight::new(i64::try_from(*a).unwrap_or(i64::MAX), i64::from(*h)))
             .collect();
-        out.push((weights, p.quorumMet, p.passed));
+        lines.push(ChainLine {
+            options,
+            quorum: d.quorumMet,
+            passed: d.passed,
+            rule_quorum: d.ruleQuorumMet,
+            rule_passed: d.rulePassed,
+            binding_passed: d.bindingPassed,
+        });
     }
-    Ok(out)
+    let mut elections = Vec::with_capacity(proposals);
+    for i in 0..proposals {
+        let p = call(client, contract, LinliGovernance::getProposalCall { meetingId: mid, proposalIndex: u8::try_from(i)? }).await?;
+        elections.push((p.electedMask, p.tiedMask));
+    }
+    let served_silent = silent
+        .recorded
+        .then(|| (Weight::new(i64::try_from(silent.areaCm2).unwrap_or(i64::MAX), i64::from(silent.heads)), silent.servedSilentRoot.0));
+    Ok(ChainResult { lines, elections, served_silent })
+}
+
+/// Whether the chain decided exactly what the server's tally of its own rows decides: every line's tallies and
+/// both decisions, every election's elected and tied candidates, and the served-but-silent weight and root.
+pub fn chain_agrees(server: &[tally::ProposalResult], silence: &tally::Silence, rules: tally::TallyRules, chain: &ChainResult) -> bool {
+    let lines: Vec<&tally::LineResult> = server.iter().flat_map(|p| &p.lines).collect();
+    let mask = |v: &[usize]| v.iter().fold(0u32, |m, c| m | (1u32 << c));
+    let lines_agree = lines.len() == chain.lines.len()
+        && lines.iter().zip(&chain.lines).all(|(s, c)| {
+            let rule = s.rule_set.as_ref();
+            s.strict.options == c.options
+                && s.strict.quorum == c.quorum
+                && s.strict.passed == c.passed
+                && rule.is_none_or(|r| r.quorum == c.rule_quorum && r.passed == c.rule_passed)
+                && s.binding().passed == c.binding_passed
+        });
+    let elections_agree = server.len() == chain.elections.len()
+        && server.iter().zip(&chain.elections).all(|(s, &(elected, tied))| match &s.election {
+            None => (elected, tied) == (0, 0),
+            Some(e) => (mask(&e.elected), mask(&e.tied)) == (elected, tied),
+        });
+    let silent_agrees = match (rules.any(), chain.served_silent) {
+        (false, None) => true,
+        (true, Some((weight, root))) => weight == silence.weight && root == tally::served_silent_root(&silence.keys),
+        _ => false,
+    };
+    lines_agree && elections_agree && silent_agrees
+}
+
+/// One proposal of the result document: its text, its lines under both countings and what binds.
+fn proposal_document(p: &store::ProposalRow, r: &tally::ProposalResult, attachments: &[super::attachments::AttachmentView]) -> serde_json::Value {
+    let three_quarters = (6..=8).contains(&p.matter);
+    let names = p.candidate_names();
+    let lines: Vec<serde_json::Value> = r
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut v = json!({
+                "strict": line.strict,
+                "rule_set": line.rule_set,
+                "passed": line.binding().passed,
+            });
+            if let Some(e) = &r.election {
+                v["candidate"] = json!(names.get(i));
+                v["elected"] = json!(e.elected.contains(&i));
+                v["tied"] = json!(e.tied.contains(&i));
+            }
+            v
+        })
+        .collect();
+    let named = |v: &[usize]| v.iter().filter_map(|&i| names.get(i).cloned()).collect::<Vec<_>>();
+    let mut doc = json!({
+        "index": p.idx,
+        "matter": p.matter,
+        "kind": p.kind,
+        "title": p.title,
+        "options": p.options,
+        "content_hash": hex::encode(&p.content_hash),
+        // In order: with the text, the inputs of content_hash (governance::domain::proposal_content_hash).
+        "attachments": attachments
+            .iter()
+            .filter(|a| a.proposal_idx == p.idx)
+            .map(|a| json!({"file_name": a.file_name, "sha256": hex::encode(&a.sha256)}))
+            .collect::<Vec<_>>(),
+        "quorum_rule": "3*participating_area >= 2*total_area AND 3*participating_heads >= 2*total_heads",
+        "pass_rule": if three_quarters { "4*yes >= 3*participating (area and heads)" } else { "2*yes > participating (area and heads)" },
+        "lines": lines,
+        // The binding decision: a yes/no proposal's line; an election filled at least one seat.
+        "passed": r.passed(),
+    });
+    if let Some(e) = &r.election {
+        doc["seats"] = json!(e.seats);
+        doc["ranking"] = json!(named(&e.ranking));
+        doc["elected"] = json!(named(&e.elected));
+        doc["tied"] = json!(named(&e.tied));
+    }
+    doc
 }
 
 /// After the finalize transaction committed: compare and publish. Returns whether chain and server agree.
@@ -59,11 +168,16 @@ pub async fn publish_after_finalize(
 ) -> anyhow::Result<bool> {
     let m = store::meeting(conn, meeting_id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let input = store::tally_input(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let silence = store::silence(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let service = store::service_summary(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let server = tally::tally(&input)?;
     let chain = chain_result(&target.0, &target.1, meeting_id, input.proposals.len()).await?;
-    let agree = server.len() == chain.len()
-        && server.iter().zip(&chain).all(|(s, (w, q, p))| s.strict.options == *w && s.strict.quorum == *q && s.strict.passed == *p);
+    // What went on chain at close is what the server recomputes now (service and sheets cannot change after it);
+    // it decides only rule-set meetings.
+    let stored_silence = (m.served_silent_area_centi_m2, m.served_silent_heads, m.served_silent_root.as_deref());
+    let root = tally::served_silent_root(&silence.keys);
+    let agree = chain_agrees(&server, &silence, input.rules, &chain)
+        && (!input.rules.any() || stored_silence == (Some(silence.weight.area_centi_m2), Some(silence.weight.heads), Some(&root[..])));
     let props = store::proposals(conn, meeting_id).await?;
     let refs: Vec<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
         .filter(chain_outbox::subject_id.eq(meeting_id))
@@ -87,33 +201,10 @@ pub async fn publish_after_finalize(
         .get_result(conn)
         .await?;
     let attachments = super::attachments::list(conn, meeting_id).await?;
-    let proposals_doc: Vec<serde_json::Value> = props
-        .iter()
-        .zip(&server)
-        .map(|(p, r)| {
-            let three_quarters = (6..=8).contains(&p.matter);
-            json!({
-                "index": p.idx,
-                "matter": p.matter,
-                "title": p.title,
-                "options": p.options,
-                "content_hash": hex::encode(&p.content_hash),
-                // In order: with the text, the inputs of content_hash (governance::domain::proposal_content_hash).
-                "attachments": attachments
-                    .iter()
-                    .filter(|a| a.proposal_idx == p.idx)
-                    .map(|a| json!({"file_name": a.file_name, "sha256": hex::encode(&a.sha256)}))
-                    .collect::<Vec<_>>(),
-                "quorum_rule": "3*participating_area >= 2*total_area AND 3*participating_heads >= 2*total_heads",
-                "pass_rule": if three_quarters { "4*yes >= 3*participating (area and heads)" } else { "2*yes > participating (area and heads)" },
-                "strict": r.strict,
-                "rule_set": r.rule_set.as_ref().filter(|rs| **rs != r.strict),
-                "passed": r.strict.passed,
-            })
-        })
-        .collect();
+    let proposals_doc: Vec<serde_json::Value> = props.iter().zip(&server).map(|(p, r)| proposal_document(p, r, &attachments)).collect();
+    let rules = m.frozen_rules.clone().unwrap_or_else(|| super::rules::frozen_rules(input.rules, m.count_parking_spaces));
     let doc = json!({
-        "type": "linli-meeting-result-v1",
+        "type": "linli-meeting-result-v2",
         "meeting_id": m.id,
         "community_id": m.community_id,
         "title": m.title,
@@ -128,10 +219,11 @@ pub async fn publish_after_finalize(
         "proxy_sheets": proxy_sheets,
         // Sheets replaced by a later sheet of the same caster (vote changes); not in "sheets", not counted.
         "changed_sheets": changed_sheets,
+        "binding_tally": if input.rules.any() { "rule_set" } else { "strict" },
         "proposals": proposals_doc,
         "chain": refs.iter().map(|(k, h, b)| json!({"kind": k, "tx_hash": h.as_ref().map(|h| format!("0x{}", hex::encode(h))), "block_number": b})).collect::<Vec<_>>(),
         "chain_agrees": agree,
-        "rules": input.rules,
+        "rules": rules,
         // Proof of service (DESIGN §5): what the rule-set tally's served-but-silent weight rests on.
         "service": {
             "notices": service.notices,
@@ -141,7 +233,13 @@ pub async fn publish_after_finalize(
             "read": service.read,
             "served_keys": service.served_keys_count,
             "served_silent": input.served_silent,
-            "served_rule": "served = WeChat accepted the notice or the owner opened it, before voting ended; silent = no sheet for the key",
+            // The roll keys behind served_silent; the chain holds servedSilentRoot over them (tally::served_silent_root).
+            "served_silent_keys": silence.keys,
+            "served_silent_root": hex::encode(root),
+            // Keys nobody could vote for (no designated caster on the frozen roll): never silent, never weighted.
+            "keys_without_caster": silence.without_caster,
+            "weight_without_caster": silence.without_caster_weight,
+            "served_rule": "served = WeChat accepted the notice or the owner opened it, before voting ended; silent = a caster on the frozen roll, served, no live sheet for the key",
         },
     });
     let bytes = serde_json::to_vec(&doc)?;
@@ -214,37 +312,68 @@ pub fn result_html(doc: &serde_json::Value, signature: &str, chart_png: Option<&
             area(&sv["served_silent"]["area_centi_m2"]), sv["served_silent"]["heads"]
         ));
     }
+    let decided = |v: &serde_json::Value| if *v == true { "通过" } else { "未通过" };
+    let reached = |v: &serde_json::Value| if *v == true { "已达到" } else { "未达到" };
     for p in doc["proposals"].as_array().into_iter().flatten() {
         h.push_str(&format!("<h2>议题 {}（事项 {}）：{}</h2>", p["index"], p["matter"], esc(p["title"].as_str().unwrap_or_default())));
         h.push_str(&format!("<p>法定人数：{}<br>通过规则：{}</p>", esc(p["quorum_rule"].as_str().unwrap_or_default()), esc(p["pass_rule"].as_str().unwrap_or_default())));
-        h.push_str("<table><tr><th>选项</th><th>面积 m²</th><th>人数</th></tr>");
-        let labels = p["options"].as_array().cloned().unwrap_or_default();
-        for (i, w) in p["strict"]["options"].as_array().into_iter().flatten().enumerate() {
-            let label = labels.get(i).and_then(|l| l.as_str()).unwrap_or("?");
-            let c = super::chart::colour(i).0;
-            h.push_str(&format!(
-                "<tr><td><span style=\"display:inline-block;width:1em;height:1em;background:#{:02x}{:02x}{:02x}\"></span> {}</td><td>{}</td><td>{}</td></tr>",
-                c[0], c[1], c[2], esc(label), area(&w["area_centi_m2"]), w["heads"]
-            ));
+        let election = p["kind"] == "election";
+        if election {
+            h.push_str(&format!("<p>选举：应选 {} 名；每名候选人单独表决（同意／反对／弃权）</p>", p["seats"]));
         }
-        h.push_str(&format!(
-            "<tr><td>参与</td><td>{}</td><td>{}</td></tr></table><p>法定人数{}；结果：<strong>{}</strong></p>",
-            area(&p["strict"]["participation"]["area_centi_m2"]),
-            p["strict"]["participation"]["heads"],
-            if p["strict"]["quorum"] == true { "已达到" } else { "未达到" },
-            if p["passed"] == true { "通过" } else { "未通过" }
-        ));
-        let rs = &p["rule_set"];
-        if rs.is_object() {
+        let labels = p["options"].as_array().cloned().unwrap_or_default();
+        for line in p["lines"].as_array().into_iter().flatten() {
+            if election {
+                h.push_str(&format!("<h3>候选人：{}</h3>", esc(line["candidate"].as_str().unwrap_or_default())));
+            }
+            h.push_str("<table><tr><th>选项</th><th>面积 m²</th><th>人数</th></tr>");
+            for (i, w) in line["strict"]["options"].as_array().into_iter().flatten().enumerate() {
+                let label = labels.get(i).and_then(|l| l.as_str()).unwrap_or("?");
+                let c = super::chart::colour(i).0;
+                h.push_str(&format!(
+                    "<tr><td><span style=\"display:inline-block;width:1em;height:1em;background:#{:02x}{:02x}{:02x}\"></span> {}</td><td>{}</td><td>{}</td></tr>",
+                    c[0], c[1], c[2], esc(label), area(&w["area_centi_m2"]), w["heads"]
+                ));
+            }
             h.push_str(&format!(
-                "<p>按议事规则（已送达未表决者计入）：参与面积 {} m²，人数 {}，同意面积 {} m²，人数 {}；法定人数{}；结果：<strong>{}</strong></p>",
-                area(&rs["participation"]["area_centi_m2"]),
-                rs["participation"]["heads"],
-                area(&rs["options"][0]["area_centi_m2"]),
-                rs["options"][0]["heads"],
-                if rs["quorum"] == true { "已达到" } else { "未达到" },
-                if rs["passed"] == true { "通过" } else { "未通过" }
+                "<tr><td>参与</td><td>{}</td><td>{}</td></tr></table><p>仅计表决票：法定人数{}，{}</p>",
+                area(&line["strict"]["participation"]["area_centi_m2"]),
+                line["strict"]["participation"]["heads"],
+                reached(&line["strict"]["quorum"]),
+                decided(&line["strict"]["passed"])
             ));
+            let rs = &line["rule_set"];
+            if rs.is_object() {
+                h.push_str(&format!(
+                    "<p>按议事规则（已送达未表决者计入，为有效结果）：参与面积 {} m²，人数 {}，同意面积 {} m²，人数 {}；法定人数{}，{}</p>",
+                    area(&rs["participation"]["area_centi_m2"]),
+                    rs["participation"]["heads"],
+                    area(&rs["options"][0]["area_centi_m2"]),
+                    rs["options"][0]["heads"],
+                    reached(&rs["quorum"]),
+                    decided(&rs["passed"])
+                ));
+            }
+            if election {
+                let outcome = if line["elected"] == true {
+                    "当选"
+                } else if line["tied"] == true {
+                    "票数相同，未定"
+                } else {
+                    "未当选"
+                };
+                h.push_str(&format!("<p>结果：<strong>{outcome}</strong></p>"));
+            } else {
+                h.push_str(&format!("<p>结果：<strong>{}</strong></p>", decided(&line["passed"])));
+            }
+        }
+        if election {
+            let names = |k: &str| p[k].as_array().into_iter().flatten().filter_map(|n| n.as_str()).map(esc).collect::<Vec<_>>().join("、");
+            h.push_str(&format!("<p>当选：<strong>{}</strong>", names("elected")));
+            if p["tied"].as_array().is_some_and(|t| !t.is_empty()) {
+                h.push_str(&format!("；票数相同、由业主委员会依议事规则决定：{}", names("tied")));
+            }
+            h.push_str("</p>");
         }
     }
     h.push_str("<h2>链上记录</h2><ul>");
@@ -261,16 +390,28 @@ mod tests {
 
     #[test]
     fn html_escapes_text_and_formats_areas() {
+        let line = json!({"strict": {"options": [{"area_centi_m2": 905, "heads": 1}], "participation": {"area_centi_m2": 905, "heads": 1}, "quorum": true, "passed": true},
+                          "passed": true});
         let doc = json!({
             "title": "<script>x</script>",
             "roll_total_area_centi_m2": 1234567,
-            "proposals": [{"index": 0, "matter": 5, "title": "a&b", "options": ["同意"],
-                           "strict": {"options": [{"area_centi_m2": 905, "heads": 1}], "participation": {"area_centi_m2": 905, "heads": 1}, "quorum": true},
-                           "passed": true}],
+            "proposals": [{"index": 0, "matter": 5, "kind": "yes_no", "title": "a&b", "options": ["同意"], "lines": [line], "passed": true}],
         });
         let h = result_html(&doc, "sig", Some(b"\x89PNG"));
         assert!(h.contains("data:image/png;base64,iVBORw==") && h.contains("background:#2e7d32"));
         assert!(h.contains("&lt;script&gt;") && !h.contains("<script>"));
         assert!(h.contains("12345.67") && h.contains("9.05") && h.contains("a&amp;b") && h.contains("通过"));
+    }
+
+    #[test]
+    fn html_names_the_elected_and_the_tied() {
+        let line = |name: &str, elected: bool, tied: bool| json!({"candidate": name, "elected": elected, "tied": tied, "passed": true,
+            "strict": {"options": [], "participation": {"area_centi_m2": 0, "heads": 0}, "quorum": true, "passed": true}});
+        let doc = json!({"proposals": [{"index": 0, "matter": 3, "kind": "election", "seats": 2, "title": "选举",
+            "lines": [line("张三", true, false), line("李<四>", false, true), line("王五", false, true)],
+            "elected": ["张三"], "tied": ["李<四>", "王五"]}]});
+        let h = result_html(&doc, "sig", None);
+        assert!(h.contains("应选 2 名") && h.contains("候选人：张三") && h.contains("当选：<strong>张三</strong>"));
+        assert!(h.contains("李&lt;四&gt;、王五") && h.contains("票数相同，未定"));
     }
 }

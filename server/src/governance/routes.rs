@@ -176,6 +176,10 @@ async fn create_meeting(
                 .execute(conn)
                 .await?;
             for (i, p) in input.proposals.iter().enumerate() {
+                let (seats, candidates) = match &p.kind {
+                    domain::ProposalKindDraft::YesNo => (0, Vec::new()),
+                    domain::ProposalKindDraft::Election { seats, candidates } => (*seats, candidates.clone()),
+                };
                 diesel::insert_into(meeting_proposals::table)
                     .values((
                         meeting_proposals::meeting_id.eq(id),
@@ -183,7 +187,10 @@ async fn create_meeting(
                         meeting_proposals::matter.eq(i16::from(p.matter)),
                         meeting_proposals::title.eq(&p.title),
                         meeting_proposals::body.eq(&p.body),
-                        meeting_proposals::options.eq(serde_json::json!(p.options)),
+                        meeting_proposals::options.eq(serde_json::json!(super::tally::OPTION_LABELS)),
+                        meeting_proposals::kind.eq(p.kind.as_str()),
+                        meeting_proposals::seats.eq(i16::from(seats)),
+                        meeting_proposals::candidates.eq(serde_json::json!(candidates)),
                         meeting_proposals::content_hash.eq(domain::proposal_content_hash(p, &[]).to_vec()),
                     ))
                     .execute(conn)
@@ -252,9 +259,10 @@ async fn submit_meeting(state: web::Data<AppState>, account: CurrentAccount, pat
         text.push_str(&p.title);
         text.push('\n');
         text.push_str(&p.body);
-        for o in p.options.as_array().into_iter().flatten() {
+        // Candidates' names are shown to owners like the text (the option labels are the server's).
+        for c in p.candidate_names() {
             text.push('\n');
-            text.push_str(o.as_str().unwrap_or_default());
+            text.push_str(&c);
         }
     }
     // Attachment names are shown to owners like the text; the files themselves are not text to screen.
@@ -365,7 +373,8 @@ async fn bureau_review(
 #[post("/v1/meetings/{meeting_id}/open")]
 async fn open_meeting(state: web::Data<AppState>, account: CurrentAccount, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.get().await?;
-    let m = steps::open(&mut conn, path.into_inner(), account.0).await?;
+    let margin = chrono::Duration::seconds(i64::try_from(state.governance.opening_margin_secs).unwrap_or(i64::MAX));
+    let m = steps::open(&mut conn, path.into_inner(), account.0, margin).await?;
     Ok(HttpResponse::Ok().json(view(&mut conn, m).await?))
 }
 

@@ -21,14 +21,15 @@ use crate::error::ApiError;
 use crate::error::extractors::parse_json;
 use crate::app::AppState;
 use crate::idempotency::{IdempotentRequest, StoredAnswer};
-use crate::schema::ballot_sheets;
+use crate::schema::{ballot_sheets, meetings};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SheetInput {
     pub pin: String,
-    /// One option index per proposal, in proposal order.
-    pub choices: Vec<u8>,
+    /// One choice per proposal, in proposal order: an option (0 yes, 1 no, 2 abstain) for a yes/no proposal,
+    /// an array of options, one per candidate, for an election.
+    pub choices: Vec<domain::ProposalChoice>,
     /// Cast for the principal of this approved written proxy (held by the caller) instead of for the caller's
     /// own keys. A holder casts one sheet for themselves and one per proxy.
     #[serde(default)]
@@ -43,6 +44,8 @@ pub struct SheetReceipt {
     pub sheet_hash: String,
     pub area_centi_m2: i64,
     pub heads: i64,
+    /// One option per ballot line (0 yes, 1 no, 2 abstain): a yes/no proposal is one line, an election one line
+    /// per candidate; as counted by the contract.
     pub choices: Vec<u8>,
     /// The written proxy this sheet was cast through (null: the caller's own sheet).
     pub proxy_id: Option<Uuid>,
@@ -124,16 +127,9 @@ pub async fn cast(
     }
     let area: i64 = ctx.roll_areas.iter().sum();
     let heads = i64::try_from(ctx.roll_areas.len()).unwrap_or(i64::MAX);
-    if input.choices.len() != ctx.option_counts.len() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "One choice per proposal is required")
-            .with_detail(format!("{} proposals, {} choices", ctx.option_counts.len(), input.choices.len())));
-    }
-    for (idx, (options, c)) in ctx.option_counts.iter().zip(&input.choices).enumerate() {
-        if i32::from(*c) >= *options {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "A choice is not an option of its proposal")
-                .with_detail(format!("proposal {idx} has {options} options")));
-        }
-    }
+    let lines = domain::ballot_lines(&ctx.kinds, &input.choices).map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "The choices do not match the proposals").with_detail(e.to_string())
+    })?;
     // A live sheet of this caster: replaced by this one if the meeting allows changes.
     if let Some((_, previous_at)) = ctx.live_sheet
         && let Err(refusal) = domain::check_sheet_change(m.vote_change_allowed, ms(previous_at), ms(now))
@@ -157,13 +153,13 @@ pub async fn cast(
         None => domain::voter_pseudonym(id, account),
         Some(proxy) => domain::proxy_pseudonym(id, proxy),
     };
-    let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &input.choices);
+    let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &lines);
     let call = LinliGovernance::castSheetCall {
         meetingId: domain::chain_meeting_id(id).into(),
         voter: pseudonym.into(),
         areaCm2: u64::try_from(area).unwrap_or(0),
         heads: u32::try_from(heads).unwrap_or(0),
-        choices: input.choices.clone(),
+        choices: lines.clone(),
         sheetHash: hash.into(),
         // The receipt's submitted_at: the contract checks the window against it, so a sheet acknowledged
         // inside the window counts even if it reaches the chain after the window closed.
@@ -175,7 +171,7 @@ pub async fn cast(
         sheet_hash: hex::encode(hash),
         area_centi_m2: area,
         heads,
-        choices: input.choices.clone(),
+        choices: lines.clone(),
         proxy_id: input.proxy_id,
         replaces,
         submitted_at: now,
@@ -191,11 +187,20 @@ pub async fn cast(
     let outcome = conn
         .transaction(async |conn| {
             let shared: &AsyncPgConnection = conn;
+            let mut lock_conn = shared;
+            // The meeting row FOR SHARE: closing updates it, so a close waits until this sheet has committed (and
+            // queues finalize behind its outbox row), and a sheet that reaches this point after a close sees it.
+            // The window was checked above against the stated time, which is what the contract checks too.
+            let status = meetings::table.find(id).select(meetings::status).for_share().get_result::<String>(&mut lock_conn);
             // The answer first: a concurrent request with the same key waits at this insert until this one ends.
-            let (recorded, checked) = futures_util::join!(
+            let (status, recorded, checked) = futures_util::join!(
+                status,
                 crate::idempotency::record(shared, idem, StatusCode::CREATED, &answer),
                 crate::auth::pin::check_pin_locked(shared, identity, account, pin),
             );
+            if status? != MeetingState::Open.as_str() {
+                return Err(conflict("voting_closed", "Voting has closed"));
+            }
             if !recorded? {
                 return Ok(SheetOutcome::KeyTaken);
             }
@@ -222,7 +227,7 @@ pub async fn cast(
                     ballot_sheets::voter_pseudonym.eq(pseudonym.to_vec()),
                     ballot_sheets::area_centi_m2.eq(area),
                     ballot_sheets::heads.eq(i32::try_from(heads).unwrap_or(i32::MAX)),
-                    ballot_sheets::choices.eq(serde_json::json!(input.choices)),
+                    ballot_sheets::choices.eq(serde_json::json!(lines)),
                     ballot_sheets::sheet_hash.eq(hash.to_vec()),
                     ballot_sheets::device_serial.eq(&device.serial),
                     ballot_sheets::created_at.eq(now),

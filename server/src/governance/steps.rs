@@ -45,6 +45,7 @@ impl MeetingRow {
             bureau_review_required: self.bureau_review_required,
             committee_approvals: 0,
             bureau_approved: false,
+            opening_margin: chrono::Duration::zero(),
         }
     }
 }
@@ -133,9 +134,19 @@ pub async fn review(
     .await
 }
 
-/// Opening (committee): the roll freezes and the meeting goes to the chain, before voting starts.
-pub async fn open(conn: &mut AsyncPgConnection, id: Uuid, account: Uuid) -> Result<MeetingRow, ApiError> {
-    simple_step(conn, id, &Authority::Member { account, role: Role::Committee }, Action::Open).await
+/// Opening (committee): the roll freezes and the meeting goes to the chain, at least `margin` before voting
+/// starts (the contract refuses `openMeeting` once the window has started).
+pub async fn open(conn: &mut AsyncPgConnection, id: Uuid, account: Uuid, margin: chrono::Duration) -> Result<MeetingRow, ApiError> {
+    conn.transaction(async |conn| {
+        let m = store::meeting_for_update(conn, id).await?;
+        let authority = Authority::Member { account, role: Role::Committee };
+        authority.check(conn, m.community_id).await?;
+        let facts = Facts { opening_margin: margin, ..m.facts() };
+        let next = lifecycle::transition(m.state()?, Action::Open, &facts)?;
+        enter(conn, &m, next, &authority.actor()).await?;
+        store::meeting(conn, id).await
+    })
+    .await
 }
 
 /// Closing (committee), after the window: the contract's finalize is queued behind every sheet.
@@ -226,12 +237,7 @@ async fn enter(conn: &mut AsyncPgConnection, m: &MeetingRow, next: Next, actor: 
     match state {
         MeetingState::Published => publish(conn, m).await,
         MeetingState::Open => freeze_and_open(conn, m, actor).await,
-        MeetingState::Closed => {
-            set_status(conn, m.id, state).await?;
-            let call = LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(m.id).into() };
-            outbox::enqueue(conn, m.community_id, Kind::Finalize, m.id, call.abi_encode()).await?;
-            Ok(())
-        }
+        MeetingState::Closed => close_and_finalize(conn, m).await,
         // Entered by the chain worker with the result document (governance::result).
         MeetingState::Finalized => Err(ApiError::internal(anyhow::anyhow!("a meeting is finalized only with its result"))),
         MeetingState::Draft
@@ -244,6 +250,36 @@ async fn enter(conn: &mut AsyncPgConnection, m: &MeetingRow, next: Next, actor: 
 
 async fn set_status(conn: &mut AsyncPgConnection, id: Uuid, state: MeetingState) -> Result<(), ApiError> {
     diesel::update(meetings::table.find(id)).set(meetings::status.eq(state.as_str())).execute(conn).await?;
+    Ok(())
+}
+
+/// Closing: every sheet has committed (a sheet's transaction holds the meeting row FOR SHARE, and this one has it
+/// FOR UPDATE), so the served-but-silent weight is final: stored, queued for the chain where the rules set a
+/// silent flag, then finalize, both behind every sheet of the community.
+async fn close_and_finalize(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<(), ApiError> {
+    let mid = alloy_primitives::FixedBytes::<32>::from(domain::chain_meeting_id(m.id));
+    let silence = store::silence(conn, m).await?;
+    let root = super::tally::served_silent_root(&silence.keys);
+    diesel::update(meetings::table.find(m.id))
+        .set((
+            meetings::status.eq(MeetingState::Closed.as_str()),
+            meetings::served_silent_area_centi_m2.eq(silence.weight.area_centi_m2),
+            meetings::served_silent_heads.eq(silence.weight.heads),
+            meetings::served_silent_root.eq(root.to_vec()),
+        ))
+        .execute(conn)
+        .await?;
+    if m.tally_rules().any() {
+        let call = LinliGovernance::recordServedSilentCall {
+            meetingId: mid,
+            areaCm2: u64::try_from(silence.weight.area_centi_m2).map_err(ApiError::internal)?,
+            heads: u32::try_from(silence.weight.heads).map_err(ApiError::internal)?,
+            servedSilentRoot: root.into(),
+        };
+        outbox::enqueue(conn, m.community_id, Kind::RecordServedSilent, m.id, call.abi_encode()).await?;
+    }
+    let call = LinliGovernance::finalizeCall { meetingId: mid };
+    outbox::enqueue(conn, m.community_id, Kind::Finalize, m.id, call.abi_encode()).await?;
     Ok(())
 }
 
@@ -277,6 +313,7 @@ async fn freeze_and_open(conn: &mut AsyncPgConnection, m: &MeetingRow, actor: &s
             meetings::roll_hash.eq(hash.to_vec()),
             meetings::roll_area_centi_m2.eq(area),
             meetings::roll_heads.eq(heads),
+            meetings::frozen_rules.eq(super::rules::frozen_rules(m.tally_rules(), m.count_parking_spaces)),
         ))
         .execute(conn)
         .await?;
@@ -289,16 +326,22 @@ async fn freeze_and_open(conn: &mut AsyncPgConnection, m: &MeetingRow, actor: &s
         startMs: u64::try_from(m.voting_starts_at.timestamp_millis()).unwrap_or(0),
         endMs: u64::try_from(m.voting_ends_at.timestamp_millis()).unwrap_or(0),
         voteChangeAllowed: m.vote_change_allowed,
+        tallyRules: m.tally_rules().chain_bits(),
     };
     outbox::enqueue(conn, m.community_id, Kind::OpenMeeting, id, call.abi_encode()).await?;
     for p in store::proposals(conn, id).await? {
         let hash: [u8; 32] = p.content_hash.as_slice().try_into().unwrap_or([0; 32]);
+        let (candidates, seats) = match p.spec()?.kind {
+            super::tally::ProposalKind::YesNo => (0, 0),
+            super::tally::ProposalKind::Election { candidates, seats } => (candidates, seats),
+        };
         let call = LinliGovernance::addProposalCall {
             meetingId: mid,
             proposalIndex: u8::try_from(p.idx).unwrap_or(0),
             matter: u8::try_from(p.matter).unwrap_or(0),
             contentHash: hash.into(),
-            optionCount: u8::try_from(p.option_count()).unwrap_or(0),
+            candidates,
+            seats,
         };
         outbox::enqueue(conn, m.community_id, Kind::AddProposal, id, call.abi_encode()).await?;
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::domain::{ApprovedProxy, RegisterUnit, RollEntry, RollUnit, build_roll, unused_proxies};
+use super::domain::{ApprovedProxy, ProposalDraft, ProposalKindDraft, RegisterUnit, RollEntry, RollUnit, build_roll, unused_proxies};
 use super::tally::{self, Caster, Matter, NoticeRecord, ProposalSpec, RollWeight, Sheet, TallyInput, TallyRules, Weight};
 use crate::community::headcount::{CountingRules, Holder, UnitHolding};
 use crate::error::ApiError;
@@ -54,6 +54,25 @@ pub struct MeetingRow {
     /// WeChat's content-security check at submission (`governance::screening::WeChatScreening`); null = not made.
     #[schema(value_type = Option<Object>)]
     pub screening_wechat: Option<serde_json::Value>,
+    /// The counting rules this meeting is decided by, frozen with the roll when voting opens (`governance::rules`).
+    #[schema(value_type = Option<Object>)]
+    pub frozen_rules: Option<serde_json::Value>,
+    /// The served-but-silent weight and the root of its keys, fixed at close.
+    #[serde(skip)]
+    pub served_silent_area_centi_m2: Option<i64>,
+    #[serde(skip)]
+    pub served_silent_heads: Option<i64>,
+    #[serde(skip)]
+    pub served_silent_root: Option<Vec<u8>>,
+}
+
+impl MeetingRow {
+    pub fn tally_rules(&self) -> TallyRules {
+        TallyRules {
+            silent_counts_as_participating: self.silent_counts_as_participating,
+            silent_follows_majority: self.silent_follows_majority,
+        }
+    }
 }
 
 fn hex_opt<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -72,11 +91,19 @@ pub struct ProposalRow {
     pub matter: i16,
     pub title: String,
     pub body: String,
+    /// The labels of each ballot line's options, in option order: the server's 同意, 反对, 弃权.
     #[schema(value_type = Vec<String>)]
     pub options: serde_json::Value,
     #[serde(serialize_with = "hex_vec")]
     #[schema(value_type = String)]
     pub content_hash: Vec<u8>,
+    /// `yes_no` or `election`.
+    pub kind: String,
+    /// Seats to fill (elections; 0 for yes/no).
+    pub seats: i16,
+    /// The candidates of an election, each its own ballot line (empty for yes/no).
+    #[schema(value_type = Vec<String>)]
+    pub candidates: serde_json::Value,
 }
 
 fn hex_vec<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -84,8 +111,28 @@ fn hex_vec<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl ProposalRow {
-    pub fn option_count(&self) -> usize {
-        self.options.as_array().map_or(0, Vec::len)
+    /// The proposal as drafted (for its content hash).
+    pub fn draft(&self) -> Result<ProposalDraft, ApiError> {
+        let kind = match self.kind.as_str() {
+            "yes_no" => ProposalKindDraft::YesNo,
+            "election" => ProposalKindDraft::Election {
+                seats: u8::try_from(self.seats).map_err(ApiError::internal)?,
+                candidates: serde_json::from_value(self.candidates.clone()).map_err(ApiError::internal)?,
+            },
+            other => return Err(ApiError::internal(anyhow::anyhow!("proposal kind {other:?}"))),
+        };
+        Ok(ProposalDraft { matter: u8::try_from(self.matter).map_err(ApiError::internal)?, title: self.title.clone(), body: self.body.clone(), kind })
+    }
+
+    /// The proposal as the tally and the contract see it.
+    pub fn spec(&self) -> Result<ProposalSpec, ApiError> {
+        let matter = u8::try_from(self.matter).ok().and_then(Matter::new).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad matter")))?;
+        Ok(ProposalSpec { matter, kind: self.draft()?.kind.tally_kind() })
+    }
+
+    /// The candidates' names (empty for yes/no).
+    pub fn candidate_names(&self) -> Vec<String> {
+        serde_json::from_value(self.candidates.clone()).unwrap_or_default()
     }
 }
 
@@ -118,7 +165,8 @@ pub struct SheetContext {
     /// The caster's roll entries' areas: one per headcount key they vote for; empty when not on the roll.
     pub roll_areas: Vec<i64>,
     /// Options per proposal, in proposal order.
-    pub option_counts: Vec<i32>,
+    /// The proposals' kinds, in order (the shape the sheet's choices must have).
+    pub kinds: Vec<tally::ProposalKind>,
     /// The caster's live (not superseded) sheet and its submission time.
     pub live_sheet: Option<(Uuid, DateTime<Utc>)>,
 }
@@ -140,18 +188,27 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
         .filter(roll_entries::proxy_id.is_not_distinct_from(proxy))
         .select(roll_entries::area_centi_m2)
         .load::<i64>(&mut c2);
-    let option_counts = meeting_proposals::table
+    let kinds = meeting_proposals::table
         .filter(meeting_proposals::meeting_id.eq(id))
         .order(meeting_proposals::idx.asc())
-        .select(jsonb_array_length::<diesel::sql_types::Jsonb, _>(meeting_proposals::options))
-        .load::<i32>(&mut c3);
+        .select((meeting_proposals::seats, jsonb_array_length::<diesel::sql_types::Jsonb, _>(meeting_proposals::candidates)))
+        .load::<(i16, i32)>(&mut c3);
     let live_sheet = live_sheet_query(id, account, proxy).first::<(Uuid, DateTime<Utc>)>(&mut c4);
-    let (meeting, reader, roll_areas, option_counts, live_sheet) = futures_util::join!(meeting, reader, roll_areas, option_counts, live_sheet);
+    let (meeting, reader, roll_areas, kinds, live_sheet) = futures_util::join!(meeting, reader, roll_areas, kinds, live_sheet);
+    // The table's CHECK: seats = 0 exactly for yes/no; an election has 1 ≤ seats ≤ candidates.
+    let kinds = kinds?
+        .into_iter()
+        .map(|(seats, candidates)| match (u8::try_from(seats), u8::try_from(candidates)) {
+            (Ok(0), _) => tally::ProposalKind::YesNo,
+            (Ok(seats), Ok(candidates)) => tally::ProposalKind::Election { candidates, seats },
+            _ => tally::ProposalKind::Election { candidates: u8::MAX, seats: u8::MAX },
+        })
+        .collect();
     Ok(SheetContext {
         meeting: meeting.optional()?.ok_or_else(ApiError::not_found)?,
         reader: reader?,
         roll_areas: roll_areas?,
-        option_counts: option_counts?,
+        kinds,
         live_sheet: live_sheet.optional()?,
     })
 }
@@ -313,37 +370,10 @@ pub async fn roll(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Ve
 /// The tally input from the server's own rows: the sheets, and the served-but-silent weight from the proof of
 /// service (notices delivered or read before voting ended, mapped onto the frozen roll).
 pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<TallyInput, ApiError> {
-    let props = proposals(conn, m.id).await?;
-    let mut specs = Vec::with_capacity(props.len());
-    for p in &props {
-        let matter = u8::try_from(p.matter).ok().and_then(Matter::new).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad matter")))?;
-        specs.push(ProposalSpec { matter, option_count: u8::try_from(p.option_count()).unwrap_or(0) });
-    }
-    // Live sheets only: a sheet replaced by a change neither counts nor makes its caster silent twice.
-    let rows: Vec<(Uuid, Option<Uuid>, i64, i32, serde_json::Value)> = ballot_sheets::table
-        .filter(ballot_sheets::meeting_id.eq(m.id))
-        .filter(ballot_sheets::superseded_by.is_null())
-        .select((
-            ballot_sheets::account_id,
-            ballot_sheets::proxy_id,
-            ballot_sheets::area_centi_m2,
-            ballot_sheets::heads,
-            ballot_sheets::choices,
-        ))
-        .load(conn)
-        .await?;
+    let specs = proposals(conn, m.id).await?.iter().map(ProposalRow::spec).collect::<Result<Vec<_>, _>>()?;
+    let rows = live_sheets(conn, m.id).await?;
     let voted: BTreeSet<Caster> = rows.iter().map(|r| Caster { account: r.0, proxy: r.1 }).collect();
-    let served = service_summary(conn, m).await?;
-    let roll: Vec<RollWeight> = roll(conn, m.id)
-        .await?
-        .into_iter()
-        .map(|e| RollWeight {
-            key: e.key,
-            weight: Weight::new(e.area_centi_m2, 1),
-            voter: e.voter.map(|account| Caster { account, proxy: e.proxy }),
-        })
-        .collect();
-    let served_silent = tally::served_silent(&roll, &served.served_keys, &voted);
+    let served_silent = silence_of(conn, m, &voted).await?.weight;
     let sheets = rows
         .into_iter()
         .map(|(_, _, area, heads, choices)| Sheet {
@@ -356,11 +386,47 @@ pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result
         proposals: specs,
         sheets,
         served_silent,
-        rules: TallyRules {
-            silent_counts_as_participating: m.silent_counts_as_participating,
-            silent_follows_majority: m.silent_follows_majority,
-        },
+        rules: m.tally_rules(),
     })
+}
+
+type LiveSheet = (Uuid, Option<Uuid>, i64, i32, serde_json::Value);
+
+/// The live sheets of a meeting: caster (account, proxy), weight and ballot lines. A sheet replaced by a change
+/// neither counts nor makes its caster silent twice.
+async fn live_sheets(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Vec<LiveSheet>> {
+    ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(meeting))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .select((
+            ballot_sheets::account_id,
+            ballot_sheets::proxy_id,
+            ballot_sheets::area_centi_m2,
+            ballot_sheets::heads,
+            ballot_sheets::choices,
+        ))
+        .load(conn)
+        .await
+}
+
+/// Who is served-but-silent on the frozen roll and which keys had no caster (`tally::silence`).
+pub async fn silence(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<tally::Silence, ApiError> {
+    let voted: BTreeSet<Caster> = live_sheets(conn, m.id).await?.iter().map(|r| Caster { account: r.0, proxy: r.1 }).collect();
+    silence_of(conn, m, &voted).await
+}
+
+async fn silence_of(conn: &mut AsyncPgConnection, m: &MeetingRow, voted: &BTreeSet<Caster>) -> Result<tally::Silence, ApiError> {
+    let served = service_summary(conn, m).await?;
+    let roll: Vec<RollWeight> = roll(conn, m.id)
+        .await?
+        .into_iter()
+        .map(|e| RollWeight {
+            key: e.key,
+            weight: Weight::new(e.area_centi_m2, 1),
+            voter: e.voter.map(|account| Caster { account, proxy: e.proxy }),
+        })
+        .collect();
+    Ok(tally::silence(&roll, &served.served_keys, voted))
 }
 
 /// Proof of service of one meeting, summed for the result document.

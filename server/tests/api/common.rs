@@ -65,6 +65,8 @@ impl TestApp {
             wechatpay: None,
             faults: Default::default(),
             uploads: linli_server::upload_gate::UploadGate::new(2, 1000, 600),
+            // Tests open meetings seconds before voting starts.
+            governance: linli_server::config::GovernanceConfig { opening_margin_secs: 1 },
         };
         Self { db, state }
     }

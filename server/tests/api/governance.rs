@@ -14,8 +14,8 @@ fn draft(title: &str, body: &str, starts_in_secs: i64) -> serde_json::Value {
     serde_json::json!({
         "title": title,
         "proposals": [
-            {"matter": 5, "title": "更换电梯", "body": body, "options": ["同意", "反对", "弃权"]},
-            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙", "options": ["同意", "反对", "弃权"]}
+            {"matter": 5, "title": "更换电梯", "body": body},
+            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙"}
         ],
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),

@@ -47,12 +47,12 @@ fn png() -> Vec<u8> {
 
 /// The documented content hash of proposal 0 of the draft below with these attachment hashes.
 fn expected_hash(attachments: &[Vec<u8>]) -> String {
-    let mut text = b"linli-proposal-v1".to_vec();
+    let mut text = b"linli-proposal-v2".to_vec();
     let mut field = |f: &[u8]| {
         text.extend_from_slice(&u32::try_from(f.len()).unwrap().to_be_bytes());
         text.extend_from_slice(f);
     };
-    for f in [&[5u8][..], "更换电梯".as_bytes(), "使用维修资金更换电梯".as_bytes(), "同意".as_bytes(), "反对".as_bytes(), "弃权".as_bytes()] {
+    for f in [&[5u8][..], "更换电梯".as_bytes(), "使用维修资金更换电梯".as_bytes(), b"yes_no", &[0]] {
         field(f);
     }
     if !attachments.is_empty() {
@@ -104,7 +104,7 @@ async fn attachments_enter_the_content_hash_and_freeze_at_submission() {
     let start = chrono::Utc::now() + chrono::Duration::seconds(3600);
     let draft = serde_json::json!({
         "title": "附件测试",
-        "proposals": [{"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯", "options": ["同意", "反对", "弃权"]}],
+        "proposals": [{"matter": 5, "title": "更换电梯", "body": "使用维修资金更换电梯"}],
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),
         "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()

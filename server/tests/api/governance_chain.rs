@@ -75,8 +75,8 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     let body = serde_json::json!({
         "title": "电梯与外墙",
         "proposals": [
-            {"matter": 5, "title": "使用维修资金更换电梯", "body": "更换电梯", "options": ["同意", "反对", "弃权"]},
-            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙", "options": ["同意", "反对", "弃权"]}
+            {"matter": 5, "title": "使用维修资金更换电梯", "body": "更换电梯"},
+            {"matter": 7, "title": "外墙翻新", "body": "翻新外墙"}
         ],
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),
@@ -208,11 +208,11 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     assert_eq!(status, "finalized", "{result}");
     assert_eq!(result["chain_agrees"], true);
     // Independent expectations from the inserted sheets.
-    let p0 = &result["proposals"][0]["strict"];
+    let p0 = &result["proposals"][0]["lines"][0]["strict"];
     assert_eq!((p0["options"][0]["area_centi_m2"].as_i64(), p0["options"][0]["heads"].as_i64()), (Some(total.0), Some(total.1)));
     assert_eq!(p0["quorum"], true);
     assert_eq!(result["proposals"][0]["passed"], true);
-    let p1 = &result["proposals"][1]["strict"];
+    let p1 = &result["proposals"][1]["lines"][0]["strict"];
     assert_eq!((p1["options"][0]["area_centi_m2"].as_i64(), p1["options"][0]["heads"].as_i64()), (Some(yes1.0), Some(yes1.1)));
     let pass7 = 4 * yes1.0 >= 3 * total.0 && 4 * yes1.1 >= 3 * total.1;
     assert_eq!(result["proposals"][1]["passed"], pass7);
@@ -316,6 +316,7 @@ async fn enqueue_open_meeting(conn: &mut diesel_async::AsyncPgConnection, commun
         startMs: now + 60_000,
         endMs: now + 120_000,
         voteChangeAllowed: false,
+        tallyRules: 0,
     };
     let id = outbox::enqueue(conn, community, Kind::OpenMeeting, meeting, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
     (id, meeting)

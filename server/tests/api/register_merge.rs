@@ -86,7 +86,7 @@ async fn open_meeting(t: &TestApp, community: Uuid, c: &Committee, title: &str) 
     let start = chrono::Utc::now() + chrono::Duration::seconds(3600);
     let draft = serde_json::json!({
         "title": title,
-        "proposals": [{"matter": 9, "title": "议题", "body": "合并后的表决", "options": ["同意", "反对", "弃权"]}],
+        "proposals": [{"matter": 9, "title": "议题", "body": "合并后的表决"}],
         "notice_days": 0,
         "voting_starts_at": start.to_rfc3339(),
         "voting_ends_at": (start + chrono::Duration::days(7)).to_rfc3339()
