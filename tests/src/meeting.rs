@@ -162,6 +162,11 @@ pub async fn submit_proxy_sheet(
     submit_sheet_body(voter, meeting, &body, idempotency_key, give_up).await
 }
 
+/// [`submit_sheet`] with a body of the caller's making (e.g. an election's choices per candidate).
+pub async fn submit_sheet_json(voter: &Voter, meeting: Uuid, body: &Value, idempotency_key: &str, give_up: Duration) -> anyhow::Result<SheetAnswer> {
+    submit_sheet_body(voter, meeting, body, idempotency_key, give_up).await
+}
+
 async fn submit_sheet_body(
     voter: &Voter,
     meeting: Uuid,

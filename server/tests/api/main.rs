@@ -16,3 +16,4 @@ mod openapi;
 mod query_plans;
 mod register;
 mod register_merge;
+mod tally_agreement;
