@@ -11,6 +11,7 @@ pub mod proxies;
 pub mod result;
 pub mod routes;
 pub mod screening;
+pub mod service;
 pub mod sheets;
 pub mod steps;
 pub mod store;
