@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(org_get_result);
     super::proxies::configure(cfg);
     super::attachments::configure(cfg);
+    super::service_records::configure(cfg);
 }
 
 fn conflict(code: &'static str, title: &'static str) -> ApiError {
