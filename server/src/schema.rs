@@ -315,6 +315,34 @@ diesel::table! {
         last_error -> Nullable<Text>,
         read_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        sent_data -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    meeting_service_records (id) {
+        id -> Uuid,
+        meeting_id -> Uuid,
+        channel -> Text,
+        served_at -> Timestamptz,
+        evidence_sha256 -> Bytea,
+        target -> Jsonb,
+        headcount_keys -> Jsonb,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    electronic_service_consents (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        community_id -> Uuid,
+        agreed -> Bool,
+        text_version -> Nullable<Text>,
+        source -> Text,
+        enrollment_id -> Nullable<Uuid>,
+        at -> Timestamptz,
     }
 }
 
@@ -601,6 +629,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     meetings,
     meeting_proposals,
     meeting_notices,
+    meeting_service_records,
+    electronic_service_consents,
     meeting_proxies,
     meeting_reviews,
     proposal_attachments,

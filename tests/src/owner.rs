@@ -43,6 +43,9 @@ pub struct Owner {
     pub account_id: Uuid,
     pub key: Option<DeviceKey>,
     pub serial: Option<String>,
+    /// Sent with the start of each enrollment: the consent to electronic service of meeting notices, when the
+    /// owner gives it then (None: not given).
+    pub electronic_service_consent_version: Option<String>,
 }
 
 impl Owner {
@@ -77,6 +80,7 @@ impl Owner {
             account_id: body["account_id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default(),
             key: None,
             serial: None,
+            electronic_service_consent_version: None,
         })
     }
 
@@ -122,13 +126,12 @@ impl Owner {
     }
 
     pub async fn start_enrollment_as(&self, community: Uuid, unit: Uuid, name: &str, id_number: &str) -> anyhow::Result<Uuid> {
-        let resp = self
-            .post(
-                "/v1/enrollments",
-                &json!({ "community_id": community, "unit_id": unit, "real_name": name,
-                         "id_number": id_number, "consent_version": CONSENT_VERSION }),
-            )
-            .await?;
+        let mut body = json!({ "community_id": community, "unit_id": unit, "real_name": name,
+                               "id_number": id_number, "consent_version": CONSENT_VERSION });
+        if let Some(version) = &self.electronic_service_consent_version {
+            body["electronic_service_consent_version"] = json!(version);
+        }
+        let resp = self.post("/v1/enrollments", &body).await?;
         anyhow::ensure!(resp.status() == 201, "start: {} {}", resp.status(), resp.text().await?);
         let body: Value = resp.json().await?;
         Ok(body["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default())

@@ -98,6 +98,8 @@ async fn every_route_every_caller_own_and_foreign() {
     // the foreign-community rule only).
     let allowed: BTreeMap<(&str, &str), &[&str]> = BTreeMap::from([
         (("get", "/v1/communities/{community_id}/units/mine"), &["owner"][..]),
+        (("get", "/v1/communities/{community_id}/electronic-service-consent"), &["owner"][..]),
+        (("put", "/v1/communities/{community_id}/electronic-service-consent"), &["owner"][..]),
         (("get", "/v1/communities/{community_id}/register/summary"), &["committee"][..]),
         (("put", "/v1/admin/communities/{community_id}/rules"), &["admin"][..]),
         (("post", "/v1/support/communities/{community_id}/binding-resets"), &["support"][..]),

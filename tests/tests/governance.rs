@@ -191,6 +191,8 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
     let persons = demo_persons(&world).await.unwrap();
     let (p1, p2) = (&persons[2], &persons[3]);
     let mut served = Owner::login(&world, "o-notice-served").await.unwrap();
+    // This owner agrees to electronic service with the enrollment (issue 24 item 5); the other does not.
+    served.electronic_service_consent_version = Some(linli_server::governance::service::ELECTRONIC_SERVICE_CONSENT_VERSION.to_owned());
     let u1 = unit_id(&world, &p1.building, &p1.unit).await.unwrap();
     served.enroll(&world, u1, p1, &pin_for(p1)).await.unwrap();
     let mut refusing = Owner::login(&world, "o-notice-refusing").await.unwrap();
@@ -247,7 +249,20 @@ async fn publication_serves_each_owner_once_and_records_sends_failures_and_reads
     assert_eq!(got[0]["page"].as_str().unwrap(), format!("pages/meetings/notice?id={id}"));
     let thing1 = got[0]["data"]["thing1"]["value"].as_str().unwrap();
     assert!(thing1.chars().count() <= 20 && title.starts_with(thing1.trim_end_matches('…')), "{thing1}");
+    // Under `silent_follows_majority` the notice states the consequence of not voting; the page it links (the
+    // meeting with its agenda) states it in full.
+    assert_eq!(got[0]["data"]["thing4"]["value"], "逾期未表决视为随多数意见");
+    let page: Value = served.get(&format!("/v1/meetings/{id}")).await.unwrap().json().await.unwrap();
+    assert!(page["consequence_of_not_voting"].as_str().unwrap().contains("随已表决业主的决定"), "{page}");
+    assert!(page["proposals"].as_array().is_some_and(|p| p.len() == 1));
     assert!(sandbox_messages(&world, "o-notice-refusing").await.is_empty());
+    // The consent given at enrollment is on record; the other owner gave none.
+    let consent_of = async |o: &Owner| -> Value {
+        let url = format!("/v1/communities/{}/electronic-service-consent", world.community_id);
+        o.get(&url).await.unwrap().json().await.unwrap()
+    };
+    assert_eq!(consent_of(&served).await["agreed"], true);
+    assert_eq!(consent_of(&refusing).await["agreed"], false);
 
     // Read receipts: recorded once, the first time; the refused owner opening the notice in the app is served.
     let first: Value = served.post(&format!("/v1/meetings/{id}/notice/read"), &json!({})).await.unwrap().json().await.unwrap();

@@ -3,4 +3,5 @@
 
 pub mod devices;
 pub mod routes;
+pub mod service_consent;
 pub mod store;

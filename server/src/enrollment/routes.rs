@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(pin)
         .service(show);
     super::devices::configure(cfg);
+    super::service_consent::configure(cfg);
 }
 
 pub(crate) fn rule_error(e: EnrollmentError) -> ApiError {
@@ -142,6 +143,11 @@ pub struct StartEnrollment {
     pub id_number: String,
     /// The version of the consent text the owner accepted.
     pub consent_version: String,
+    /// The version of the separate consent to electronic service of meeting notices
+    /// (`GET /v1/communities/{id}/electronic-service-consent` shows the text), when the owner agreed to it; left
+    /// out, no consent is recorded and a WeChat delivery serves a notice only once the owner opens it.
+    #[serde(default)]
+    pub electronic_service_consent_version: Option<String>,
 }
 
 fn invalid(code: &'static str, title: &'static str) -> ApiError {
@@ -183,6 +189,9 @@ async fn start(
     }
     let now = Utc::now();
     let rules = Enrollment::start(&body.consent_version, &identity.consent_version, now).map_err(rule_error)?;
+    if let Some(version) = &body.electronic_service_consent_version {
+        super::service_consent::check_version(version)?;
+    }
     let id_number_bidx = state.pii.index(Field::IdNumber, id_number.expose());
     let mut conn = state.db.get().await?;
     // An account is one person's: a session alone (perhaps stolen) cannot enroll somebody else on it.
@@ -242,6 +251,10 @@ async fn start(
                     ))
                     .execute(conn)
                     .await?;
+                if body.electronic_service_consent_version.is_some() {
+                    let source = super::service_consent::Source::Enrollment(row.id);
+                    super::service_consent::record(conn, row.account_id, row.community_id, true, source, now).await?;
+                }
             }
             Ok::<_, diesel::result::Error>(inserted)
         })

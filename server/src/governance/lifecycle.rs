@@ -85,11 +85,14 @@ pub enum Action {
     Finalize { chain_agrees: bool },
     /// Anyone entitled reads the signed result.
     PublishResult,
+    /// Staff record paper service or posting of the notice: from publication until voting starts (service after
+    /// that cannot make anyone silent).
+    RecordService,
 }
 
 impl Action {
     /// One of each kind, for the table test.
-    pub const KINDS: [Self; 9] = [
+    pub const KINDS: [Self; 10] = [
         Self::Submit { clean: true },
         Self::ScreeningReview { approved: true },
         Self::CommitteeReview { approved: true },
@@ -99,6 +102,7 @@ impl Action {
         Self::Close,
         Self::Finalize { chain_agrees: true },
         Self::PublishResult,
+        Self::RecordService,
     ];
 }
 
@@ -159,6 +163,8 @@ pub const NOT_CLOSED: Refusal = refuse("meeting_not_closed", "Only a closed meet
 pub const RESULT_MISMATCH: Refusal =
     refuse("result_mismatch", "The chain's tally differs from the server's; the result is withheld");
 pub const RESULT_NOT_READY: Refusal = refuse("result_not_ready", "The meeting has no published result yet");
+pub const SERVICE_NOT_RECORDABLE: Refusal =
+    refuse("service_not_recordable", "Service can be recorded only after publication and before voting starts");
 
 /// Every step of the lifecycle. Pure: the caller holds the meeting row locked and persists the answer.
 pub fn transition(state: MeetingState, action: Action, facts: &Facts) -> Result<Next, Refusal> {
@@ -210,6 +216,9 @@ pub fn transition(state: MeetingState, action: Action, facts: &Facts) -> Result<
 
         (S::Finalized, Action::PublishResult) => Ok(Next::Stay),
         (_, Action::PublishResult) => Err(RESULT_NOT_READY),
+
+        (S::Published | S::Open, Action::RecordService) if facts.now < facts.voting_starts_at => Ok(Next::Stay),
+        (_, Action::RecordService) => Err(SERVICE_NOT_RECORDABLE),
     }
 }
 
@@ -253,6 +262,7 @@ mod tests {
                 (S::Published, Action::Open) => Next::To(S::Open),
                 (S::Closed, Action::Finalize { .. }) => Next::To(S::Finalized),
                 (S::Finalized, Action::PublishResult) => Next::Stay,
+                (S::Published | S::Open, Action::RecordService) => Next::Stay,
                 _ => return None,
             })
         };
@@ -266,6 +276,7 @@ mod tests {
             Action::Close => NOT_OPEN,
             Action::Finalize { .. } => NOT_CLOSED,
             Action::PublishResult => RESULT_NOT_READY,
+            Action::RecordService => SERVICE_NOT_RECORDABLE,
         };
         let f = facts();
         for s in S::ALL {
@@ -282,7 +293,13 @@ mod tests {
         // The same with the window's facts for the late steps: voting over, the bureau's approval in.
         let late = Facts { now: f.voting_ends_at, bureau_approved: true, ..f };
         for s in S::ALL {
-            for a in [Action::Close, Action::Finalize { chain_agrees: true }, Action::PublishResult, Action::BureauReview { approved: true }] {
+            for a in [
+                Action::Close,
+                Action::Finalize { chain_agrees: true },
+                Action::PublishResult,
+                Action::BureauReview { approved: true },
+                Action::RecordService,
+            ] {
                 let expected = match (s, a) {
                     (S::Open, Action::Close) => Ok(Next::To(S::Closed)),
                     (S::Closed, Action::Finalize { .. }) => Ok(Next::To(S::Finalized)),
@@ -326,6 +343,11 @@ mod tests {
         assert_eq!(t(S::Published, Action::Open, &at_margin), Ok(Next::To(S::Open)));
         let late = Facts { now: at_margin.now + Duration::milliseconds(1), ..f };
         assert_eq!(t(S::Published, Action::Open, &late), Err(OPENING_TOO_LATE));
+        // Service is recorded up to the instant voting starts, whether or not the roll is frozen yet.
+        let last_moment = Facts { now: f.voting_starts_at - Duration::milliseconds(1), ..f };
+        assert_eq!(t(S::Open, Action::RecordService, &last_moment), Ok(Next::Stay));
+        assert_eq!(t(S::Published, Action::RecordService, &started), Err(SERVICE_NOT_RECORDABLE));
+        assert_eq!(t(S::Open, Action::RecordService, &started), Err(SERVICE_NOT_RECORDABLE));
         assert_eq!(t(S::Open, Action::Close, &f), Err(VOTING_NOT_OVER));
         let ended = Facts { now: f.voting_ends_at, ..f };
         assert_eq!(t(S::Open, Action::Close, &ended), Ok(Next::To(S::Closed)));

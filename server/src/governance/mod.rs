@@ -12,6 +12,8 @@ pub mod result;
 pub mod routes;
 pub mod rules;
 pub mod screening;
+pub mod service;
+pub mod service_records;
 pub mod sheets;
 pub mod steps;
 pub mod store;

@@ -17,6 +17,8 @@ use diesel_async::RunQueryDsl;
 use linli_identity::wechat::WeChatError;
 use uuid::Uuid;
 
+use super::service::{consequence_of_not_voting, notice_page};
+use super::tally::TallyRules;
 use crate::app::AppState;
 use crate::notify::{self, NotifyError};
 use crate::schema::{meeting_notices, meetings};
@@ -83,8 +85,10 @@ fn shanghai(t: DateTime<Utc>) -> String {
     }
 }
 
-/// The notice's template data: `thing` keywords hold at most 20 characters.
-pub fn notice_data(title: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Vec<(&'static str, String)> {
+/// The notice's template data: `thing` keywords hold at most 20 characters. Under a silent flag the last keyword
+/// states the consequence of not voting (the page it links to, with the agenda, states it in full:
+/// `service::consequence_of_not_voting`).
+pub fn notice_data(title: &str, starts: DateTime<Utc>, ends: DateTime<Utc>, rules: TallyRules) -> Vec<(&'static str, String)> {
     let short: String = if title.chars().count() > 20 {
         title.chars().take(19).chain(std::iter::once('…')).collect()
     } else {
@@ -94,7 +98,7 @@ pub fn notice_data(title: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> V
         ("thing1", short),
         ("time2", shanghai(starts)),
         ("time3", shanghai(ends)),
-        ("thing4", "业主大会表决通知，请在投票期内表决".to_owned()),
+        ("thing4", consequence_of_not_voting(rules).map_or("业主大会表决通知，请在投票期内表决", |c| c.short).to_owned()),
     ]
 }
 
@@ -162,19 +166,28 @@ pub async fn step(state: &AppState, metrics: Option<&NoticeMetrics>) -> anyhow::
     .bind::<BigInt, _>(BATCH)
     .load(&mut conn)
     .await?;
-    let mut meetings_seen: HashMap<Uuid, (String, DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    type Seen = (String, DateTime<Utc>, DateTime<Utc>, bool, bool);
+    let mut meetings_seen: HashMap<Uuid, Seen> = HashMap::new();
     for c in &claimed {
         if let std::collections::hash_map::Entry::Vacant(slot) = meetings_seen.entry(c.meeting_id) {
-            let m: (String, DateTime<Utc>, DateTime<Utc>) = meetings::table
+            let m: Seen = meetings::table
                 .find(c.meeting_id)
-                .select((meetings::title, meetings::voting_starts_at, meetings::voting_ends_at))
+                .select((
+                    meetings::title,
+                    meetings::voting_starts_at,
+                    meetings::voting_ends_at,
+                    meetings::silent_counts_as_participating,
+                    meetings::silent_follows_majority,
+                ))
                 .first(&mut conn)
                 .await?;
             slot.insert(m);
         }
-        let Some((title, starts, ends)) = meetings_seen.get(&c.meeting_id) else { continue };
-        let data = notice_data(title, *starts, *ends);
-        let page = Some(format!("pages/meetings/notice?id={}", c.meeting_id));
+        let Some((title, starts, ends, participating, follows)) = meetings_seen.get(&c.meeting_id) else { continue };
+        let rules = TallyRules { silent_counts_as_participating: *participating, silent_follows_majority: *follows };
+        let data = notice_data(title, *starts, *ends, rules);
+        let sent_data: serde_json::Value = data.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.clone()))).collect();
+        let page = Some(notice_page(c.meeting_id));
         let message = match notify::templates(state) {
             Ok(t) => notify::message_for(state, c.account_id, &t.meeting_notice, page, &data).await,
             Err(e) => Err(e),
@@ -198,7 +211,12 @@ pub async fn step(state: &AppState, metrics: Option<&NoticeMetrics>) -> anyhow::
         match outcome {
             Outcome::Sent => {
                 diesel::update(row)
-                    .set((meeting_notices::status.eq("sent"), meeting_notices::sent_at.eq(now), meeting_notices::errcode.eq(0i64)))
+                    .set((
+                        meeting_notices::status.eq("sent"),
+                        meeting_notices::sent_at.eq(now),
+                        meeting_notices::errcode.eq(0i64),
+                        meeting_notices::sent_data.eq(&sent_data),
+                    ))
                     .execute(&mut conn)
                     .await?
             }
@@ -287,11 +305,25 @@ mod tests {
     fn template_data_fits_wechat_keyword_limits() {
         let t = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap();
         let long = "关于使用住宅专项维修资金更换三号楼两部电梯的业主大会会议";
-        let d = notice_data(long, t, t);
+        let d = notice_data(long, t, t, TallyRules::default());
         assert_eq!(d[0].1.chars().count(), 20);
         assert!(d[0].1.ends_with('…'));
         // 1_795_000_000 = 2026-11-18T11:06:40Z → 19:06 in Shanghai.
         assert_eq!(d[1].1, "2026-11-18 19:06");
+        assert!(d.iter().all(|(_, v)| v.chars().count() <= 20));
+    }
+
+    #[test]
+    fn under_a_silent_flag_the_notice_states_the_consequence_of_not_voting() {
+        let t = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+        let plain = notice_data("业主大会", t, t, TallyRules::default());
+        assert_eq!(plain[3].1, "业主大会表决通知，请在投票期内表决");
+        let participating = TallyRules { silent_counts_as_participating: true, silent_follows_majority: false };
+        let d = notice_data("业主大会", t, t, participating);
+        assert_eq!(d[3].1, "逾期未表决视为参与表决");
+        let follows = TallyRules { silent_counts_as_participating: false, silent_follows_majority: true };
+        let d = notice_data("业主大会", t, t, follows);
+        assert_eq!(d[3].1, "逾期未表决视为随多数意见");
         assert!(d.iter().all(|(_, v)| v.chars().count() <= 20));
     }
 }

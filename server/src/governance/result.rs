@@ -171,6 +171,8 @@ pub async fn publish_after_finalize(
     let silence = store::silence(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let service = store::service_summary(conn, &m).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let server = tally::tally(&input)?;
+    // Where the binding (rule-set) decision differs from the returned sheets': it rests on the proof of service.
+    let warnings = super::service::silent_weight_warnings(&server, input.served_silent);
     let chain = chain_result(&target.0, &target.1, meeting_id, input.proposals.len()).await?;
     // What went on chain at close is what the server recomputes now (service and sheets cannot change after it);
     // it decides only rule-set meetings.
@@ -239,8 +241,14 @@ pub async fn publish_after_finalize(
             // Keys nobody could vote for (no designated caster on the frozen roll): never silent, never weighted.
             "keys_without_caster": silence.without_caster,
             "weight_without_caster": silence.without_caster_weight,
-            "served_rule": "served = WeChat accepted the notice or the owner opened it, before voting ended; silent = a caster on the frozen roll, served, no live sheet for the key",
+            "silent_rule": "silent = a caster on the frozen roll, served, no live sheet for the key",
+            "served_keys_by_channel": service.served_keys_by_channel,
+            "service_records": service.service_records,
+            "accepted_without_service": service.accepted_without_service,
+            "served_rule": super::service::SERVED_RULE,
+            "consequence_of_not_voting": super::service::consequence_of_not_voting(input.rules).map(|c| c.full),
         },
+        "warnings": warnings,
     });
     let bytes = serde_json::to_vec(&doc)?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
@@ -311,6 +319,29 @@ pub fn result_html(doc: &serde_json::Value, signature: &str, chart_png: Option<&
             sv["notices"], sv["sent"], sv["failed"], sv["unknown"], sv["read"],
             area(&sv["served_silent"]["area_centi_m2"]), sv["served_silent"]["heads"]
         ));
+        let by_channel: Vec<String> = [
+            ("wechat_accepted_with_consent", "微信送达（已同意电子送达）"),
+            ("read_receipt", "已读回执"),
+            ("paper_hand_delivery", "纸质直接送达"),
+            ("registered_mail", "挂号信"),
+            ("posting", "张贴公告"),
+        ]
+        .iter()
+        .filter_map(|(k, label)| sv["served_keys_by_channel"][k].as_i64().map(|n| format!("{label} {n}")))
+        .collect();
+        if !by_channel.is_empty() {
+            h.push_str(&format!(
+                "<p>投票开始前已送达的表决权人（按送达方式）：{}；微信已接收但未同意电子送达且未读（不计为送达）{}</p>",
+                esc(&by_channel.join("，")),
+                sv["accepted_without_service"].as_i64().unwrap_or(0)
+            ));
+        }
+        if let Some(c) = sv["consequence_of_not_voting"].as_str() {
+            h.push_str(&format!("<p>通知所载未表决的后果：{}</p>", esc(c)));
+        }
+    }
+    for w in doc["warnings"].as_array().into_iter().flatten() {
+        h.push_str(&format!("<p style=\"border:2px solid #c62828;padding:.5em\"><strong>警示</strong>：{}</p>", esc(w["message"].as_str().unwrap_or_default())));
     }
     let decided = |v: &serde_json::Value| if *v == true { "通过" } else { "未通过" };
     let reached = |v: &serde_json::Value| if *v == true { "已达到" } else { "未达到" };
@@ -401,6 +432,25 @@ mod tests {
         assert!(h.contains("data:image/png;base64,iVBORw==") && h.contains("background:#2e7d32"));
         assert!(h.contains("&lt;script&gt;") && !h.contains("<script>"));
         assert!(h.contains("12345.67") && h.contains("9.05") && h.contains("a&amp;b") && h.contains("通过"));
+        assert!(!h.contains("警示"), "no warning in a document without one");
+    }
+
+    #[test]
+    fn html_prints_each_warning_and_the_service_by_channel() {
+        let doc = json!({
+            "title": "t",
+            "proposals": [],
+            "service": {"notices": 2, "sent": 2, "failed": 0, "unknown": 0, "read": 1,
+                        "served_silent": {"area_centi_m2": 4786, "heads": 1},
+                        "served_keys_by_channel": {"read_receipt": 1, "posting": 3},
+                        "accepted_without_service": 1,
+                        "consequence_of_not_voting": "视为参与表决<>"},
+            "warnings": [{"code": "binding_result_rests_on_silent_weight", "message": "议题 0：取决于送达证明"}],
+        });
+        let h = result_html(&doc, "sig", None);
+        assert!(h.contains("<strong>警示</strong>：议题 0：取决于送达证明"), "{h}");
+        assert!(h.contains("已读回执 1，张贴公告 3") && h.contains("不计为送达）1"), "{h}");
+        assert!(h.contains("视为参与表决&lt;&gt;"));
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(org_get_result);
     super::proxies::configure(cfg);
     super::attachments::configure(cfg);
+    super::service_records::configure(cfg);
 }
 
 fn conflict(code: &'static str, title: &'static str) -> ApiError {
@@ -96,13 +97,17 @@ pub struct MeetingView {
     pub attachments: Vec<super::attachments::AttachmentView>,
     /// The meeting's id on chain (hex bytes32).
     pub chain_meeting_id: String,
+    /// What not voting means under the meeting's silent flags, as its notice states it (null: no flag set, not
+    /// voting only means not participating).
+    pub consequence_of_not_voting: Option<&'static str>,
 }
 
 async fn view(conn: &mut AsyncPgConnection, m: MeetingRow) -> Result<MeetingView, ApiError> {
     let proposals = store::proposals(conn, m.id).await?;
     let attachments = super::attachments::list(conn, m.id).await?;
     let chain_meeting_id = hex::encode(&m.chain_meeting_id);
-    Ok(MeetingView { meeting: m, proposals, attachments, chain_meeting_id })
+    let consequence_of_not_voting = super::service::consequence_of_not_voting(m.tally_rules()).map(|c| c.full);
+    Ok(MeetingView { meeting: m, proposals, attachments, chain_meeting_id, consequence_of_not_voting })
 }
 
 /// Committee members and verified owners of the meeting's community may read it; anyone else gets 404.
@@ -817,7 +822,8 @@ const NOTICE_COLUMNS: NoticeColumns = (
     meeting_notices::headcount_keys,
 );
 
-/// Read receipt: the owner opened the meeting's notice (recorded once, the first time). Counts as service.
+/// Read receipt: the owner opened the meeting's notice (recorded once, the first time). Counts as service when
+/// made before voting opens.
 #[utoipa::path(
     tag = "governance",
     params(("meeting_id" = Uuid, Path)),

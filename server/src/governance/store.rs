@@ -11,10 +11,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::domain::{ApprovedProxy, ProposalDraft, ProposalKindDraft, RegisterUnit, RollEntry, RollUnit, build_roll, unused_proxies};
-use super::tally::{self, Caster, Matter, NoticeRecord, ProposalSpec, RollWeight, Sheet, TallyInput, TallyRules, Weight};
+use super::service::{self, Channel, NoticeRecord, PaperChannel, PaperRecord, Proof};
+use super::tally::{self, Caster, Matter, ProposalSpec, RollWeight, Sheet, TallyInput, TallyRules, Weight};
 use crate::community::headcount::{CountingRules, Holder, UnitHolding};
 use crate::error::ApiError;
-use crate::schema::{account_persons, ballot_sheets, meeting_notices, meeting_proposals, meeting_proxies, meetings, roll_entries};
+use crate::schema::{
+    account_persons, ballot_sheets, meeting_notices, meeting_proposals, meeting_proxies, meeting_service_records, meetings, roll_entries,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = meetings)]
@@ -368,7 +371,7 @@ pub async fn roll(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Ve
 }
 
 /// The tally input from the server's own rows: the sheets, and the served-but-silent weight from the proof of
-/// service (notices delivered or read before voting ended, mapped onto the frozen roll).
+/// service (`governance::service::served_proofs` before voting opened, mapped onto the frozen roll).
 pub async fn tally_input(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<TallyInput, ApiError> {
     let specs = proposals(conn, m.id).await?.iter().map(ProposalRow::spec).collect::<Result<Vec<_>, _>>()?;
     let rows = live_sheets(conn, m.id).await?;
@@ -442,37 +445,77 @@ pub struct ServiceSummary {
     pub unknown: i64,
     /// Opened by the owner (read receipt).
     pub read: i64,
-    /// Roll keys served (delivered or read) before voting ended.
+    /// Accepted by WeChat before voting opened, but no service: no consent to electronic service at delivery and
+    /// not opened before voting opened.
+    pub accepted_without_service: usize,
+    /// Staff records of paper service and posting, per channel.
+    pub service_records: BTreeMap<PaperChannel, usize>,
+    /// Roll keys served before voting opened, per channel (a key served several ways counts under each).
+    pub served_keys_by_channel: BTreeMap<Channel, usize>,
+    /// Every proof that counts, per roll key.
+    #[serde(skip)]
+    pub proofs: BTreeMap<String, Vec<Proof>>,
+    /// Roll keys served (by any channel) before voting opened.
     #[serde(skip)]
     pub served_keys: BTreeSet<String>,
     pub served_keys_count: usize,
 }
 
+/// The proof of service of a meeting from its rows: the notices with their owners' consent histories, and the
+/// staff's records.
 pub async fn service_summary(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<ServiceSummary, ApiError> {
-    type Row = (String, serde_json::Value, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    type Row = (Uuid, String, serde_json::Value, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
     let rows: Vec<Row> = meeting_notices::table
         .filter(meeting_notices::meeting_id.eq(m.id))
-        .select((meeting_notices::status, meeting_notices::headcount_keys, meeting_notices::sent_at, meeting_notices::read_at))
+        .select((
+            meeting_notices::account_id,
+            meeting_notices::status,
+            meeting_notices::headcount_keys,
+            meeting_notices::sent_at,
+            meeting_notices::read_at,
+        ))
         .load(conn)
         .await?;
+    let mut consents = crate::enrollment::service_consent::histories(conn, m.community_id).await?;
     let count = |f: &dyn Fn(&Row) -> bool| i64::try_from(rows.iter().filter(|r| f(r)).count()).unwrap_or(i64::MAX);
-    let records: Vec<NoticeRecord> = rows
+    let notices: Vec<NoticeRecord> = rows
         .iter()
-        .map(|(_, keys, sent_at, read_at)| NoticeRecord {
+        .map(|(account, _, keys, sent_at, read_at)| NoticeRecord {
             keys: serde_json::from_value(keys.clone()).unwrap_or_default(),
             delivered_at: *sent_at,
             read_at: *read_at,
+            consent: consents.remove(account).unwrap_or_default(),
         })
         .collect();
-    let served_keys = tally::served_keys(&records, m.voting_ends_at);
+    let records: Vec<(String, serde_json::Value, DateTime<Utc>)> = meeting_service_records::table
+        .filter(meeting_service_records::meeting_id.eq(m.id))
+        .select((meeting_service_records::channel, meeting_service_records::headcount_keys, meeting_service_records::served_at))
+        .load(conn)
+        .await?;
+    let mut paper = Vec::with_capacity(records.len());
+    for (channel, keys, served_at) in records {
+        let channel = PaperChannel::parse(&channel)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("service record with an unknown channel {channel:?}")))?;
+        paper.push(PaperRecord { keys: serde_json::from_value(keys).unwrap_or_default(), channel, served_at });
+    }
+    let mut service_records: BTreeMap<PaperChannel, usize> = BTreeMap::new();
+    for p in &paper {
+        *service_records.entry(p.channel).or_default() += 1;
+    }
+    let proofs = service::served_proofs(&notices, &paper, m.voting_starts_at);
+    let served_keys = service::served_keys(&proofs);
     Ok(ServiceSummary {
-        notices: count(&|r| r.0 != "not_pushed"),
-        sent: count(&|r| r.0 == "sent"),
-        failed: count(&|r| r.0 == "failed"),
-        unknown: count(&|r| r.0 == "unknown"),
-        read: count(&|r| r.3.is_some()),
+        notices: count(&|r| r.1 != "not_pushed"),
+        sent: count(&|r| r.1 == "sent"),
+        failed: count(&|r| r.1 == "failed"),
+        unknown: count(&|r| r.1 == "unknown"),
+        read: count(&|r| r.4.is_some()),
+        accepted_without_service: service::accepted_without_service(&notices, m.voting_starts_at),
+        service_records,
+        served_keys_by_channel: service::keys_per_channel(&proofs),
         served_keys_count: served_keys.len(),
         served_keys,
+        proofs,
     })
 }
 

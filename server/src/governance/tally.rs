@@ -333,26 +333,6 @@ pub struct RollWeight {
     pub voter: Option<Caster>,
 }
 
-/// One owner's proof of service: the roll keys the notice was addressed for, when WeChat accepted it and when
-/// the owner opened it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeRecord {
-    pub keys: Vec<String>,
-    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// The roll keys served notice: delivered (WeChat accepted the message) or read, strictly before `deadline`
-/// (the end of voting: service after the vote cannot make anyone "silent"). A failed or unknown send that the
-/// owner never opened is not service.
-pub fn served_keys(records: &[NoticeRecord], deadline: chrono::DateTime<chrono::Utc>) -> std::collections::BTreeSet<String> {
-    records
-        .iter()
-        .filter(|r| r.delivered_at.is_some_and(|t| t < deadline) || r.read_at.is_some_and(|t| t < deadline))
-        .flat_map(|r| r.keys.iter().cloned())
-        .collect()
-}
-
 /// Who is silent on a frozen roll, and who could not have voted at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Silence {
@@ -707,27 +687,6 @@ mod tests {
         assert!(a.passed && !b.passed);
         assert!(!r[0].lines[0].strict.quorum, "60 of 100 is no quorum without the silent");
         assert_eq!(r[0].election.as_ref().unwrap().elected, vec![0]);
-    }
-
-    #[test]
-    fn service_counts_only_before_the_end_of_voting_and_only_when_delivered_or_read() {
-        let end = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap();
-        let before = end - chrono::Duration::milliseconds(1);
-        let rec = |k: &str, d: Option<chrono::DateTime<chrono::Utc>>, r: Option<chrono::DateTime<chrono::Utc>>| NoticeRecord {
-            keys: vec![k.to_owned()],
-            delivered_at: d,
-            read_at: r,
-        };
-        let records = [
-            rec("delivered-just-before", Some(before), None),
-            rec("delivered-at-the-end", Some(end), None),
-            rec("read-only", None, Some(before)),
-            rec("failed-never-read", None, None),
-            rec("read-after", None, Some(end + chrono::Duration::seconds(1))),
-        ];
-        let s = served_keys(&records, end);
-        let want: std::collections::BTreeSet<String> = ["delivered-just-before", "read-only"].map(String::from).into();
-        assert_eq!(s, want);
     }
 
     #[test]

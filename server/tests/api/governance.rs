@@ -210,8 +210,9 @@ struct NoticeRow {
 }
 
 /// Proof of service feeds the rule-set tally: publication queues a notice for every verified owner behind a roll
-/// key (both co-owners of a co-owned unit); a key counts as served when a notice to one of its owners was
-/// delivered or read before voting ended, and served-but-silent = served keys whose voter cast no sheet.
+/// key (both co-owners of a co-owned unit); a key counts as served when a notice to one of its owners was read, or
+/// delivered to an owner who agreed to electronic service, before voting opened (`governance::service`), and
+/// served-but-silent = served keys whose voter cast no sheet.
 /// Expected weights come from the register file: B01/0101 is 138.34 m², B01/0104 (co-owned) 47.86 m².
 #[actix_web::test]
 async fn served_but_silent_weight_comes_from_the_notice_records() {
@@ -223,12 +224,16 @@ async fn served_but_silent_weight_comes_from_the_notice_records() {
     t.grant(b, community, Role::Committee).await;
     let (o1, t1) = t.account().await;
     let (o2, _) = t.account().await;
-    let (o3, _) = t.account().await;
+    let (o3, t3) = t.account().await;
     let (o4, t4) = t.account().await;
     t.link_person(o1, community, "330106197601165874").await; // B01/0101 alone
     t.link_person(o2, community, "310104195802015447").await; // B01/0104 with o3's person
     t.link_person(o3, community, "310104196604210713").await;
     let app = service!(t);
+    // o3 agreed to electronic service, so WeChat's acceptance of o3's notice serves it.
+    let consent = serde_json::json!({"agreed": true, "text_version": linli_server::governance::service::ELECTRONIC_SERVICE_CONSENT_VERSION});
+    let (s, _, _) = call!(app, put, format!("/v1/communities/{community}/electronic-service-consent"), t3, consent);
+    assert_eq!(s, 200);
     let mut body = draft("送达测试", "使用维修资金更换电梯", 3600);
     body["rules"] = serde_json::json!({"silent_follows_majority": true});
     let (_, _, m) = call!(app, post, format!("/v1/communities/{community}/meetings"), ta, body);

@@ -10,6 +10,7 @@ mod errors;
 mod governance;
 mod governance_attachments;
 mod governance_chain;
+mod governance_service;
 mod import;
 mod migrations;
 mod openapi;

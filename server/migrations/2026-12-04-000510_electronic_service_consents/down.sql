@@ -1,0 +1,2 @@
+DROP TABLE electronic_service_consents;
+DROP FUNCTION electronic_service_consents_append_only();
