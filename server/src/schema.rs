@@ -49,6 +49,7 @@ diesel::table! {
         phone_enc -> Nullable<Text>,
         phone_bidx -> Nullable<Text>,
         created_at -> Timestamptz,
+        id_type -> Text,
     }
 }
 

@@ -198,7 +198,7 @@ pub struct RegisterUnit {
 /// Builds the roll: one entry per headcount key, areas summed. The designated voter of a key is the holder of
 /// the written proxy approved first (earliest approval, then smallest id) for any of the key's units; without
 /// one, the account verified first (earliest `verified_at`, then smallest account id) for any of the key's
-/// persons; for the developer key, for any person holding a developer unit. A co-owned unit thus has one voter:
+/// persons; for a developer's key, for the developer. A co-owned unit thus has one voter:
 /// the first co-owner who completed enrollment, unless its owners signed a written proxy. A proxy for a unit
 /// that does not count under the rules, or for a key an earlier proxy took, is not used (see
 /// [`unused_proxies`]).
@@ -206,7 +206,6 @@ pub fn build_roll(
     units: &[RegisterUnit],
     rules: CountingRules,
     verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
-    developer_persons: &BTreeSet<Uuid>,
     proxies: &[ApprovedProxy],
 ) -> Vec<RollEntry> {
     let mut by_key: BTreeMap<HeadcountKey, (i64, Vec<RollUnit>)> = BTreeMap::new();
@@ -237,7 +236,7 @@ pub fn build_roll(
                 Some(p) => (Some(p.holder), Some(p.id)),
                 None => {
                     let persons: Vec<Uuid> = match &key {
-                        HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+                        HeadcountKey::Developer(developer) => vec![*developer],
                         HeadcountKey::Buyer(owners) => owners.clone(),
                     };
                     (persons.iter().filter_map(|p| verified.get(p)).flatten().min().map(|(_, account)| *account), None)
@@ -280,15 +279,14 @@ pub fn unused_proxies(roll: &[RollEntry], proxies: &[ApprovedProxy]) -> Vec<Uuid
     proxies.iter().map(|p| p.id).filter(|id| !used.contains(id)).collect()
 }
 
-/// Who is served notice of a meeting: every verified account of a person behind a roll key (for the developer
-/// key, of a person holding a developer unit), with the keys it answers for. The same keys [`build_roll`] makes
+/// Who is served notice of a meeting: every verified account of a person behind a roll key (for a developer's
+/// key, of the developer), with the keys it answers for. The same keys [`build_roll`] makes
 /// from the same register, so service recorded at publication maps onto the roll frozen later; a key that only
 /// appears after publication (the register changed) was not served.
 pub fn notice_recipients(
     units: &[RegisterUnit],
     rules: CountingRules,
     verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
-    developer_persons: &BTreeSet<Uuid>,
 ) -> BTreeMap<Uuid, BTreeSet<String>> {
     let mut keys: BTreeSet<HeadcountKey> = BTreeSet::new();
     for u in units {
@@ -302,7 +300,7 @@ pub fn notice_recipients(
     let mut out: BTreeMap<Uuid, BTreeSet<String>> = BTreeMap::new();
     for key in keys {
         let persons: Vec<Uuid> = match &key {
-            HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+            HeadcountKey::Developer(developer) => vec![*developer],
             HeadcountKey::Buyer(owners) => owners.clone(),
         };
         let opaque = key.opaque();
@@ -383,7 +381,7 @@ mod tests {
         let mut verified = BTreeMap::new();
         verified.insert(Uuid::from_u128(2), vec![(t(10), Uuid::from_u128(92))]);
         verified.insert(Uuid::from_u128(1), vec![(t(20), Uuid::from_u128(91))]);
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &[]);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &[]);
         assert_eq!(roll.len(), 2);
         let co = roll.iter().find(|e| e.area_centi_m2 == 8000).unwrap();
         assert_eq!(co.voter, Some(Uuid::from_u128(92)), "person 2 verified first");
@@ -410,7 +408,7 @@ mod tests {
         verified.insert(Uuid::from_u128(3), vec![(t(10), Uuid::from_u128(93))]);
         // Person 3 (two units, one key) authorised account 91 in writing, naming unit 201.
         let proxies = [proxy(500, 3, 91, 100)];
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &proxies);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &proxies);
         let by_proxy = roll.iter().find(|e| e.units.len() == 2).unwrap();
         assert_eq!((by_proxy.voter, by_proxy.proxy), (Some(Uuid::from_u128(91)), Some(Uuid::from_u128(500))));
         assert_eq!(by_proxy.area_centi_m2, 10000, "the proxy carries the principal's whole key");
@@ -425,7 +423,7 @@ mod tests {
         let units = vec![unit(1, "1", "101", 8000, &[1, 2]), unit(2, "1", "102", 9000, &[1, 2]), unit(3, "2", "201", 7000, &[4])];
         // Two authorisations naming the same co-owned person pair (units 101 and 102): one key, one voter.
         let proxies = [proxy(601, 2, 95, 200), proxy(600, 1, 94, 100), proxy(602, 2, 96, 100)];
-        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &proxies);
         let key = roll.iter().find(|e| e.units.len() == 2).unwrap();
         // Approved at the same second: the smaller id first.
         assert_eq!((key.voter, key.proxy), (Some(Uuid::from_u128(94)), Some(Uuid::from_u128(600))));
@@ -439,21 +437,22 @@ mod tests {
         space.holding.kind = UnitKind::Parking;
         let units = vec![unit(1, "1", "101", 8000, &[1]), space];
         let proxies = [proxy(700, 2, 91, 100)];
-        let roll = build_roll(&units, CountingRules { count_parking_spaces: false }, &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let roll = build_roll(&units, CountingRules { count_parking_spaces: false }, &BTreeMap::new(), &proxies);
         assert_eq!(roll.len(), 1);
         assert_eq!(unused_proxies(&roll, &proxies), vec![Uuid::from_u128(700)]);
-        let counted = build_roll(&units, CountingRules { count_parking_spaces: true }, &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let counted = build_roll(&units, CountingRules { count_parking_spaces: true }, &BTreeMap::new(), &proxies);
         assert_eq!(counted.iter().find(|e| e.proxy.is_some()).unwrap().voter, Some(Uuid::from_u128(91)));
     }
 
     #[test]
     fn a_developer_unit_proxy_votes_for_the_developer_key() {
         let mut unsold = unit(2, "1", "102", 9000, &[]);
-        unsold.holding.holder = Holder::Developer(crate::community::domain::DeveloperHolding::Unsold);
+        unsold.holding.holder =
+            Holder::Developer { developer: Uuid::from_u128(900), holding: crate::community::domain::DeveloperHolding::Unsold };
         let units = vec![unit(1, "1", "101", 8000, &[1]), unsold];
         let proxies = [proxy(800, 2, 97, 100)];
-        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &BTreeSet::new(), &proxies);
-        let dev = roll.iter().find(|e| e.key == "developer").unwrap();
+        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &proxies);
+        let dev = roll.iter().find(|e| e.key.starts_with("developer:")).unwrap();
         assert_eq!((dev.voter, dev.proxy), (Some(Uuid::from_u128(97)), Some(Uuid::from_u128(800))));
     }
 
@@ -485,8 +484,8 @@ mod tests {
         verified.insert(Uuid::from_u128(1), vec![(t(10), Uuid::from_u128(91))]);
         verified.insert(Uuid::from_u128(2), vec![(t(20), Uuid::from_u128(92))]);
         verified.insert(Uuid::from_u128(3), vec![(t(30), Uuid::from_u128(93))]);
-        let to = notice_recipients(&units, CountingRules::default(), &verified, &BTreeSet::new());
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &[]);
+        let to = notice_recipients(&units, CountingRules::default(), &verified);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &[]);
         let key_of = |area: i64| roll.iter().find(|e| e.area_centi_m2 == area).unwrap().key.clone();
         // Person 1 co-owns 101 and alone owns 201: two keys. Person 2 co-owns 101. Person 4 never enrolled.
         assert_eq!(to[&Uuid::from_u128(91)], BTreeSet::from([key_of(8000), key_of(1000)]));
