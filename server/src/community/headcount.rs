@@ -98,7 +98,7 @@ pub struct RegisterTotals {
     pub headcount: u64,
     /// All units in the register, counted or not.
     pub all_units: u64,
-    /// Units held by a developer (each developer's count together as one person).
+    /// Units held by a developer (each developer's units count together as one person).
     pub developer_units: u64,
     pub developer_area_centi_m2: i64,
     /// Units with more than one owner (each casts one vote).

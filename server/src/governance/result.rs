@@ -112,7 +112,7 @@ pub async fn publish_after_finalize(
             })
         })
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "type": "linli-meeting-result-v1",
         "meeting_id": m.id,
         "community_id": m.community_id,
@@ -144,6 +144,8 @@ pub async fn publish_after_finalize(
             "served_rule": "served = WeChat accepted the notice or the owner opened it, before voting ended; silent = no sheet for the key",
         },
     });
+    // Who voted for a co-owned unit (governance::co_owners).
+    doc["rules"]["co_owner_voter"] = json!(super::co_owners::RULE);
     let bytes = serde_json::to_vec(&doc)?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     // "ed25519:<public key>:<signature over the compact JSON bytes of the document>", both base64.

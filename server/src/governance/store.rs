@@ -221,12 +221,15 @@ pub async fn register_snapshot(conn: &mut AsyncPgConnection, meeting: &MeetingRo
     Ok(RegisterSnapshot { units, rules, verified })
 }
 
-/// Freezes the roll from the register and the approved written proxies as they stand now; returns the entries
-/// (also inserted). Proxies the roll does not use, and those still waiting for staff, lapse.
+/// Freezes the roll from the register, the approved written proxies and the co-owner designations in effect as
+/// they stand now; returns the entries (also inserted). Proxies the roll does not use, and those still waiting for
+/// staff, lapse. A designation that takes effect after this counts from the next meeting on.
 pub async fn freeze_roll(
     conn: &mut AsyncPgConnection,
     meeting: &MeetingRow,
 ) -> Result<Vec<RollEntry>, ApiError> {
+    // First: it waits for designation changes in flight, so what follows reads them.
+    let designations = super::co_owner_voter::effective_designations(conn, meeting.community_id).await?;
     let RegisterSnapshot { units, rules, verified } = register_snapshot(conn, meeting).await?;
     let approved: Vec<(Uuid, Uuid, Uuid, Option<DateTime<Utc>>)> = meeting_proxies::table
         .filter(meeting_proxies::meeting_id.eq(meeting.id))
@@ -239,7 +242,7 @@ pub async fn freeze_roll(
         .into_iter()
         .map(|(id, unit_id, holder, at)| ApprovedProxy { id, unit_id, holder, approved_at: at.unwrap_or(DateTime::<Utc>::MIN_UTC) })
         .collect();
-    let roll = build_roll(&units, rules, &verified, &proxies);
+    let roll = build_roll(&units, rules, &verified, &proxies, &designations);
     let unused = unused_proxies(&roll, &proxies);
     diesel::update(meeting_proxies::table)
         .filter(meeting_proxies::meeting_id.eq(meeting.id))
