@@ -302,7 +302,8 @@ pub enum Signed {
     Waiting { designation: Uuid, missing: BTreeSet<Uuid> },
     /// Every enrolled co-owner has signed: it is in effect from now on.
     Effective { designation: Uuid },
-    /// The designation in effect already names this voter: nothing changed.
+    /// The designation in effect already names this voter: it stays (a designation of someone else that was
+    /// waiting has ended).
     AlreadyInEffect { designation: Uuid },
 }
 
@@ -336,17 +337,19 @@ pub async fn apply_signature(
     let designation = match pending {
         Some((row, _)) if row.1 == voter => row.0,
         other => {
-            if other.is_none()
-                && let Some((id, in_effect)) = effective
-                && in_effect == voter
-            {
-                return Ok(Change { outcome: Signed::AlreadyInEffect { designation: id }, tell: Vec::new(), unit_label: unit.label() });
-            }
+            // A waiting designation of someone else ends: a co-owner signing another one does not agree to it
+            // (and unanimity means any co-owner can stop it anyway).
             if let Some((row, _)) = other {
                 diesel::update(designations::table.find(row.0))
                     .set((designations::status.eq("superseded"), designations::ended_at.eq(now), designations::ended_by.eq(account)))
                     .execute(conn)
                     .await?;
+            }
+            // Signing the designee already in effect keeps it: nothing new to sign.
+            if let Some((id, in_effect)) = effective
+                && in_effect == voter
+            {
+                return Ok(Change { outcome: Signed::AlreadyInEffect { designation: id }, tell: Vec::new(), unit_label: unit.label() });
             }
             let id = Uuid::now_v7();
             diesel::insert_into(designations::table)

@@ -98,6 +98,13 @@ async fn a_designation_in_effect_at_the_freeze_decides_the_voter_and_one_after_i
     assert_eq!(signed.tell, [first]);
     let again = apply_signature(&mut conn, unit, first, p2, "serial-1", "nonce-3").await.unwrap();
     assert!(matches!(again.outcome, Signed::AlreadyInEffect { .. }), "{:?}", again.outcome);
+    // Co-owner 1 proposes themself; co-owner 2 signs the designation in effect instead: the proposal ends.
+    let proposal = apply_signature(&mut conn, unit, first, p1, "serial-1", "nonce-4").await.unwrap();
+    assert!(matches!(proposal.outcome, Signed::Waiting { .. }), "{:?}", proposal.outcome);
+    let kept = apply_signature(&mut conn, unit, second, p2, "serial-2", "nonce-5").await.unwrap();
+    assert!(matches!(kept.outcome, Signed::AlreadyInEffect { .. }), "{:?}", kept.outcome);
+    let (s, _, view) = call!(app, get, format!("/v1/units/{unit}/co-owner-voter"), first_token, serde_json::json!({}));
+    assert_eq!((s, &view["pending"], &view["designation"]["voter"]), (200, &serde_json::Value::Null, &serde_json::json!(p2)), "{view}");
 
     // The meeting frozen before keeps its voter; the next one gets the designee.
     assert_eq!(voter_of_unit(&t, &before).await, Some(first), "a frozen roll never changes");
