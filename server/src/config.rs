@@ -79,7 +79,8 @@ pub struct WeChatSettings {
 /// Template ids of the subscribe messages we send. Each template chosen in the console must have the keywords
 /// the message fills (`thing` ≤ 20 characters, `time` a date and time):
 /// - `meeting_notice`: thing1 meeting title, time2 voting starts, time3 voting ends, thing4 instruction;
-/// - `binding_reset`, `registry_review`, `proxy`: thing1 outcome, thing2 what to do next, time3 when.
+/// - `binding_reset`, `registry_review`, `proxy`, `co_owner_voter`: thing1 outcome, thing2 what to do next (or
+///   who holds a co-owned unit's vote), time3 when.
 ///
 /// The defaults are placeholders the sandbox accepts; production sets the console's ids.
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +90,7 @@ pub struct SubscribeTemplates {
     pub binding_reset: String,
     pub registry_review: String,
     pub proxy: String,
+    pub co_owner_voter: String,
 }
 
 impl Default for SubscribeTemplates {
@@ -98,6 +100,7 @@ impl Default for SubscribeTemplates {
             binding_reset: "linli_binding_reset".into(),
             registry_review: "linli_registry_review".into(),
             proxy: "linli_meeting_proxy".into(),
+            co_owner_voter: "linli_co_owner_voter".into(),
         }
     }
 }

@@ -185,6 +185,20 @@ pub async fn proxy_decided(state: &AppState, holder: Uuid, unit_label: &str, app
     }
 }
 
+/// Tells a co-owner that the designation of their unit's voter changed, and who holds the vote now (the name
+/// masked: `张*`).
+pub async fn co_owner_voter(state: &AppState, account: Uuid, note: &str, unit_label: &str, holder: &str) {
+    let data = [
+        // "thing" values hold at most 20 characters.
+        ("thing1", note.chars().take(20).collect::<String>()),
+        ("thing2", format!("{unit_label} 投票人{holder}").chars().take(20).collect::<String>()),
+        ("time3", chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()),
+    ];
+    if let Err(e) = send(state, account, |t| &t.co_owner_voter, &data).await {
+        tracing::warn!(error = %e, %account, "co-owner voter notification not sent");
+    }
+}
+
 /// Tells an owner who uses the app that someone now votes for their unit under a written proxy, so an
 /// authorisation they never signed is noticed while it can still be withdrawn.
 pub async fn proxy_approved_for_principal(state: &AppState, principal: Uuid, unit_label: &str) {

@@ -49,6 +49,7 @@ diesel::table! {
         phone_enc -> Nullable<Text>,
         phone_bidx -> Nullable<Text>,
         created_at -> Timestamptz,
+        id_type -> Text,
     }
 }
 
@@ -499,6 +500,35 @@ diesel::joinable!(units -> buildings (building_id));
 diesel::joinable!(ownerships -> units (unit_id));
 diesel::joinable!(ownerships -> persons (person_id));
 
+// co-owner voter designations (issue 24 item 8)
+diesel::table! {
+    co_owner_designations (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        unit_id -> Uuid,
+        voter_person -> Uuid,
+        proposed_by -> Uuid,
+        status -> Text,
+        created_at -> Timestamptz,
+        effective_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        ended_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    co_owner_designation_signatures (designation_id, person_id) {
+        designation_id -> Uuid,
+        person_id -> Uuid,
+        account_id -> Uuid,
+        device_serial -> Text,
+        request_nonce -> Text,
+        signed_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(co_owner_designation_signatures -> co_owner_designations (designation_id));
+
 // billing (DESIGN §8)
 diesel::table! {
     fee_items (id) {
@@ -638,4 +668,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ballot_sheets,
     chain_contracts,
     chain_outbox,
+    co_owner_designations,
+    co_owner_designation_signatures,
 );

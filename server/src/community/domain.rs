@@ -142,6 +142,106 @@ impl CreditCode {
     }
 }
 
+/// A non-PRC identity document of a natural person (the register's owners who hold no resident identity card).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum IdDocumentKind {
+    /// A passport, with its issuing state's ICAO 9303 three-letter code (`GBR`): passport numbers are unique only
+    /// per issuing state, so the state is part of the identity.
+    Passport { issuer: String },
+    /// 港澳居民来往内地通行证: `H` (Hong Kong) or `M` (Macao) and 8 digits, or 10 on cards of the older series.
+    HkMacaoPermit,
+    /// 台湾居民来往大陆通行证: 8 digits.
+    TaiwanPermit,
+}
+
+impl IdDocumentKind {
+    /// The register file's `id_type` text: `passport:GBR`, `hk_macao_permit`, `taiwan_permit`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "hk_macao_permit" => Some(Self::HkMacaoPermit),
+            "taiwan_permit" => Some(Self::TaiwanPermit),
+            _ => {
+                let issuer = text.strip_prefix("passport:")?;
+                (issuer.len() == 3 && issuer.bytes().all(|b| b.is_ascii_uppercase()))
+                    .then(|| Self::Passport { issuer: issuer.to_owned() })
+            }
+        }
+    }
+
+    /// The stored `persons.id_type`.
+    pub fn column(&self) -> &'static str {
+        match self {
+            Self::Passport { .. } => "passport",
+            Self::HkMacaoPermit => "hk_macao_permit",
+            Self::TaiwanPermit => "taiwan_permit",
+        }
+    }
+}
+
+/// A validated non-PRC identity document: its kind and number (upper-cased).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct IdDocument {
+    kind: IdDocumentKind,
+    number: String,
+    /// `passport:GBR:123456789`, `hk_macao_permit:H12345678`: the identity's text, encrypted and blind-indexed
+    /// as an ID number is. The prefix keeps it from ever equalling an ID number, a credit code or another kind's
+    /// number.
+    key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdDocumentError {
+    #[error("id_type must be passport:<ICAO three-letter state code>, hk_macao_permit or taiwan_permit")]
+    Kind,
+    #[error("a passport number has 5 to 20 letters and digits")]
+    Passport,
+    #[error("a Hong Kong/Macao permit number is H or M followed by 8 or 10 digits")]
+    HkMacao,
+    #[error("a Taiwan permit number has 8 digits")]
+    Taiwan,
+}
+
+impl IdDocument {
+    pub fn parse(kind: &str, number: &str) -> Result<Self, IdDocumentError> {
+        let kind = IdDocumentKind::parse(kind).ok_or(IdDocumentError::Kind)?;
+        let number = number.trim().to_ascii_uppercase();
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let valid = match &kind {
+            IdDocumentKind::Passport { .. } => {
+                (5..=20).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+            IdDocumentKind::HkMacaoPermit => {
+                matches!(number.as_bytes().first(), Some(b'H' | b'M')) && matches!(number.len(), 9 | 11) && digits(&number[1..])
+            }
+            IdDocumentKind::TaiwanPermit => number.len() == 8 && digits(&number),
+        };
+        if !valid {
+            return Err(match kind {
+                IdDocumentKind::Passport { .. } => IdDocumentError::Passport,
+                IdDocumentKind::HkMacaoPermit => IdDocumentError::HkMacao,
+                IdDocumentKind::TaiwanPermit => IdDocumentError::Taiwan,
+            });
+        }
+        let key = match &kind {
+            IdDocumentKind::Passport { issuer } => format!("passport:{issuer}:{number}"),
+            other => format!("{}:{number}", other.column()),
+        };
+        Ok(Self { kind, number, key })
+    }
+
+    pub fn kind(&self) -> &IdDocumentKind {
+        &self.kind
+    }
+
+    pub fn number(&self) -> &str {
+        &self.number
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 /// A community code as used in files and URLs of operators: `[A-Z0-9-]{3,32}`.
 pub fn valid_community_code(code: &str) -> bool {
     (3..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
@@ -176,6 +276,27 @@ mod tests {
         assert!(CreditCode::parse("9144030071526726XG").is_ok());
         assert_eq!(CreditCode::parse("9144030071526726XA"), Err(CreditCodeError::CheckCharacter));
         assert_eq!(CreditCode::parse("9144030071526726XI"), Err(CreditCodeError::Format));
+        // Another published code (Alibaba (China) Co., Ltd.), lower case accepted and normalised.
+        assert_eq!(CreditCode::parse("91330100799655058b").unwrap().as_str(), "91330100799655058B");
+        assert_eq!(CreditCode::parse("91330100799655058C"), Err(CreditCodeError::CheckCharacter));
+        assert_eq!(CreditCode::parse("91330100799655058"), Err(CreditCodeError::Format), "17 characters");
+    }
+
+    #[test]
+    fn non_prc_identity_documents() {
+        let p = IdDocument::parse("passport:GBR", " e1234567 ").unwrap();
+        assert_eq!((p.number(), p.key()), ("E1234567", "passport:GBR:E1234567"));
+        assert_ne!(IdDocument::parse("passport:USA", "E1234567").unwrap().key(), p.key(), "the issuing state is part of it");
+        assert_eq!(IdDocument::parse("passport:GB", "E1234567"), Err(IdDocumentError::Kind));
+        assert_eq!(IdDocument::parse("passport", "E1234567"), Err(IdDocumentError::Kind));
+        assert_eq!(IdDocument::parse("passport:GBR", "E12-34567"), Err(IdDocumentError::Passport));
+        assert_eq!(IdDocument::parse("hk_macao_permit", "H12345678").unwrap().key(), "hk_macao_permit:H12345678");
+        assert!(IdDocument::parse("hk_macao_permit", "M1234567890").is_ok());
+        assert_eq!(IdDocument::parse("hk_macao_permit", "X12345678"), Err(IdDocumentError::HkMacao));
+        assert_eq!(IdDocument::parse("hk_macao_permit", "H1234567"), Err(IdDocumentError::HkMacao));
+        assert!(IdDocument::parse("taiwan_permit", "01234567").is_ok());
+        assert_eq!(IdDocument::parse("taiwan_permit", "0123456A"), Err(IdDocumentError::Taiwan));
+        assert_eq!(IdDocument::parse("resident_id", "11010519491231002X"), Err(IdDocumentError::Kind));
     }
 
 }

@@ -2,9 +2,14 @@
 //! 法释〔2009〕7号 arts. 8–9. Plain functions over plain data: no database here.
 //!
 //! - One exclusive part is one person ("专有部分按照一个计算").
-//! - All units the developer has not sold or not delivered together are one person.
+//! - All units a developer has not sold or not delivered together are one person; each developer is its own
+//!   person (two developers of one community, e.g. of two phases, are two persons).
 //! - The same buyer with several exclusive parts is one person (with the sum of their areas).
 //! - A co-owned unit casts one vote: its owners together are that unit's buyer.
+//!
+//! An owner is a natural person (with a resident ID or a non-PRC document) or an organisation other than the
+//! developer (by its credit code); the rules do not tell them apart: an organisation with three units is one buyer
+//! like a person with three units, and one co-owning a unit with a person is that unit's buyer together with them.
 //!
 //! "The same buyer" is read as the same set of owners: {A} and {A, B} are different buyers, so a unit A owns alone
 //! and a unit A co-owns with B count as two persons. This is the literal reading of "同一买受人"; a community
@@ -24,9 +29,9 @@ use super::domain::{AreaCentiM2, DeveloperHolding, UnitKind};
 /// Who holds a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
-    /// The developer still holds it (unsold or undelivered).
-    Developer(DeveloperHolding),
-    /// One or more natural persons (more than one = co-owned). Never empty.
+    /// A developer (its register person) still holds it (unsold or undelivered).
+    Developer { developer: Uuid, holding: DeveloperHolding },
+    /// One or more owners, natural persons or organisations (more than one = co-owned). Never empty.
     Owners(BTreeSet<Uuid>),
 }
 
@@ -47,18 +52,19 @@ pub struct CountingRules {
 /// The identity of "one person" for headcount purposes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HeadcountKey {
-    /// All developer-held units together.
-    Developer,
+    /// All units one developer (its register person) holds, together.
+    Developer(Uuid),
     /// A buyer: the sorted set of the unit's owners.
     Buyer(Vec<Uuid>),
 }
 
 impl HeadcountKey {
-    /// A stable opaque text form (no personal data): `developer` or `buyer:<hex sha256 of the sorted owner ids>`.
+    /// A stable opaque text form (no personal data): `developer:<hex sha256 of the developer's id>` or
+    /// `buyer:<hex sha256 of the sorted owner ids>` (both the first 16 bytes).
     pub fn opaque(&self) -> String {
         use sha2::{Digest, Sha256};
         match self {
-            Self::Developer => "developer".to_owned(),
+            Self::Developer(developer) => format!("developer:{}", hex::encode(&Sha256::digest(developer.as_bytes())[..16])),
             Self::Buyer(owners) => {
                 let mut h = Sha256::new();
                 for o in owners {
@@ -76,7 +82,7 @@ pub fn headcount_key(unit: &UnitHolding, rules: CountingRules) -> Option<Headcou
         return None;
     }
     Some(match &unit.holder {
-        Holder::Developer(_) => HeadcountKey::Developer,
+        Holder::Developer { developer, .. } => HeadcountKey::Developer(*developer),
         Holder::Owners(owners) => HeadcountKey::Buyer(owners.iter().copied().collect()),
     })
 }
@@ -92,7 +98,7 @@ pub struct RegisterTotals {
     pub headcount: u64,
     /// All units in the register, counted or not.
     pub all_units: u64,
-    /// Units held by the developer (they count together as one person).
+    /// Units held by a developer (each developer's units count together as one person).
     pub developer_units: u64,
     pub developer_area_centi_m2: i64,
     /// Units with more than one owner (each casts one vote).
@@ -116,7 +122,7 @@ pub fn totals(units: &[UnitHolding], rules: CountingRules) -> RegisterTotals {
         t.counted_units += 1;
         t.counted_area_centi_m2 += unit.area.get();
         match &unit.holder {
-            Holder::Developer(_) => {
+            Holder::Developer { .. } => {
                 t.developer_units += 1;
                 t.developer_area_centi_m2 += unit.area.get();
             }
@@ -127,7 +133,7 @@ pub fn totals(units: &[UnitHolding], rules: CountingRules) -> RegisterTotals {
     }
     t.headcount = per_key.len() as u64;
     t.multi_unit_buyers =
-        per_key.iter().filter(|(k, n)| **n > 1 && !matches!(k, HeadcountKey::Developer)).count() as u64;
+        per_key.iter().filter(|(k, n)| **n > 1 && !matches!(k, HeadcountKey::Developer(_))).count() as u64;
     t
 }
 
@@ -145,6 +151,11 @@ mod tests {
 
     fn owners(ids: &[u128]) -> Holder {
         Holder::Owners(ids.iter().map(|n| id(*n)).collect())
+    }
+
+    /// A unit developer `n` still holds.
+    fn developer(n: u128, holding: DeveloperHolding) -> Holder {
+        Holder::Developer { developer: id(n), holding }
     }
 
     const RES: UnitKind = UnitKind::Residence;
@@ -186,9 +197,9 @@ mod tests {
     #[test]
     fn developer_units_together_are_one_person() {
         let units = [
-            unit(1, RES, 8000, Holder::Developer(DeveloperHolding::Unsold)),
-            unit(2, RES, 9000, Holder::Developer(DeveloperHolding::Undelivered)),
-            unit(3, RES, 7000, Holder::Developer(DeveloperHolding::Unsold)),
+            unit(1, RES, 8000, developer(900, DeveloperHolding::Unsold)),
+            unit(2, RES, 9000, developer(900, DeveloperHolding::Undelivered)),
+            unit(3, RES, 7000, developer(900, DeveloperHolding::Unsold)),
             unit(4, RES, 6000, owners(&[1])),
         ];
         let t = totals(&units, STRICT);
@@ -223,7 +234,7 @@ mod tests {
             unit(1, RES, 8000, owners(&[1])),
             unit(2, UnitKind::Parking, 1250, owners(&[1])),
             unit(3, UnitKind::Parking, 1300, owners(&[9])),
-            unit(4, UnitKind::Parking, 1200, Holder::Developer(DeveloperHolding::Unsold)),
+            unit(4, UnitKind::Parking, 1200, developer(900, DeveloperHolding::Unsold)),
         ];
         let t = totals(&units, WITH_PARKING);
         // Owner 1's flat and space: one person; owner 9's space alone: a person; the developer: a person.
@@ -232,10 +243,51 @@ mod tests {
     }
 
     #[test]
+    fn two_developers_are_two_persons_each_with_all_its_units() {
+        let units = [
+            unit(1, RES, 8000, developer(900, DeveloperHolding::Unsold)),
+            unit(2, RES, 9000, developer(900, DeveloperHolding::Undelivered)),
+            unit(3, RES, 7000, developer(901, DeveloperHolding::Unsold)),
+            unit(4, RES, 5000, developer(901, DeveloperHolding::Unsold)),
+            unit(5, RES, 6000, owners(&[1])),
+        ];
+        let t = totals(&units, STRICT);
+        assert_eq!(t.headcount, 3, "developer 900, developer 901, owner 1");
+        assert_eq!((t.developer_units, t.developer_area_centi_m2), (4, 29000));
+        assert_eq!(t.multi_unit_buyers, 0, "no developer is a multi-unit buyer");
+        assert_eq!(headcount_key(&units[0], STRICT), headcount_key(&units[1], STRICT));
+        assert_ne!(headcount_key(&units[0], STRICT), headcount_key(&units[2], STRICT));
+    }
+
+    #[test]
+    fn an_organisation_counts_as_a_buyer_alone_and_with_co_owners() {
+        // Owner 50 is an organisation (credit code), 51 a passport holder, 1 a resident: the rules are the same.
+        let units = [
+            unit(1, RES, 8000, owners(&[50])),
+            unit(2, RES, 9000, owners(&[50])),
+            unit(3, RES, 7000, owners(&[50, 1])),
+            unit(4, RES, 6000, owners(&[51])),
+            unit(5, RES, 5000, developer(900, DeveloperHolding::Unsold)),
+        ];
+        let t = totals(&units, STRICT);
+        // {50} with two units, {50, 1}, {51}, the developer.
+        assert_eq!(t.headcount, 4);
+        assert_eq!((t.multi_unit_buyers, t.co_owned_units), (1, 1));
+        assert_eq!(t.counted_area_centi_m2, 35000);
+        assert_ne!(
+            headcount_key(&units[0], STRICT),
+            headcount_key(&units[2], STRICT),
+            "the organisation alone and with a co-owner are two buyers (同一买受人, literal reading)"
+        );
+    }
+
+    #[test]
     fn opaque_keys_carry_no_ids() {
         let key = HeadcountKey::Buyer(vec![id(1), id(2)]);
         let text = key.opaque();
         assert!(text.starts_with("buyer:") && !text.contains(&id(1).to_string()));
-        assert_eq!(HeadcountKey::Developer.opaque(), "developer");
+        let dev = HeadcountKey::Developer(id(900)).opaque();
+        assert!(dev.starts_with("developer:") && !dev.contains(&id(900).to_string()));
+        assert_ne!(dev, HeadcountKey::Developer(id(901)).opaque(), "each developer its own key");
     }
 }

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use linli_identity::{IdNumber, PhoneNumber};
 
-use super::domain::{AreaCentiM2, AreaSource, CreditCode, DeveloperHolding, UnitKind, valid_community_code};
+use super::domain::{AreaCentiM2, AreaSource, CreditCode, DeveloperHolding, IdDocument, UnitKind, valid_community_code};
 
-pub const HEADER: [&str; 13] = [
+/// The columns of a register file. A file may leave out the last one, `id_type` (files written before it
+/// existed have 13 columns); then every owner holds the default document of its type.
+pub const HEADER: [&str; 14] = [
     "record",
     "community",
     "building",
@@ -23,7 +25,11 @@ pub const HEADER: [&str; 13] = [
     "id_number",
     "phone",
     "holding",
+    "id_type",
 ];
+
+/// Columns of a file without `id_type`.
+const LEGACY_COLUMNS: usize = 13;
 
 /// A file larger than this is refused before parsing (the largest real communities have a few tens of thousands
 /// of units; a line is about 100 bytes).
@@ -71,15 +77,42 @@ pub struct UnitRecord {
 
 #[derive(Debug, Clone)]
 pub enum OwnerIdentity {
+    /// A natural person with a resident identity number.
     Person(IdNumber),
+    /// A natural person with a non-PRC identity document (passport, Hong Kong/Macao or Taiwan permit).
+    ForeignDocument(IdDocument),
+    /// An organisation other than the developer, by its unified social credit code.
+    Organisation(CreditCode),
+    /// A developer, for the units it has not sold or not delivered. A register may name several developers.
     Developer { code: CreditCode, holding: DeveloperHolding },
 }
 
 impl OwnerIdentity {
+    /// The identity's text, unique across kinds (an ID number, a credit code, `passport:GBR:…`): encrypted and
+    /// blind-indexed as `persons.id_number`.
     pub fn key(&self) -> &str {
         match self {
             Self::Person(id) => id.expose(),
-            Self::Developer { code, .. } => code.as_str(),
+            Self::ForeignDocument(doc) => doc.key(),
+            Self::Organisation(code) | Self::Developer { code, .. } => code.as_str(),
+        }
+    }
+
+    /// `persons.kind`.
+    pub fn person_kind(&self) -> &'static str {
+        match self {
+            Self::Person(_) | Self::ForeignDocument(_) => "natural",
+            Self::Organisation(_) => "organisation",
+            Self::Developer { .. } => "developer",
+        }
+    }
+
+    /// `persons.id_type`: which document `key` is.
+    pub fn id_type(&self) -> &'static str {
+        match self {
+            Self::Person(_) => "resident_id",
+            Self::ForeignDocument(doc) => doc.kind().column(),
+            Self::Organisation(_) | Self::Developer { .. } => "credit_code",
         }
     }
 }
@@ -139,8 +172,10 @@ pub fn parse_register(bytes: &[u8]) -> Result<Register, Vec<LineError>> {
         err(1, "the file is empty".to_owned());
         return Err(errors);
     };
-    if header.iter().map(str::trim).collect::<Vec<_>>() != HEADER {
-        err(1, format!("the header must be: {}", HEADER.join(",")));
+    let header: Vec<&str> = header.iter().map(str::trim).collect();
+    let columns = header.len();
+    if header != HEADER[..columns.min(HEADER.len())] || (columns != HEADER.len() && columns != LEGACY_COLUMNS) {
+        err(1, format!("the header must be: {} (id_type may be left out)", HEADER.join(",")));
         return Err(errors);
     }
 
@@ -152,8 +187,8 @@ pub fn parse_register(bytes: &[u8]) -> Result<Register, Vec<LineError>> {
 
     for (number, fields) in records.iter().skip(1) {
         let line = Line { number: *number, fields };
-        if fields.len() != HEADER.len() {
-            err(line.number, format!("expected {} columns, found {}", HEADER.len(), fields.len()));
+        if fields.len() != columns {
+            err(line.number, format!("expected {columns} columns, found {}", fields.len()));
             continue;
         }
         let record = line.get("record");
@@ -262,7 +297,9 @@ pub fn parse_register(bytes: &[u8]) -> Result<Register, Vec<LineError>> {
 
     let mut owners = Vec::new();
     let mut name_of: BTreeMap<String, (u64, String)> = BTreeMap::new();
-    let mut developer_code: Option<(u64, String)> = None;
+    // credit code → (first line, whether as a developer): one organisation is either a developer or an owner
+    // of units it bought, never both in one register.
+    let mut organisation_role: BTreeMap<String, (u64, bool)> = BTreeMap::new();
     // unit → (line, is developer, owner key) of each holder
     let mut per_unit: BTreeMap<UnitKey, Vec<(u64, bool, String)>> = BTreeMap::new();
     for (number, fields) in &owner_lines {
@@ -289,20 +326,39 @@ pub fn parse_register(bytes: &[u8]) -> Result<Register, Vec<LineError>> {
                 }
             },
         };
-        let identity = match line.get("owner_type") {
-            "person" => {
-                if !line.get("holding").is_empty() {
-                    err(line.number, "holding applies only to the developer".to_owned());
-                    continue;
-                }
-                match IdNumber::parse(line.get("id_number")) {
+        let owner_type = line.get("owner_type");
+        if owner_type != "developer" && !line.get("holding").is_empty() {
+            err(line.number, "holding applies only to the developer".to_owned());
+            continue;
+        }
+        if owner_type != "person" && !line.get("id_type").is_empty() {
+            err(line.number, "id_type applies only to persons (organisations are named by their credit code)".to_owned());
+            continue;
+        }
+        let identity = match owner_type {
+            "person" => match line.get("id_type") {
+                "" | "resident_id" => match IdNumber::parse(line.get("id_number")) {
                     Ok(id) => OwnerIdentity::Person(id),
                     Err(e) => {
                         err(line.number, format!("id_number: {e}"));
                         continue;
                     }
+                },
+                kind => match IdDocument::parse(kind, line.get("id_number")) {
+                    Ok(doc) => OwnerIdentity::ForeignDocument(doc),
+                    Err(e) => {
+                        err(line.number, format!("id_number: {e}"));
+                        continue;
+                    }
+                },
+            },
+            "organisation" => match CreditCode::parse(line.get("id_number")) {
+                Ok(code) => OwnerIdentity::Organisation(code),
+                Err(e) => {
+                    err(line.number, format!("id_number (credit code): {e}"));
+                    continue;
                 }
-            }
+            },
             "developer" => {
                 let code = match CreditCode::parse(line.get("id_number")) {
                     Ok(c) => c,
@@ -315,18 +371,10 @@ pub fn parse_register(bytes: &[u8]) -> Result<Register, Vec<LineError>> {
                     err(line.number, "a developer-held unit needs holding unsold or undelivered".to_owned());
                     continue;
                 };
-                match &developer_code {
-                    Some((first, c)) if c != code.as_str() => {
-                        err(line.number, format!("a second developer (the first is on line {first})"));
-                        continue;
-                    }
-                    Some(_) => {}
-                    None => developer_code = Some((line.number, code.as_str().to_owned())),
-                }
                 OwnerIdentity::Developer { code, holding }
             }
             other => {
-                err(line.number, format!("owner_type {other:?} must be person or developer"));
+                err(line.number, format!("owner_type {other:?} must be person, organisation or developer"));
                 continue;
             }
         };
@@ -344,12 +392,27 @@ pub fn parse_register(bytes: &[u8]) -> Result<Register, Vec<LineError>> {
             }
         }
         let is_developer = matches!(identity, OwnerIdentity::Developer { .. });
+        if let OwnerIdentity::Organisation(code) | OwnerIdentity::Developer { code, .. } = &identity {
+            match organisation_role.get(code.as_str()) {
+                Some((first, as_developer)) if *as_developer != is_developer => {
+                    err(
+                        line.number,
+                        format!("conflicting owners: this credit code is a developer on one line and an organisation owner on the other (line {first})"),
+                    );
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    organisation_role.insert(code.as_str().to_owned(), (line.number, is_developer));
+                }
+            }
+        }
         let holders = per_unit.entry(key).or_default();
         if let Some((first, _, _)) = holders.iter().find(|(_, _, k)| k == identity.key()) {
             err(line.number, format!("the same owner is listed twice for {building}-{unit} (first on line {first})"));
             continue;
         }
-        if let Some((first, _, _)) = holders.iter().find(|(_, dev, _)| *dev != is_developer) {
+        if let Some((first, _, _)) = holders.iter().find(|(_, dev, _)| *dev != is_developer || *dev) {
             err(
                 line.number,
                 format!("conflicting owners of {building}-{unit}: a developer-held unit has no other owner (see line {first})"),
@@ -493,6 +556,78 @@ mod tests {
             Err(e) => panic!("{e:?}"),
         };
         assert_eq!(r.owners.len(), 3);
+    }
+
+    /// A file with the `id_type` column (14 columns).
+    fn file14(body: &str) -> Vec<u8> {
+        format!(
+            "{},id_type\ncommunity,T-001,,,测试小区,,,,,,,,,\nbuilding,T-001,B1,,1号楼,,,,,,,,,\n{body}",
+            HEAD.trim_end()
+        )
+        .into_bytes()
+    }
+
+    const UNIT14: &str = "unit,T-001,B1,0101,,residence,89.35,register,100.00,,,,,\nunit,T-001,B1,0102,,residence,50.00,register,60.00,,,,,\nunit,T-001,B1,0103,,residence,70.00,register,80.00,,,,,\nunit,T-001,B1,0104,,residence,60.00,register,70.00,,,,,\n";
+
+    #[test]
+    fn organisations_foreign_documents_and_two_developers_parse() {
+        let r = parse_register(&file14(&format!(
+            "{UNIT14}\
+             owner,T-001,B1,0101,某贸易有限公司,,,,,organisation,91330100799655058b,,,\n\
+             owner,T-001,B1,0101,John Smith,,,,,person,e1234567,,,passport:GBR\n\
+             owner,T-001,B1,0102,陈大文,,,,,person,H12345678,,,hk_macao_permit\n\
+             owner,T-001,B1,0103,某置业,,,,,developer,9144030071526726XG,,unsold,\n\
+             owner,T-001,B1,0104,另一置业,,,,,developer,91310000MA1FL1234Q,,undelivered,\n"
+        )));
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => panic!("{e:?}"),
+        };
+        let kinds: Vec<(&str, &str, &str)> = r.owners.iter().map(|o| (o.identity.person_kind(), o.identity.id_type(), o.identity.key())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("organisation", "credit_code", "91330100799655058B"),
+                ("natural", "passport", "passport:GBR:E1234567"),
+                ("natural", "hk_macao_permit", "hk_macao_permit:H12345678"),
+                ("developer", "credit_code", "9144030071526726XG"),
+                ("developer", "credit_code", "91310000MA1FL1234Q"),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_credit_codes_and_documents_are_refused_with_their_line() {
+        let e = parse_register(&file14(&format!(
+            "{UNIT14}\
+             owner,T-001,B1,0101,某贸易有限公司,,,,,organisation,91330100799655058C,,,\n\
+             owner,T-001,B1,0102,某贸易有限公司,,,,,organisation,9133010079965505,,,\n\
+             owner,T-001,B1,0103,John Smith,,,,,person,E12-4567,,,passport:GBR\n\
+             owner,T-001,B1,0104,John Smith,,,,,person,E1234567,,,passport\n"
+        )))
+        .unwrap_err();
+        assert_eq!(e.iter().map(|e| e.line).collect::<Vec<_>>(), vec![8, 9, 10, 11], "{e:?}");
+        assert!(e[0].message.contains("check character"), "{e:?}");
+        assert!(e[1].message.contains("18 characters"), "{e:?}");
+        assert!(e[2].message.contains("passport number") && !e[2].message.contains("E12-4567"), "{e:?}");
+        assert!(e[3].message.contains("id_type"), "{e:?}");
+    }
+
+    #[test]
+    fn a_unit_has_one_developer_and_a_developer_is_no_buying_organisation() {
+        let e = parse_register(&file14(&format!(
+            "{UNIT14}\
+             owner,T-001,B1,0101,某置业,,,,,developer,9144030071526726XG,,unsold,\n\
+             owner,T-001,B1,0101,另一置业,,,,,developer,91310000MA1FL1234Q,,unsold,\n\
+             owner,T-001,B1,0102,某置业,,,,,organisation,9144030071526726XG,,,\n\
+             owner,T-001,B1,0103,某贸易有限公司,,,,,organisation,91330100799655058B,,,passport:GBR\n\
+             owner,T-001,B1,0104,张三,,,,,person,11010519491231002X,,,\n"
+        )))
+        .unwrap_err();
+        assert_eq!(e.iter().map(|e| e.line).collect::<Vec<_>>(), vec![9, 10, 11], "{e:?}");
+        assert!(e[0].message.contains("developer-held unit has no other owner"), "{e:?}");
+        assert!(e[1].message.contains("developer on one line and an organisation owner"), "{e:?}");
+        assert!(e[2].message.contains("id_type applies only to persons"), "{e:?}");
     }
 
     #[test]

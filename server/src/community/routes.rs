@@ -98,7 +98,7 @@ async fn my_units(
                 building_area_centi_m2: unit.building_area.get(),
                 owner_count: match holder {
                     Holder::Owners(set) => set.len(),
-                    Holder::Developer(_) => 1,
+                    Holder::Developer { .. } => 1,
                 },
                 counted: key.is_some(),
                 headcount_key: key.map(|k| k.opaque()),

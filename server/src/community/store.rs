@@ -164,8 +164,8 @@ impl UnitColumns {
 
 const CHUNK: usize = 1000;
 
-/// id, kind, id_number_bidx, name_enc, phone_enc
-type PersonRow = (Uuid, String, String, String, Option<String>);
+/// id, kind, id_number_bidx, name_enc, phone_enc, id_type
+type PersonRow = (Uuid, String, String, String, Option<String>, String);
 
 /// [`import_register`] without removals: a file that leaves out a unit of the register is refused.
 pub async fn apply_register(
@@ -367,24 +367,22 @@ async fn apply_in_transaction(
         let wanted: Vec<&String> = chunk.iter().map(|(b, _)| b).collect();
         let found: Vec<PersonRow> = persons::table
             .filter(persons::id_number_bidx.eq_any(wanted))
-            .select((persons::id, persons::kind, persons::id_number_bidx, persons::name_enc, persons::phone_enc))
+            .select((persons::id, persons::kind, persons::id_number_bidx, persons::name_enc, persons::phone_enc, persons::id_type))
             .load(conn)
             .await?;
         let found: HashMap<String, PersonRow> = found.into_iter().map(|row| (row.2.clone(), row)).collect();
         for (bidx, key) in chunk {
             let Some((identity, name, phone)) = people.get(key) else { continue };
-            let kind = match identity {
-                OwnerIdentity::Person(_) => "natural",
-                OwnerIdentity::Developer { .. } => "developer",
-            };
+            let (kind, id_type) = (identity.person_kind(), identity.id_type());
             match found.get(bidx) {
-                Some((id, known_kind, _, name_enc, phone_enc)) => {
+                Some((id, known_kind, _, name_enc, phone_enc, known_id_type)) => {
                     let known_name = pii.decrypt(Column::PersonName, name_enc)?;
                     let known_phone = phone_enc.as_deref().map(|p| pii.decrypt(Column::PersonPhone, p)).transpose()?;
-                    if known_name != *name || known_phone.as_deref() != *phone || known_kind != kind {
+                    if known_name != *name || known_phone.as_deref() != *phone || known_kind != kind || known_id_type != id_type {
                         changed += diesel::update(persons::table.find(*id))
                             .set((
                                 persons::kind.eq(kind),
+                                persons::id_type.eq(id_type),
                                 persons::name_enc.eq(pii.encrypt(Column::PersonName, name)?),
                                 persons::phone_enc.eq(phone.map(|p| pii.encrypt(Column::PersonPhone, p)).transpose()?),
                                 persons::phone_bidx.eq(phone.map(|p| pii.index(Field::Phone, p))),
@@ -400,6 +398,7 @@ async fn apply_in_transaction(
                     new_persons.push((
                         persons::id.eq(id),
                         persons::kind.eq(kind),
+                        persons::id_type.eq(id_type),
                         persons::name_enc.eq(pii.encrypt(Column::PersonName, name)?),
                         persons::id_number_enc.eq(pii.encrypt(Column::PersonIdNumber, key)?),
                         persons::id_number_bidx.eq(bidx.clone()),
@@ -427,7 +426,7 @@ async fn apply_in_transaction(
             .ok_or_else(|| StoreError::Corrupt("owner vanished".to_owned()))?;
         let holding = match &o.identity {
             OwnerIdentity::Developer { holding, .. } => Some(holding.as_str()),
-            OwnerIdentity::Person(_) => None,
+            OwnerIdentity::Person(_) | OwnerIdentity::ForeignDocument(_) | OwnerIdentity::Organisation(_) => None,
         };
         wanted.entry(unit_id).or_default().insert(person_id, holding);
     }
@@ -675,21 +674,24 @@ pub async fn holdings(
         .select((ownerships::unit_id, ownerships::person_id, ownerships::developer_holding))
         .load(conn)
         .await?;
-    let mut owners: HashMap<Uuid, (BTreeSet<Uuid>, Option<String>)> = HashMap::new();
+    /// A unit's owners, and the developer holding it with how (`unsold`, `undelivered`).
+    type UnitOwners = (BTreeSet<Uuid>, Option<(Uuid, String)>);
+    let mut owners: HashMap<Uuid, UnitOwners> = HashMap::new();
     for (unit, person, holding) in owner_rows {
         let entry = owners.entry(unit).or_default();
         entry.0.insert(person);
-        if holding.is_some() {
-            entry.1 = holding;
+        if let Some(holding) = holding {
+            entry.1 = Some((person, holding));
         }
     }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let unit = parse_unit(row)?;
         let holder = match owners.remove(&unit.id) {
-            Some((_, Some(h))) => {
-                Holder::Developer(DeveloperHolding::parse(&h).ok_or_else(|| StoreError::Corrupt(h.clone()))?)
-            }
+            Some((_, Some((developer, h)))) => Holder::Developer {
+                developer,
+                holding: DeveloperHolding::parse(&h).ok_or_else(|| StoreError::Corrupt(h.clone()))?,
+            },
             Some((set, None)) => Holder::Owners(set),
             // A unit without owners cannot be imported; if one appears it counts for no one.
             None => Holder::Owners(BTreeSet::new()),

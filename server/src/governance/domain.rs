@@ -292,19 +292,23 @@ pub struct RegisterUnit {
     pub number: String,
 }
 
-/// Builds the roll: one entry per headcount key, areas summed. The designated voter of a key is the holder of
-/// the written proxy approved first (earliest approval, then smallest id) for any of the key's units; without
-/// one, the account verified first (earliest `verified_at`, then smallest account id) for any of the key's
-/// persons; for the developer key, for any person holding a developer unit. A co-owned unit thus has one voter:
-/// the first co-owner who completed enrollment, unless its owners signed a written proxy. A proxy for a unit
-/// that does not count under the rules, or for a key an earlier proxy took, is not used (see
-/// [`unused_proxies`]).
+/// Builds the roll: one entry per headcount key, areas summed. The voter of a key is, in this order:
+/// 1. the holder of the written proxy approved first (earliest approval, then smallest id) for any of the key's
+///    units;
+/// 2. for co-owners, the co-owner they designated together ([`super::co_owners`]): the designation of the key's
+///    units that took effect first (then smallest id) whose designee still owns the unit, voting through the
+///    designee's account verified first;
+/// 3. the account verified first (earliest `verified_at`, then smallest account id) for any of the key's
+///    persons: for a co-owned unit without a designation, the first co-owner who completed enrollment.
+///
+/// A developer's key is its register person. A proxy for a unit that does not count under the rules, or for a
+/// key an earlier proxy took, is not used (see [`unused_proxies`]).
 pub fn build_roll(
     units: &[RegisterUnit],
     rules: CountingRules,
     verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
-    developer_persons: &BTreeSet<Uuid>,
     proxies: &[ApprovedProxy],
+    designations: &[EffectiveDesignation],
 ) -> Vec<RollEntry> {
     let mut by_key: BTreeMap<HeadcountKey, (i64, Vec<RollUnit>)> = BTreeMap::new();
     let mut key_of_unit: BTreeMap<Uuid, HeadcountKey> = BTreeMap::new();
@@ -326,18 +330,32 @@ pub fn build_roll(
             proxy_of_key.entry(key.clone()).or_insert(p);
         }
     }
+    let mut by_effect: Vec<&EffectiveDesignation> = designations.iter().collect();
+    by_effect.sort_by_key(|d| (d.effective_at, d.id));
+    let mut designee_of_key: BTreeMap<HeadcountKey, Uuid> = BTreeMap::new();
+    for d in by_effect {
+        let Some(key @ HeadcountKey::Buyer(owners)) = key_of_unit.get(&d.unit_id) else { continue };
+        // A designee who no longer owns the unit (the register changed), or who has no verified account now,
+        // does not hold the vote: the next designation, or the fallback, does.
+        if owners.contains(&d.voter) && verified.contains_key(&d.voter) {
+            designee_of_key.entry(key.clone()).or_insert(d.voter);
+        }
+    }
+    let first_verified =
+        |persons: &[Uuid]| persons.iter().filter_map(|p| verified.get(p)).flatten().min().map(|(_, account)| *account);
     let mut out: Vec<RollEntry> = by_key
         .into_iter()
         .map(|(key, (area, mut units))| {
             units.sort();
-            let (voter, proxy) = match proxy_of_key.get(&key) {
-                Some(p) => (Some(p.holder), Some(p.id)),
-                None => {
+            let (voter, proxy) = match (proxy_of_key.get(&key), designee_of_key.get(&key)) {
+                (Some(p), _) => (Some(p.holder), Some(p.id)),
+                (None, Some(designee)) => (first_verified(&[*designee]), None),
+                (None, None) => {
                     let persons: Vec<Uuid> = match &key {
-                        HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+                        HeadcountKey::Developer(developer) => vec![*developer],
                         HeadcountKey::Buyer(owners) => owners.clone(),
                     };
-                    (persons.iter().filter_map(|p| verified.get(p)).flatten().min().map(|(_, account)| *account), None)
+                    (first_verified(&persons), None)
                 }
             };
             RollEntry { key: key.opaque(), area_centi_m2: area, units, voter, proxy }
@@ -345,6 +363,16 @@ pub fn build_roll(
         .collect();
     out.sort_by(|a, b| a.key.cmp(&b.key));
     out
+}
+
+/// A co-owner designation in effect when the roll freezes: `voter` (a register person, one of the unit's owners)
+/// votes for the roll key of `unit_id`'s owners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveDesignation {
+    pub id: Uuid,
+    pub unit_id: Uuid,
+    pub voter: Uuid,
+    pub effective_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A written proxy approved by staff: its holder votes for the roll key of `unit_id`'s owners.
@@ -377,15 +405,14 @@ pub fn unused_proxies(roll: &[RollEntry], proxies: &[ApprovedProxy]) -> Vec<Uuid
     proxies.iter().map(|p| p.id).filter(|id| !used.contains(id)).collect()
 }
 
-/// Who is served notice of a meeting: every verified account of a person behind a roll key (for the developer
-/// key, of a person holding a developer unit), with the keys it answers for. The same keys [`build_roll`] makes
+/// Who is served notice of a meeting: every verified account of a person behind a roll key (for a developer's
+/// key, of the developer), with the keys it answers for. The same keys [`build_roll`] makes
 /// from the same register, so service recorded at publication maps onto the roll frozen later; a key that only
 /// appears after publication (the register changed) was not served.
 pub fn notice_recipients(
     units: &[RegisterUnit],
     rules: CountingRules,
     verified: &BTreeMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, Uuid)>>,
-    developer_persons: &BTreeSet<Uuid>,
 ) -> BTreeMap<Uuid, BTreeSet<String>> {
     let mut keys: BTreeSet<HeadcountKey> = BTreeSet::new();
     for u in units {
@@ -399,7 +426,7 @@ pub fn notice_recipients(
     let mut out: BTreeMap<Uuid, BTreeSet<String>> = BTreeMap::new();
     for key in keys {
         let persons: Vec<Uuid> = match &key {
-            HeadcountKey::Developer => developer_persons.iter().copied().collect(),
+            HeadcountKey::Developer(developer) => vec![*developer],
             HeadcountKey::Buyer(owners) => owners.clone(),
         };
         let opaque = key.opaque();
@@ -480,13 +507,65 @@ mod tests {
         let mut verified = BTreeMap::new();
         verified.insert(Uuid::from_u128(2), vec![(t(10), Uuid::from_u128(92))]);
         verified.insert(Uuid::from_u128(1), vec![(t(20), Uuid::from_u128(91))]);
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &[]);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &[], &[]);
         assert_eq!(roll.len(), 2);
         let co = roll.iter().find(|e| e.area_centi_m2 == 8000).unwrap();
         assert_eq!(co.voter, Some(Uuid::from_u128(92)), "person 2 verified first");
         let multi = roll.iter().find(|e| e.units.len() == 2).unwrap();
         assert_eq!(multi.area_centi_m2, 10000);
         assert_eq!(multi.voter, None, "person 3 never enrolled");
+    }
+
+    fn designation(id: u128, unit: u128, voter: u128, effective_s: i64) -> EffectiveDesignation {
+        EffectiveDesignation {
+            id: Uuid::from_u128(id),
+            unit_id: Uuid::from_u128(1000 + unit),
+            voter: Uuid::from_u128(voter),
+            effective_at: chrono::DateTime::from_timestamp(effective_s, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn co_owners_designated_voter_replaces_the_first_enrolled_and_a_proxy_still_comes_first() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let units = vec![unit(1, "1", "101", 8000, &[1, 2]), unit(2, "1", "102", 9000, &[3, 4])];
+        let mut verified = BTreeMap::new();
+        verified.insert(Uuid::from_u128(1), vec![(t(10), Uuid::from_u128(91))]);
+        verified.insert(Uuid::from_u128(2), vec![(t(20), Uuid::from_u128(92))]);
+        verified.insert(Uuid::from_u128(3), vec![(t(10), Uuid::from_u128(93))]);
+        verified.insert(Uuid::from_u128(4), vec![(t(20), Uuid::from_u128(94))]);
+        let voter_of = |roll: &[RollEntry], area: i64| roll.iter().find(|e| e.area_centi_m2 == area).unwrap().voter;
+        // Without designations: the first to enroll.
+        let fallback = build_roll(&units, CountingRules::default(), &verified, &[], &[]);
+        assert_eq!((voter_of(&fallback, 8000), voter_of(&fallback, 9000)), (Some(Uuid::from_u128(91)), Some(Uuid::from_u128(93))));
+        // 101's owners designated person 2, who enrolled second.
+        let designated = [designation(700, 1, 2, 50)];
+        let roll = build_roll(&units, CountingRules::default(), &verified, &[], &designated);
+        assert_eq!(voter_of(&roll, 8000), Some(Uuid::from_u128(92)));
+        assert_eq!(voter_of(&roll, 9000), Some(Uuid::from_u128(93)), "another unit keeps its fallback");
+        assert_eq!(roll_hash(&roll), roll_hash(&fallback), "who votes is not part of the published roll");
+        // A written proxy for the unit still decides.
+        let roll = build_roll(&units, CountingRules::default(), &verified, &[proxy(500, 1, 99, 100)], &designated);
+        assert_eq!(voter_of(&roll, 8000), Some(Uuid::from_u128(99)));
+    }
+
+    #[test]
+    fn a_designee_who_is_no_owner_or_not_verified_falls_back_and_the_first_designation_wins() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        // Person 1 and 2 co-own 101 and 102: one key.
+        let units = vec![unit(1, "1", "101", 8000, &[1, 2]), unit(2, "1", "102", 9000, &[1, 2])];
+        let mut verified = BTreeMap::new();
+        verified.insert(Uuid::from_u128(1), vec![(t(10), Uuid::from_u128(91))]);
+        verified.insert(Uuid::from_u128(2), vec![(t(20), Uuid::from_u128(92))]);
+        let voter = |d: &[EffectiveDesignation]| build_roll(&units, CountingRules::default(), &verified, &[], d)[0].voter;
+        assert_eq!(voter(&[designation(700, 1, 7, 50)]), Some(Uuid::from_u128(91)), "person 7 owns nothing here");
+        assert_eq!(voter(&[designation(700, 1, 3, 50)]), Some(Uuid::from_u128(91)), "person 3 owns nothing here");
+        // Two designations for units of one key: the one that took effect first.
+        assert_eq!(voter(&[designation(701, 2, 1, 60), designation(702, 1, 2, 50)]), Some(Uuid::from_u128(92)));
+        let mut unverified = verified.clone();
+        unverified.remove(&Uuid::from_u128(2));
+        let roll = build_roll(&units, CountingRules::default(), &unverified, &[], &[designation(702, 1, 2, 50)]);
+        assert_eq!(roll[0].voter, Some(Uuid::from_u128(91)), "a designee without an account: the fallback");
     }
 
     fn proxy(id: u128, unit: u128, holder: u128, approved_s: i64) -> ApprovedProxy {
@@ -507,7 +586,7 @@ mod tests {
         verified.insert(Uuid::from_u128(3), vec![(t(10), Uuid::from_u128(93))]);
         // Person 3 (two units, one key) authorised account 91 in writing, naming unit 201.
         let proxies = [proxy(500, 3, 91, 100)];
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &proxies);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &proxies, &[]);
         let by_proxy = roll.iter().find(|e| e.units.len() == 2).unwrap();
         assert_eq!((by_proxy.voter, by_proxy.proxy), (Some(Uuid::from_u128(91)), Some(Uuid::from_u128(500))));
         assert_eq!(by_proxy.area_centi_m2, 10000, "the proxy carries the principal's whole key");
@@ -522,7 +601,7 @@ mod tests {
         let units = vec![unit(1, "1", "101", 8000, &[1, 2]), unit(2, "1", "102", 9000, &[1, 2]), unit(3, "2", "201", 7000, &[4])];
         // Two authorisations naming the same co-owned person pair (units 101 and 102): one key, one voter.
         let proxies = [proxy(601, 2, 95, 200), proxy(600, 1, 94, 100), proxy(602, 2, 96, 100)];
-        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &proxies, &[]);
         let key = roll.iter().find(|e| e.units.len() == 2).unwrap();
         // Approved at the same second: the smaller id first.
         assert_eq!((key.voter, key.proxy), (Some(Uuid::from_u128(94)), Some(Uuid::from_u128(600))));
@@ -536,21 +615,22 @@ mod tests {
         space.holding.kind = UnitKind::Parking;
         let units = vec![unit(1, "1", "101", 8000, &[1]), space];
         let proxies = [proxy(700, 2, 91, 100)];
-        let roll = build_roll(&units, CountingRules { count_parking_spaces: false }, &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let roll = build_roll(&units, CountingRules { count_parking_spaces: false }, &BTreeMap::new(), &proxies, &[]);
         assert_eq!(roll.len(), 1);
         assert_eq!(unused_proxies(&roll, &proxies), vec![Uuid::from_u128(700)]);
-        let counted = build_roll(&units, CountingRules { count_parking_spaces: true }, &BTreeMap::new(), &BTreeSet::new(), &proxies);
+        let counted = build_roll(&units, CountingRules { count_parking_spaces: true }, &BTreeMap::new(), &proxies, &[]);
         assert_eq!(counted.iter().find(|e| e.proxy.is_some()).unwrap().voter, Some(Uuid::from_u128(91)));
     }
 
     #[test]
     fn a_developer_unit_proxy_votes_for_the_developer_key() {
         let mut unsold = unit(2, "1", "102", 9000, &[]);
-        unsold.holding.holder = Holder::Developer(crate::community::domain::DeveloperHolding::Unsold);
+        unsold.holding.holder =
+            Holder::Developer { developer: Uuid::from_u128(900), holding: crate::community::domain::DeveloperHolding::Unsold };
         let units = vec![unit(1, "1", "101", 8000, &[1]), unsold];
         let proxies = [proxy(800, 2, 97, 100)];
-        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &BTreeSet::new(), &proxies);
-        let dev = roll.iter().find(|e| e.key == "developer").unwrap();
+        let roll = build_roll(&units, CountingRules::default(), &BTreeMap::new(), &proxies, &[]);
+        let dev = roll.iter().find(|e| e.key.starts_with("developer:")).unwrap();
         assert_eq!((dev.voter, dev.proxy), (Some(Uuid::from_u128(97)), Some(Uuid::from_u128(800))));
     }
 
@@ -582,8 +662,8 @@ mod tests {
         verified.insert(Uuid::from_u128(1), vec![(t(10), Uuid::from_u128(91))]);
         verified.insert(Uuid::from_u128(2), vec![(t(20), Uuid::from_u128(92))]);
         verified.insert(Uuid::from_u128(3), vec![(t(30), Uuid::from_u128(93))]);
-        let to = notice_recipients(&units, CountingRules::default(), &verified, &BTreeSet::new());
-        let roll = build_roll(&units, CountingRules::default(), &verified, &BTreeSet::new(), &[]);
+        let to = notice_recipients(&units, CountingRules::default(), &verified);
+        let roll = build_roll(&units, CountingRules::default(), &verified, &[], &[]);
         let key_of = |area: i64| roll.iter().find(|e| e.area_centi_m2 == area).unwrap().key.clone();
         // Person 1 co-owns 101 and alone owns 201: two keys. Person 2 co-owns 101. Person 4 never enrolled.
         assert_eq!(to[&Uuid::from_u128(91)], BTreeSet::from([key_of(8000), key_of(1000)]));

@@ -4,6 +4,8 @@
 pub mod attachments;
 pub mod tally;
 pub mod chart;
+pub mod co_owner_voter;
+pub mod co_owners;
 pub mod domain;
 pub mod lifecycle;
 pub mod notices;

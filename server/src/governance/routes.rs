@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(org_get_roll)
         .service(org_get_result);
     super::proxies::configure(cfg);
+    super::co_owner_voter::configure(cfg);
     super::attachments::configure(cfg);
     super::service_records::configure(cfg);
 }

@@ -50,8 +50,9 @@ pub fn frozen_rules(tally: TallyRules, count_parking_spaces: bool) -> Value {
     );
     say(
         "co_owned_unit",
-        "A co-owned unit casts one vote; unless a written proxy applies, it is cast by the co-owner who first \
-         completed enrollment.",
+        "A co-owned unit casts one vote: through a staff-approved written proxy if there is one; else by the co-owner \
+         all enrolled co-owners designated (device-signed with PIN) before the roll froze; else, as the fallback, by \
+         the co-owner who first completed enrollment.",
     );
     say(
         "parking_spaces",
@@ -93,6 +94,7 @@ pub fn frozen_rules(tally: TallyRules, count_parking_spaces: bool) -> Value {
         "count_parking_spaces": count_parking_spaces,
         "binding_tally": if tally.any() { "rule_set" } else { "strict" },
         "option_labels": OPTION_LABELS,
+        "co_owner_voter": super::co_owners::RULE,
         "statements": statements,
     })
 }
@@ -106,7 +108,8 @@ mod tests {
         let strict = frozen_rules(TallyRules::default(), false);
         assert_eq!(strict["binding_tally"], "strict");
         assert!(strict["statements"]["same_buyer"].as_str().unwrap().contains("read literally"));
-        assert!(strict["statements"]["co_owned_unit"].as_str().unwrap().contains("first"));
+        assert!(strict["statements"]["co_owned_unit"].as_str().unwrap().contains("designated"));
+        assert!(strict["co_owner_voter"].as_str().unwrap().contains("fallback: first co-owner"));
         assert!(strict["statements"].get("silent_follow").is_none());
         let follow = frozen_rules(TallyRules { silent_counts_as_participating: false, silent_follows_majority: true }, true);
         assert_eq!(follow["binding_tally"], "rule_set");

@@ -92,7 +92,7 @@ pub async fn record(conn: &mut AsyncPgConnection, id: Uuid, account: Uuid, input
         service::check_served_at(input.served_at, facts.now, m.published_at, m.voting_starts_at).map_err(refused)?;
         let target = Target { headcount_keys: input.headcount_keys.clone(), units: input.units.clone(), building: input.building.clone() };
         let snap = store::register_snapshot(conn, &m).await?;
-        let register = domain::build_roll(&snap.units, snap.rules, &Default::default(), &Default::default(), &[]);
+        let register = domain::build_roll(&snap.units, snap.rules, &Default::default(), &[], &[]);
         let keys: Vec<String> = service::resolve_keys(input.channel, &target, &register).map_err(refused)?.into_iter().collect();
         let record_id = Uuid::now_v7();
         let target_json = serde_json::to_value(&target).map_err(ApiError::internal)?;

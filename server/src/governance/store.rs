@@ -250,31 +250,15 @@ pub async fn proposals(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Ve
         .await
 }
 
-/// The register of a meeting's community as the roll rules read it: counted units, verified accounts per person,
-/// the developer's persons.
+/// The register of a meeting's community as the roll rules read it: counted units, verified accounts per person.
 pub struct RegisterSnapshot {
     pub units: Vec<RegisterUnit>,
     pub rules: CountingRules,
     pub verified: BTreeMap<Uuid, Vec<(DateTime<Utc>, Uuid)>>,
-    pub developer_persons: BTreeSet<Uuid>,
 }
 
 pub async fn register_snapshot(conn: &mut AsyncPgConnection, meeting: &MeetingRow) -> Result<RegisterSnapshot, ApiError> {
     let holdings = crate::community::store::holdings(conn, meeting.community_id).await.map_err(ApiError::internal)?;
-    let mut developer_persons = BTreeSet::new();
-    let owner_rows: Vec<(Uuid, Option<String>)> = crate::schema::ownerships::table
-        .inner_join(crate::schema::units::table)
-        .filter(crate::schema::units::community_id.eq(meeting.community_id))
-        // Retired units are out of the register (`holdings` leaves them out too).
-        .filter(crate::schema::units::retired_at.is_null())
-        .select((crate::schema::ownerships::person_id, crate::schema::ownerships::developer_holding))
-        .load(conn)
-        .await?;
-    for (person, holding) in owner_rows {
-        if holding.is_some() {
-            developer_persons.insert(person);
-        }
-    }
     let units: Vec<RegisterUnit> = holdings
         .iter()
         .filter(|(_, h)| !matches!(h, Holder::Owners(set) if set.is_empty()))
@@ -294,16 +278,19 @@ pub async fn register_snapshot(conn: &mut AsyncPgConnection, meeting: &MeetingRo
         verified.entry(person).or_default().push((at, account));
     }
     let rules = CountingRules { count_parking_spaces: meeting.count_parking_spaces };
-    Ok(RegisterSnapshot { units, rules, verified, developer_persons })
+    Ok(RegisterSnapshot { units, rules, verified })
 }
 
-/// Freezes the roll from the register and the approved written proxies as they stand now; returns the entries
-/// (also inserted). Proxies the roll does not use, and those still waiting for staff, lapse.
+/// Freezes the roll from the register, the approved written proxies and the co-owner designations in effect as
+/// they stand now; returns the entries (also inserted). Proxies the roll does not use, and those still waiting for
+/// staff, lapse. A designation that takes effect after this counts from the next meeting on.
 pub async fn freeze_roll(
     conn: &mut AsyncPgConnection,
     meeting: &MeetingRow,
 ) -> Result<Vec<RollEntry>, ApiError> {
-    let RegisterSnapshot { units, rules, verified, developer_persons } = register_snapshot(conn, meeting).await?;
+    // First: it waits for designation changes in flight, so what follows reads them.
+    let designations = super::co_owner_voter::effective_designations(conn, meeting.community_id).await?;
+    let RegisterSnapshot { units, rules, verified } = register_snapshot(conn, meeting).await?;
     let approved: Vec<(Uuid, Uuid, Uuid, Option<DateTime<Utc>>)> = meeting_proxies::table
         .filter(meeting_proxies::meeting_id.eq(meeting.id))
         .filter(meeting_proxies::status.eq("approved"))
@@ -315,7 +302,7 @@ pub async fn freeze_roll(
         .into_iter()
         .map(|(id, unit_id, holder, at)| ApprovedProxy { id, unit_id, holder, approved_at: at.unwrap_or(DateTime::<Utc>::MIN_UTC) })
         .collect();
-    let roll = build_roll(&units, rules, &verified, &developer_persons, &proxies);
+    let roll = build_roll(&units, rules, &verified, &proxies, &designations);
     let unused = unused_proxies(&roll, &proxies);
     diesel::update(meeting_proxies::table)
         .filter(meeting_proxies::meeting_id.eq(meeting.id))
@@ -523,7 +510,7 @@ pub async fn service_summary(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Re
 /// Returns how many were queued; publishing twice queues nothing new.
 pub async fn enqueue_notices(conn: &mut AsyncPgConnection, meeting: &MeetingRow) -> Result<usize, ApiError> {
     let snap = register_snapshot(conn, meeting).await?;
-    let to = super::domain::notice_recipients(&snap.units, snap.rules, &snap.verified, &snap.developer_persons);
+    let to = super::domain::notice_recipients(&snap.units, snap.rules, &snap.verified);
     let rows: Vec<_> = to
         .into_iter()
         .map(|(account, keys)| {
@@ -566,7 +553,7 @@ pub async fn record_read(conn: &mut AsyncPgConnection, meeting: &MeetingRow, acc
         return Ok(true);
     }
     let snap = register_snapshot(conn, meeting).await?;
-    let to = super::domain::notice_recipients(&snap.units, snap.rules, &snap.verified, &snap.developer_persons);
+    let to = super::domain::notice_recipients(&snap.units, snap.rules, &snap.verified);
     let Some(keys) = to.get(&account) else { return Ok(false) };
     diesel::insert_into(meeting_notices::table)
         .values((

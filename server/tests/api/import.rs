@@ -249,3 +249,98 @@ async fn the_report_lists_area_lines_a_better_source_disagrees_with() {
     .unwrap();
     assert_eq!(d.digest.as_deref(), Some("13834 register 14000"));
 }
+
+#[derive(diesel::QueryableByName)]
+struct PersonKind {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id_type: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// A register with owners the register could not hold before (issue 24 item 8): an organisation other than the
+/// developer, a passport holder co-owning with a resident, a Hong Kong permit holder, and two developers. It
+/// imports whole, the headcount rules hold for them, no document number reaches the log or the database in
+/// clear, and importing it again changes nothing.
+#[tokio::test]
+async fn organisations_foreign_documents_and_two_developers_import_and_count() {
+    let db = TestDb::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("owner-kinds.csv");
+    let units: String = (1..=7)
+        .map(|n| format!("unit,OK-001,B1,010{n},,residence,{n}0.00,register,{n}5.00,,,,,\n"))
+        .collect();
+    std::fs::write(
+        &path,
+        format!(
+            "record,community,building,unit,name,kind,exclusive_area_m2,area_source,building_area_m2,owner_type,id_number,phone,holding,id_type\n\
+             community,OK-001,,,多种业主小区,,,,,,,,,\n\
+             building,OK-001,B1,,1号楼,,,,,,,,,\n\
+             {units}\
+             owner,OK-001,B1,0101,某贸易有限公司,,,,,organisation,91330100799655058B,,,\n\
+             owner,OK-001,B1,0102,某贸易有限公司,,,,,organisation,91330100799655058B,,,\n\
+             owner,OK-001,B1,0103,John Smith,,,,,person,E1234567,,,passport:GBR\n\
+             owner,OK-001,B1,0103,张三,,,,,person,11010519491231002X,,,\n\
+             owner,OK-001,B1,0104,陈大文,,,,,person,H12345678,,,hk_macao_permit\n\
+             owner,OK-001,B1,0105,某置业,,,,,developer,9144030071526726XG,,unsold,\n\
+             owner,OK-001,B1,0106,某置业,,,,,developer,9144030071526726XG,,undelivered,\n\
+             owner,OK-001,B1,0107,另一置业,,,,,developer,91310000MA1FL1234Q,,unsold,\n"
+        ),
+    )
+    .unwrap();
+    let out = linli(&db, &["import-register", path.to_str().unwrap()]);
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{printed}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["units"].as_u64(), report["owners"].as_u64(), report["persons"].as_u64()), (Some(7), Some(8), Some(6)));
+    for secret in ["E1234567", "H12345678", "11010519491231002X"] {
+        assert!(!printed.contains(secret), "a document number in the output");
+    }
+
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let kinds: Vec<PersonKind> =
+        diesel::sql_query("SELECT kind, id_type, count(*) AS n FROM persons GROUP BY kind, id_type ORDER BY kind, id_type")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    let kinds: Vec<(String, String, i64)> = kinds.into_iter().map(|k| (k.kind, k.id_type, k.n)).collect();
+    let row = |k: &str, t: &str, n: i64| (k.to_owned(), t.to_owned(), n);
+    assert_eq!(
+        kinds,
+        [
+            row("developer", "credit_code", 2),
+            row("natural", "hk_macao_permit", 1),
+            row("natural", "passport", 1),
+            row("natural", "resident_id", 1),
+            row("organisation", "credit_code", 1),
+        ]
+    );
+    let dump: Digest = diesel::sql_query("SELECT string_agg(name_enc || id_number_enc, '|') AS digest FROM persons")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    let dump = dump.digest.unwrap();
+    assert!(!dump.contains("E1234567") && !dump.contains("John Smith"), "encrypted like ID numbers");
+
+    // The headcount: {organisation} with 0101+0102, {passport holder, resident} for 0103, {permit holder} for
+    // 0104, the first developer's 0105+0106, the second developer's 0107: five persons.
+    let community: uuid::Uuid = report["community_id"].as_str().unwrap().parse().unwrap();
+    let holdings = linli_server::community::store::holdings(&mut conn, community).await.unwrap();
+    let totals = linli_server::community::headcount::totals(
+        &linli_server::community::store::as_holdings(&holdings),
+        linli_server::community::headcount::CountingRules::default(),
+    );
+    assert_eq!(totals.headcount, 5);
+    assert_eq!((totals.developer_units, totals.developer_area_centi_m2), (3, 18000));
+    assert_eq!((totals.co_owned_units, totals.multi_unit_buyers), (1, 1));
+    assert_eq!(totals.counted_area_centi_m2, 28000);
+
+    let before = snapshot(db.url()).await;
+    let again = linli(&db, &["import-register", path.to_str().unwrap()]);
+    assert!(again.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["changed_rows"], 0);
+    assert_eq!(snapshot(db.url()).await, before);
+}

@@ -4,6 +4,7 @@
 
 mod billing;
 mod binding_resets;
+mod co_owner_voter;
 mod common;
 mod enrollment_expiry;
 mod errors;

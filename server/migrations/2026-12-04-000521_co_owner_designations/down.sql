@@ -1,0 +1,2 @@
+DROP TABLE co_owner_designation_signatures;
+DROP TABLE co_owner_designations;
