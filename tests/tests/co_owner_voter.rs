@@ -104,7 +104,7 @@ async fn the_designated_co_owner_votes_from_the_next_meeting_on_and_the_result_c
         let doc = &result["document"];
         assert_eq!((doc["chain_agrees"].as_bool(), doc["sheets"].as_i64()), (Some(true), Some(1)), "{result}");
         assert!(doc["rules"]["co_owner_voter"].as_str().unwrap().contains("fallback: first co-owner to complete enrollment"), "{doc}");
-        let options = &doc["proposals"][0]["strict"]["options"];
+        let options = &doc["proposals"][0]["lines"][0]["strict"]["options"];
         assert_eq!((options[choice]["area_centi_m2"].as_i64(), options[choice]["heads"].as_i64()), (Some(area), Some(1)), "{doc}");
         assert_eq!(options[1 - choice]["heads"].as_i64(), Some(0), "{doc}");
     }

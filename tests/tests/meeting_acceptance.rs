@@ -264,6 +264,41 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
     assert!(on_chain.finalized);
     assert_eq!(on_chain.sheet_count, sheets);
 
+    // Anyone can recount (issue 24): the audit script, from the published roll, the document's per-key flags and
+    // the chain's events alone, agrees with the document.
+    let dir = std::env::temp_dir().join(format!("linli-recount-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (roll_file, result_file) = (dir.join("roll.json"), dir.join("result.json"));
+    std::fs::write(&roll_file, serde_json::to_vec(&roll).unwrap()).unwrap();
+    std::fs::write(&result_file, serde_json::to_vec(&signed).unwrap()).unwrap();
+    let recount = std::process::Command::new("python3")
+        .arg(linli_tests::world::repo_root().join("audit/recount.py"))
+        .args(["--roll", roll_file.to_str().unwrap(), "--result", result_file.to_str().unwrap(), "--rpc", &chain.devnode.url, "--group", linli_tests::chain::GROUP_ID])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&recount.stdout);
+    println!("{printed}{}", String::from_utf8_lossy(&recount.stderr));
+    assert!(recount.status.success() && printed.contains("AGREES"), "the recount disagrees: {printed}");
+    // ...and it is no rubber stamp: a document with one decision flipped, or one sheet's key dropped, disagrees.
+    for tamper in ["decision", "key"] {
+        let mut forged = signed.clone();
+        match tamper {
+            "decision" => forged["document"]["proposals"][1]["passed"] = json!(!forged["document"]["proposals"][1]["passed"].as_bool().unwrap()),
+            _ => {
+                let keys = forged["document"]["roll_keys"].as_array_mut().unwrap();
+                let voted = keys.iter_mut().find(|k| k["voted_by"].is_string()).unwrap();
+                voted["voted_by"] = Value::Null;
+            }
+        }
+        std::fs::write(&result_file, serde_json::to_vec(&forged).unwrap()).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(linli_tests::world::repo_root().join("audit/recount.py"))
+            .args(["--roll", roll_file.to_str().unwrap(), "--result", result_file.to_str().unwrap(), "--rpc", &chain.devnode.url, "--group", linli_tests::chain::GROUP_ID])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "a forged {tamper} must disagree: {}", String::from_utf8_lossy(&out.stdout));
+    }
+
     let mid = linli_server::governance::domain::chain_meeting_id(id);
     let mut decided = vec![];
     for (p, matter) in [(0u8, 5u8), (1, 7)] {

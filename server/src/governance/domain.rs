@@ -438,16 +438,18 @@ pub fn notice_recipients(
 }
 
 /// The roll hash: sha256 over the UTF-8 text
-/// `"linli-roll-v1\n"` then, for each entry sorted by key, `key \t area \t 1 \t units \n` where `units` is
-/// `building/unit:area` joined by `,` (sorted); areas in decimal centi-m². Anyone holding the published roll can
-/// recompute it with a few lines of script.
+/// `"linli-roll-v1\n"` then, for each entry sorted by key (UTF-8 bytes), `key \t area \t 1 \t units \n` where
+/// `units` is `building/unit:area` joined by `,`, sorted by building, then unit, each compared as UTF-8 bytes — field
+/// by field, not as the joined text: building `1` comes before `1-P` although `1-P/…` sorts before `1/…` as text.
+/// Areas in decimal centi-m². Anyone holding the published roll can recompute it (`audit/recount.py` does).
 pub fn roll_hash(entries: &[RollEntry]) -> [u8; 32] {
     let mut sorted: Vec<&RollEntry> = entries.iter().collect();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    sorted.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
     let mut text = String::from("linli-roll-v1\n");
     for e in sorted {
-        let units: Vec<String> =
-            e.units.iter().map(|u| format!("{}/{}:{}", u.building, u.unit, u.area_centi_m2)).collect();
+        let mut units: Vec<&RollUnit> = e.units.iter().collect();
+        units.sort_by(|a, b| (a.building.as_bytes(), a.unit.as_bytes()).cmp(&(b.building.as_bytes(), b.unit.as_bytes())));
+        let units: Vec<String> = units.iter().map(|u| format!("{}/{}:{}", u.building, u.unit, u.area_centi_m2)).collect();
         text.push_str(&format!("{}\t{}\t1\t{}\n", e.key, e.area_centi_m2, units.join(",")));
     }
     Sha256::digest(text.as_bytes()).into()
@@ -456,6 +458,17 @@ pub fn roll_hash(entries: &[RollEntry]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 24 item 10: the unit order is by field, so the hash does not depend on the order units arrive in.
+    #[test]
+    fn roll_hash_orders_units_by_building_then_unit_as_bytes() {
+        let unit = |building: &str, unit: &str| RollUnit { building: building.into(), unit: unit.into(), area_centi_m2: 100 };
+        let entry = |units: Vec<RollUnit>| RollEntry { key: "k".into(), area_centi_m2: 200, units, voter: None, proxy: None };
+        let a = roll_hash(&[entry(vec![unit("1", "101"), unit("1-P", "B001")])]);
+        assert_eq!(a, roll_hash(&[entry(vec![unit("1-P", "B001"), unit("1", "101")])]));
+        let text = "linli-roll-v1\nk\t200\t1\t1/101:100,1-P/B001:100\n";
+        assert_eq!(a, <[u8; 32]>::from(Sha256::digest(text.as_bytes())));
+    }
 
     #[test]
     fn sheet_change_needs_the_rule_and_no_earlier_time() {

@@ -108,6 +108,43 @@ pub fn chain_agrees(server: &[tally::ProposalResult], silence: &tally::Silence, 
     lines_agree && elections_agree && silent_agrees
 }
 
+/// One roll key as the result publishes it (issue 24 item 10): the sheet that covers it, how it was served, whether
+/// it is silent or had no caster. Never a choice: a recount joins the sheet hash with the chain's events.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RollKeyFlags {
+    pub key: String,
+    /// hex sha256 of the live sheet that covers the key (its caster's, own or through the proxy), if any.
+    pub voted_by: Option<String>,
+    /// The key's caster holds a staff-approved written proxy for it.
+    pub proxy: bool,
+    /// Every proof of service that counts, earliest first.
+    pub served: Vec<super::service::Proof>,
+    pub silent: bool,
+    pub without_caster: bool,
+}
+
+/// The flags of every roll key, in the roll's order.
+pub fn roll_key_flags(
+    roll: &[domain::RollEntry],
+    live: &std::collections::BTreeMap<tally::Caster, String>,
+    proofs: &std::collections::BTreeMap<String, Vec<super::service::Proof>>,
+    silence: &tally::Silence,
+) -> Vec<RollKeyFlags> {
+    roll.iter()
+        .map(|e| {
+            let caster = e.voter.map(|account| tally::Caster { account, proxy: e.proxy });
+            RollKeyFlags {
+                key: e.key.clone(),
+                voted_by: caster.and_then(|c| live.get(&c).cloned()),
+                proxy: e.proxy.is_some(),
+                served: proofs.get(&e.key).cloned().unwrap_or_default(),
+                silent: silence.keys.binary_search(&e.key).is_ok(),
+                without_caster: caster.is_none(),
+            }
+        })
+        .collect()
+}
+
 /// One proposal of the result document: its text, its lines under both countings and what binds.
 fn proposal_document(p: &store::ProposalRow, r: &tally::ProposalResult, attachments: &[super::attachments::AttachmentView]) -> serde_json::Value {
     let three_quarters = (6..=8).contains(&p.matter);
@@ -203,6 +240,30 @@ pub async fn publish_after_finalize(
         .get_result(conn)
         .await?;
     let attachments = super::attachments::list(conn, meeting_id).await?;
+    // Per roll key, and every sheet's transaction (changes included), so anyone can recount from the chain.
+    let live: std::collections::BTreeMap<tally::Caster, String> = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(meeting_id))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .select((ballot_sheets::account_id, ballot_sheets::proxy_id, ballot_sheets::sheet_hash))
+        .load::<(Uuid, Option<Uuid>, Vec<u8>)>(conn)
+        .await?
+        .into_iter()
+        .map(|(account, proxy, hash)| (tally::Caster { account, proxy }, hex::encode(hash)))
+        .collect();
+    let roll = store::roll(conn, meeting_id).await?;
+    let roll_keys = roll_key_flags(&roll, &live, &service.proofs, &silence);
+    let sheet_transactions: Vec<String> = chain_outbox::table
+        .inner_join(ballot_sheets::table.on(ballot_sheets::id.eq(chain_outbox::subject_id)))
+        .filter(ballot_sheets::meeting_id.eq(meeting_id))
+        .filter(chain_outbox::kind.eq("cast_sheet"))
+        .order(chain_outbox::id.asc())
+        .select(chain_outbox::tx_hash)
+        .load::<Option<Vec<u8>>>(conn)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|h| format!("0x{}", hex::encode(h)))
+        .collect();
     let proposals_doc: Vec<serde_json::Value> = props.iter().zip(&server).map(|(p, r)| proposal_document(p, r, &attachments)).collect();
     let rules = m.frozen_rules.clone().unwrap_or_else(|| super::rules::frozen_rules(input.rules, m.count_parking_spaces));
     let doc = json!({
@@ -224,6 +285,9 @@ pub async fn publish_after_finalize(
         "binding_tally": if input.rules.any() { "rule_set" } else { "strict" },
         "proposals": proposals_doc,
         "chain": refs.iter().map(|(k, h, b)| json!({"kind": k, "tx_hash": h.as_ref().map(|h| format!("0x{}", hex::encode(h))), "block_number": b})).collect::<Vec<_>>(),
+        // Every sheet's transaction, in queue order: with `chain`, all the transactions a recount reads.
+        "sheet_transactions": sheet_transactions,
+        "roll_keys": roll_keys,
         "chain_agrees": agree,
         "rules": rules,
         // Proof of service (DESIGN §5): what the rule-set tally's served-but-silent weight rests on.
@@ -238,8 +302,9 @@ pub async fn publish_after_finalize(
             // The roll keys behind served_silent; the chain holds servedSilentRoot over them (tally::served_silent_root).
             "served_silent_keys": silence.keys,
             "served_silent_root": hex::encode(root),
-            // Keys nobody could vote for (no designated caster on the frozen roll): never silent, never weighted.
-            "keys_without_caster": silence.without_caster,
+            // Keys nobody could vote for (no designated caster on the frozen roll): never silent, never weighted;
+            // each is flagged in roll_keys.
+            "keys_without_caster": silence.without_caster.len(),
             "weight_without_caster": silence.without_caster_weight,
             "silent_rule": "silent = a caster on the frozen roll, served, no live sheet for the key",
             "served_keys_by_channel": service.served_keys_by_channel,
@@ -451,6 +516,27 @@ mod tests {
         assert!(h.contains("<strong>警示</strong>：议题 0：取决于送达证明"), "{h}");
         assert!(h.contains("已读回执 1，张贴公告 3") && h.contains("不计为送达）1"), "{h}");
         assert!(h.contains("视为参与表决&lt;&gt;"));
+    }
+
+    #[test]
+    fn roll_key_flags_name_the_covering_sheet_the_service_and_the_silence() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let entry = |key: &str, voter: Option<Uuid>, proxy: Option<Uuid>| domain::RollEntry { key: key.into(), area_centi_m2: 100, units: vec![], voter, proxy };
+        let roll = [entry("k1", Some(a), None), entry("k2", Some(a), Some(Uuid::from_u128(9))), entry("k3", Some(b), None), entry("k4", None, None)];
+        let live = std::collections::BTreeMap::from([(tally::Caster { account: a, proxy: None }, "aa".to_owned())]);
+        let at = chrono::DateTime::from_timestamp(1_000, 0).unwrap();
+        let proof = super::super::service::Proof { at, channel: super::super::service::Channel::ReadReceipt };
+        let proofs = std::collections::BTreeMap::from([("k3".to_owned(), vec![proof])]);
+        let silence = tally::Silence { keys: vec!["k3".into()], without_caster: vec!["k4".into()], ..Default::default() };
+        let flags = roll_key_flags(&roll, &live, &proofs, &silence);
+        let summary: Vec<_> = flags.iter().map(|f| (f.key.as_str(), f.voted_by.as_deref(), f.proxy, f.served.len(), f.silent, f.without_caster)).collect();
+        assert_eq!(summary, [
+            ("k1", Some("aa"), false, 0, false, false),
+            // The holder's own sheet does not cover the key they hold a proxy for.
+            ("k2", None, true, 0, false, false),
+            ("k3", None, false, 1, true, false),
+            ("k4", None, false, 0, false, true),
+        ]);
     }
 
     #[test]

@@ -216,3 +216,31 @@ proptest! {
         }
     }
 }
+
+/// `audit/recount.py` decodes the contract's events by topic on its own (Python has no Keccak): its table must be
+/// exactly the Keccak-256 of the signatures, and every signature must be an event of the committed ABI.
+#[test]
+fn the_recount_scripts_event_topics_are_the_contracts() {
+    let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../audit/recount.py")).unwrap();
+    let abi: serde_json::Value = serde_json::from_str(include_str!("../../../ledger-client/contracts/artifacts/LinliGovernance.json")).unwrap();
+    let events: Vec<String> = abi["abi"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "event")
+        .map(|e| {
+            let types: Vec<&str> = e["inputs"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
+            format!("{}({})", e["name"].as_str().unwrap(), types.join(","))
+        })
+        .collect();
+    let mut checked = 0;
+    for line in script.lines().map(str::trim).filter(|l| l.starts_with('"') && l.contains("\": \"")) {
+        let mut parts = line.trim_end_matches(',').split("\": \"");
+        let signature = parts.next().unwrap().trim_start_matches('"');
+        let topic = parts.next().unwrap().trim_end_matches('"');
+        assert!(events.iter().any(|e| e == signature), "{signature} is not an event of the contract");
+        assert_eq!(topic, hex::encode(alloy_primitives::keccak256(signature.as_bytes())), "{signature}");
+        checked += 1;
+    }
+    assert_eq!(checked, 6, "the script's TOPICS table");
+}
