@@ -88,6 +88,10 @@ ensure_build_tools() {
   if ! command -v curl >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
     apt_install curl openssl ca-certificates
   fi
+  # audit/recount.py (run by the meeting acceptance test) needs Python 3's standard library only.
+  if ! command -v python3 >/dev/null 2>&1; then
+    apt_install python3
+  fi
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is not installed: install Rust (https://rustup.rs) first" >&2
     return 1
