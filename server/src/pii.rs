@@ -121,11 +121,40 @@ impl Pii {
     pub fn request_fingerprint(&self, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
         self.index.mac("request_fingerprint", &[method.as_bytes(), &[0], path.as_bytes(), &[0], body]).to_vec()
     }
+
+    /// An owner's bytes32 pseudonym on chain for their own sheets in a meeting: HMAC-SHA256 under the blind-index
+    /// key (domain `linli-voter-v2`, meeting uuid, account uuid). Keyed, so that no chain reader (the property
+    /// company's node, the bank's) and no committee member, who sees account ids, can link a pseudonym to an owner
+    /// (issue 24 item 11); unlinkable across meetings.
+    pub fn voter_pseudonym(&self, meeting: uuid::Uuid, account: uuid::Uuid) -> [u8; 32] {
+        self.index.mac("linli-voter-v2", &[meeting.as_bytes(), account.as_bytes()])
+    }
+
+    /// The pseudonym of a sheet cast through a written proxy (domain `linli-proxy-voter-v2`, meeting, proxy): a
+    /// holder's own sheet and each sheet they cast for a principal are different voters on chain.
+    pub fn proxy_pseudonym(&self, meeting: uuid::Uuid, proxy: uuid::Uuid) -> [u8; 32] {
+        self.index.mac("linli-proxy-voter-v2", &[meeting.as_bytes(), proxy.as_bytes()])
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_pseudonyms_are_keyed_and_own_and_proxy_sheets_differ() {
+        let pii = Pii::from_config(&crate::testing::test_pii_config()).unwrap();
+        let (m, a) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        assert_ne!(pii.voter_pseudonym(m, a), pii.proxy_pseudonym(m, a));
+        assert_ne!(pii.voter_pseudonym(m, a), pii.voter_pseudonym(uuid::Uuid::from_u128(3), a), "per meeting");
+        // Not the unkeyed hash anyone holding the ids could compute (the v1 pseudonym).
+        use sha2::Digest;
+        let unkeyed: [u8; 32] = sha2::Sha256::new().chain_update(b"linli-voter-v1").chain_update(m.as_bytes()).chain_update(a.as_bytes()).finalize().into();
+        assert_ne!(pii.voter_pseudonym(m, a), unkeyed);
+        let mut other = crate::testing::test_pii_config();
+        other.blind_index_key = secrecy::SecretString::from("2f".repeat(32));
+        assert_ne!(pii.voter_pseudonym(m, a), Pii::from_config(&other).unwrap().voter_pseudonym(m, a), "another key, another pseudonym");
+    }
 
     fn pii(active: &str, key: &str, previous: &[(&str, &str)]) -> Pii {
         Pii::from_config(&PiiConfig {

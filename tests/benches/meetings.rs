@@ -202,7 +202,7 @@ async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) ->
                 let next = queue.lock().map_err(|_| anyhow::anyhow!("queue poisoned"))?.pop();
                 let Some((account, meeting)) = next else { return Ok::<_, anyhow::Error>(()) };
                 let sheet_id = Uuid::now_v7();
-                let pseudonym = domain::voter_pseudonym(meeting, account);
+                let pseudonym = pii.voter_pseudonym(meeting, account);
                 let hash = domain::sheet_hash(sheet_id, meeting, &pseudonym, 10_000, 1, &[0, 2]);
                 let created_at = chrono::Utc::now();
                 let call = LinliGovernance::castSheetCall {

@@ -210,12 +210,13 @@ impl ChainWorld {
         Ok(r.areaCm2.into_iter().zip(r.heads).collect())
     }
 
-    /// The sheet hash the contract recorded for this account's pseudonym in this meeting, if any.
+    /// The sheet hash the contract recorded for this account's pseudonym in this meeting, if any (the test knows
+    /// the server's keys, so it can compute the keyed pseudonym).
     pub async fn sheet_of(&self, meeting: Uuid, account: Uuid) -> anyhow::Result<Option<[u8; 32]>> {
         let r = self
             .view(LinliGovernance::sheetOfCall {
                 meetingId: domain::chain_meeting_id(meeting).into(),
-                voter: domain::voter_pseudonym(meeting, account).into(),
+                voter: pseudonyms()?.voter_pseudonym(meeting, account).into(),
             })
             .await?;
         let hash: [u8; 32] = r.into();
@@ -227,7 +228,7 @@ impl ChainWorld {
         let r = self
             .view(LinliGovernance::sheetOfCall {
                 meetingId: domain::chain_meeting_id(meeting).into(),
-                voter: domain::proxy_pseudonym(meeting, proxy).into(),
+                voter: pseudonyms()?.proxy_pseudonym(meeting, proxy).into(),
             })
             .await?;
         let hash: [u8; 32] = r.into();
@@ -239,4 +240,9 @@ impl ChainWorld {
         self.client.rpc().request("devnode_advanceTime", vec![serde_json::json!(ms)]).await?;
         Ok(())
     }
+}
+
+/// The server's keyed chain pseudonyms under the test keys the world starts the server with.
+fn pseudonyms() -> anyhow::Result<linli_server::pii::Pii> {
+    Ok(linli_server::pii::Pii::from_config(&linli_server::testing::test_pii_config())?)
 }

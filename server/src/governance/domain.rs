@@ -167,26 +167,6 @@ pub fn chain_meeting_id(id: Uuid) -> [u8; 32] {
     out
 }
 
-/// The voter's bytes32 pseudonym on chain: `sha256("linli-voter-v1" ‖ meeting uuid ‖ account uuid)`; unlinkable
-/// across meetings without the server's rows.
-pub fn voter_pseudonym(meeting: Uuid, account: Uuid) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"linli-voter-v1");
-    h.update(meeting.as_bytes());
-    h.update(account.as_bytes());
-    h.finalize().into()
-}
-
-/// The bytes32 pseudonym of a sheet cast through a written proxy: `sha256("linli-proxy-voter-v1" ‖ meeting uuid ‖
-/// proxy uuid)`. A holder's own sheet and each sheet they cast for a principal are different voters on chain.
-pub fn proxy_pseudonym(meeting: Uuid, proxy: Uuid) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"linli-proxy-voter-v1");
-    h.update(meeting.as_bytes());
-    h.update(proxy.as_bytes());
-    h.finalize().into()
-}
-
 /// `sha256("linli-sheet-v1" ‖ sheet uuid ‖ meeting uuid ‖ pseudonym ‖ be64 area ‖ be64 heads ‖ framed(choices))`.
 pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, heads: i64, choices: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -656,11 +636,6 @@ mod tests {
         assert!(!shares_key(&units, CountingRules::default(), id(3), &[]));
     }
 
-    #[test]
-    fn own_and_proxy_pseudonyms_differ() {
-        let (m, a) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        assert_ne!(voter_pseudonym(m, a), proxy_pseudonym(m, a));
-    }
 
     #[test]
     fn every_verified_co_owner_is_served_for_the_keys_of_their_units() {

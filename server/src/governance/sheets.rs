@@ -150,8 +150,8 @@ pub async fn cast(
 
     let sheet_id = Uuid::now_v7();
     let pseudonym = match input.proxy_id {
-        None => domain::voter_pseudonym(id, account),
-        Some(proxy) => domain::proxy_pseudonym(id, proxy),
+        None => state.pii.voter_pseudonym(id, account),
+        Some(proxy) => state.pii.proxy_pseudonym(id, proxy),
     };
     let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &lines);
     let call = LinliGovernance::castSheetCall {

@@ -145,7 +145,7 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
             yes1 = (yes1.0 + area, yes1.1 + 1);
         }
         let sheet = Uuid::now_v7();
-        let pseudonym = domain::voter_pseudonym(id, account);
+        let pseudonym = t.state.pii.voter_pseudonym(id, account);
         let hash = domain::sheet_hash(sheet, id, &pseudonym, *area, 1, &choices);
         diesel::insert_into(ballot_sheets::table)
             .values((
