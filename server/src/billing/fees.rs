@@ -96,6 +96,15 @@ impl Period {
         }
         Ok(Self { year, month })
     }
+
+    /// The instant the period starts: the first of the month, 00:00 in Asia/Shanghai (UTC+8, no daylight saving),
+    /// as UTC.
+    pub fn starts_at(self) -> chrono::DateTime<chrono::Utc> {
+        let local = chrono::NaiveDate::from_ymd_opt(i32::from(self.year), u32::from(self.month), 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default();
+        local.and_utc() - chrono::Duration::hours(8)
+    }
 }
 
 impl fmt::Display for Period {
@@ -114,6 +123,13 @@ pub fn yuan(fen: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_starts_at_local_midnight_of_its_first_day() {
+        let p = Period::parse("2026-12").unwrap();
+        assert_eq!(p.starts_at().to_rfc3339(), "2026-11-30T16:00:00+00:00");
+        assert_eq!(Period::parse("2027-01").unwrap().starts_at().to_rfc3339(), "2026-12-31T16:00:00+00:00");
+    }
 
     fn per_area(rate: i64) -> FeeItem {
         FeeItem { method: Method::PerArea, rate_fen: rate, unit_kind: "residence".into() }

@@ -85,8 +85,11 @@ pub async fn generate_bills(
         .select((fee_items::id, fee_items::method, fee_items::rate_fen, fee_items::unit_kind))
         .load(conn)
         .await?;
+    // A unit the register retired before the period began (merged away, issue 24 item 7) is billed no more; one
+    // retired during the period is billed for it.
     let unit_rows: Vec<(Uuid, String, i64)> = units::table
         .filter(units::community_id.eq(community_id))
+        .filter(units::retired_at.is_null().or(units::retired_at.ge(period.starts_at())))
         .select((units::id, units::kind, units::exclusive_area_centi_m2))
         .load(conn)
         .await?;

@@ -248,6 +248,34 @@ async fn bill_generation_is_idempotent_and_matches_the_register() {
     assert_eq!(first.created, 1056 + 144);
     let second = store::generate_bills(&mut conn, "SH-PD-0001", period).await.unwrap();
     assert_eq!((second.created, second.already_present), (0, 1200));
+    // A unit the register retired before a period starts gets no bill for it; one retired during the period does.
+    let residences: Vec<uuid::Uuid> = linli_server::schema::units::table
+        .filter(linli_server::schema::units::community_id.eq(community))
+        .filter(linli_server::schema::units::kind.eq("residence"))
+        .order(linli_server::schema::units::id.asc())
+        .select(linli_server::schema::units::id)
+        .limit(2)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    let next = Period::parse("2027-01").unwrap();
+    for (unit, retired) in residences.iter().zip([next.starts_at() - chrono::Duration::seconds(1), next.starts_at()]) {
+        diesel::update(linli_server::schema::units::table.find(unit))
+            .set(linli_server::schema::units::retired_at.eq(retired))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let january = store::generate_bills(&mut conn, "SH-PD-0001", next).await.unwrap();
+    assert_eq!(january.created, 1056 + 144 - 1, "the unit retired before January has no January bill");
+    let billed = |unit: uuid::Uuid| bills::table.filter(bills::unit_id.eq(unit)).filter(bills::period.eq("2027-01")).count();
+    assert_eq!(billed(residences[0]).get_result::<i64>(&mut conn).await.unwrap(), 0);
+    assert_eq!(billed(residences[1]).get_result::<i64>(&mut conn).await.unwrap(), 1);
+    diesel::update(linli_server::schema::units::table.filter(linli_server::schema::units::id.eq_any(&residences)))
+        .set(linli_server::schema::units::retired_at.eq(None::<chrono::DateTime<chrono::Utc>>))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     // Every property bill equals the hand computation from the register's decimal area.
     let mut rdr = csv::Reader::from_path(demo_register()).unwrap();
     let mut expected = 0i64;
@@ -260,6 +288,7 @@ async fn bill_generation_is_idempotent_and_matches_the_register() {
     let total: Vec<i64> = bills::table
         .inner_join(linli_server::schema::fee_items::table.on(linli_server::schema::fee_items::id.eq(bills::fee_item_id)))
         .filter(linli_server::schema::fee_items::code.eq("property"))
+        .filter(bills::period.eq("2026-12"))
         .select(bills::amount_fen)
         .load(&mut conn)
         .await
