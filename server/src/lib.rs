@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod multipart;
 pub mod notify;
+pub mod parking;
 pub mod pii;
 pub mod schema;
 pub mod sessions;
