@@ -310,6 +310,7 @@ contract LinliGovernance {
     error RollExceedsTotals(uint256 areaWouldBe, uint256 headsWouldBe);
     error RollIncomplete(uint64 rollAreaCm2, uint32 rollHeads);
     error NoKeys();
+    error ZeroVoter();
     error KeyOrder(bytes32 previous, bytes32 given);
     error UnknownRollKey(bytes32 meetingId, bytes32 key);
     error KeyCovered(bytes32 key, bytes32 coveredBy);
@@ -534,6 +535,9 @@ contract LinliGovernance {
         if (m.proposalCount == 0) revert NoProposals(meetingId);
         if (m.rollAreaCm2 != m.totalAreaCm2 || m.rollHeads != m.totalHeads) revert RollIncomplete(m.rollAreaCm2, m.rollHeads);
         if (keys.length == 0) revert NoKeys();
+        // A key's coveredBy of zero means "no sheet covers it": the zero voter's sheet would leave its keys free
+        // for another sheet, counting their weight twice.
+        if (voter == bytes32(0)) revert ZeroVoter();
         if (sheetHash == bytes32(0)) revert ZeroSheetHash();
         if (commitment == bytes32(0)) revert ZeroCommitment();
         Sheet storage sheet = sheetOfVoter[meetingId][voter];
