@@ -67,6 +67,26 @@ contract LinliGovernance {
         uint64 silentAreaCm2;
         uint32 silentHeads;
         bytes32 servedSilentRoot;
+        /// The frozen roll's keys as registered (addRollKeys): count, summed weight and the last (largest) key id;
+        /// sheets are accepted once the registered weight equals the totals.
+        uint32 rollKeyCount;
+        uint64 rollAreaCm2;
+        uint32 rollHeads;
+        bytes32 lastRollKey;
+        /// Sheets whose choices have been revealed after the window (revealSheet); finalize needs all of them.
+        uint32 revealedCount;
+        /// The signed result document's hash and the Ed25519 key that signed it (recordResult, after finalize).
+        bytes32 resultHash;
+        bytes32 resultSigningKey;
+    }
+
+    /// A key of the frozen roll (a headcount key: one person) with its weight and the voter whose current
+    /// sheet covers it (zero while none does).
+    struct RollKey {
+        bool registered;
+        uint64 areaCm2;
+        uint32 heads;
+        bytes32 coveredBy;
     }
 
     /// A yes/no proposal (seats = 0, one line) or an election (seats >= 1, one line per candidate).
@@ -105,17 +125,20 @@ contract LinliGovernance {
     mapping(bytes32 => mapping(uint8 => Line)) private lines;
     /// Per meeting, per line, per option.
     mapping(bytes32 => mapping(uint8 => mapping(uint8 => Tally))) private tallies;
-    /// A voter's current sheet. The choices are kept only where the meeting allows changes: a change
-    /// must take the replaced choices' weight back out of the tallies.
+    /// A voter's current sheet: while the window is open only a commitment to its choices is on chain;
+    /// they are revealed (and counted) after the window closes.
     struct Sheet {
         bytes32 sheetHash;
+        bytes32 commitment;
         uint64 areaCm2;
         uint32 heads;
         uint64 castAtMs;
-        uint8[] choices;
+        uint32 keyCount;
+        bool revealed;
     }
 
     mapping(bytes32 => mapping(bytes32 => Sheet)) private sheetOfVoter;
+    mapping(bytes32 => mapping(bytes32 => RollKey)) private rollKeys;
 
     // ---------------------------------------------------------------- funds
 
@@ -181,27 +204,36 @@ contract LinliGovernance {
         uint8 seats,
         uint8 firstLine
     );
+    /// Keys of the frozen roll registered for a meeting (ascending ids; the published roll's keys, see the
+    /// server's `chain_roll_key`), with their weights.
+    event RollKeysAdded(bytes32 indexed meetingId, bytes32[] keys, uint64[] areaCm2, uint32[] heads);
     /// `castAtMs` is the submission time the forwarder stated; the block's own time sits next to it, so an
-    /// auditor sees how long each sheet waited between acknowledgement and the chain.
+    /// auditor sees how long each sheet waited between acknowledgement and the chain. The weight is the sum
+    /// of the covered roll keys'; the choices stay behind `commitment` until the window has closed.
     event SheetCast(
         bytes32 indexed meetingId,
         bytes32 indexed voter,
         uint64 areaCm2,
         uint32 heads,
-        uint8[] choices,
+        bytes32[] keys,
+        bytes32 commitment,
         bytes32 sheetHash,
         uint64 castAtMs
     );
-    /// A voter replaced their sheet (meetings with voteChangeAllowed): the tallies now hold `choices`
-    /// instead of the previous sheet's; participation is unchanged.
+    /// A voter replaced their sheet (meetings with voteChangeAllowed): same keys, a new commitment; only the
+    /// current sheet is ever revealed and counted.
     event SheetChanged(
         bytes32 indexed meetingId,
         bytes32 indexed voter,
         bytes32 previousSheetHash,
         bytes32 sheetHash,
-        uint8[] choices,
+        bytes32 commitment,
         uint64 castAtMs
     );
+    /// A current sheet's choices (one byte per ballot line), checked against its commitment and counted.
+    event SheetRevealed(bytes32 indexed meetingId, bytes32 indexed voter, bytes32 sheetHash, bytes choices);
+    /// The signed result document's SHA-256 and the Ed25519 public key that signed it.
+    event ResultRecorded(bytes32 indexed meetingId, bytes32 resultHash, bytes32 signingKey);
     /// The strict tally of a ballot line.
     event LineDecided(
         bytes32 indexed meetingId,
@@ -267,15 +299,29 @@ contract LinliGovernance {
     error VotingNotOpen(uint64 castAtMs, uint64 startMs, uint64 endMs);
     error CastInFuture(uint64 castAtMs, uint64 nowMs);
     error DuplicateVoter(bytes32 meetingId, bytes32 voter);
-    error ChangeWeightMismatch(uint64 areaCm2, uint32 heads, uint64 givenAreaCm2, uint32 givenHeads);
     error ChangeBeforePrevious(uint64 previousCastAtMs, uint64 castAtMs);
     error ChoiceCountMismatch(uint256 expected, uint256 given);
     error InvalidChoice(uint8 line, uint8 choice);
-    error EmptyWeight();
-    error AreaExceedsRoll(uint256 wouldBe, uint64 totalAreaCm2);
-    error HeadsExceedRoll(uint256 wouldBe, uint32 totalHeads);
     error ZeroSheetHash();
     error NoProposals(bytes32 meetingId);
+    error RollClosed(bytes32 meetingId);
+    error RollKeysMismatch(uint256 keys, uint256 areas, uint256 heads);
+    error RollKeyOrder(bytes32 previous, bytes32 given);
+    error RollExceedsTotals(uint256 areaWouldBe, uint256 headsWouldBe);
+    error RollIncomplete(uint64 rollAreaCm2, uint32 rollHeads);
+    error NoKeys();
+    error ZeroVoter();
+    error KeyOrder(bytes32 previous, bytes32 given);
+    error UnknownRollKey(bytes32 meetingId, bytes32 key);
+    error KeyCovered(bytes32 key, bytes32 coveredBy);
+    error ChangeKeysMismatch(uint32 keyCount, uint256 givenKeys);
+    error ZeroCommitment();
+    error RevealStarted(bytes32 meetingId);
+    error UnknownSheet(bytes32 meetingId, bytes32 voter);
+    error AlreadyRevealed(bytes32 meetingId, bytes32 voter);
+    error CommitmentMismatch(bytes32 meetingId, bytes32 voter);
+    error UnrevealedSheets(uint32 unrevealed);
+    error ResultAlreadyRecorded(bytes32 meetingId);
 
     error InvalidTallyRules(uint8 tallyRules);
     error NoTallyRules(bytes32 meetingId);
@@ -422,20 +468,58 @@ contract LinliGovernance {
         emit ProposalAdded(meetingId, proposalIndex, matter, contentHash, candidates, seats, first);
     }
 
-    /// Records one owner's ballot sheet: one choice (OPTION_*) per ballot line, weighted by area and headcount.
+    /// Registers keys of the frozen roll (the committee, after openMeeting and before startMs), in batches:
+    /// key ids strictly ascending across all batches (so none twice), each with its area and headcount. The
+    /// registered weight may not exceed the totals; sheets are accepted once it equals them. A sheet's weight is
+    /// then the sum of the keys it covers, each covered by at most one voter: a forwarder cannot give one key's
+    /// sheet two keys' weight or cast one key twice.
+    function addRollKeys(
+        bytes32 meetingId,
+        bytes32[] calldata keys,
+        uint64[] calldata areaCm2,
+        uint32[] calldata heads
+    ) external onlyRole(ROLE_COMMITTEE) {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (block.timestamp >= m.startMs || m.sheetCount > 0) revert RollClosed(meetingId);
+        if (keys.length != areaCm2.length || keys.length != heads.length) {
+            revert RollKeysMismatch(keys.length, areaCm2.length, heads.length);
+        }
+        uint256 area = m.rollAreaCm2;
+        uint256 persons = m.rollHeads;
+        bytes32 last = m.lastRollKey;
+        for (uint256 i = 0; i < keys.length; i++) {
+            // Strictly ascending from the zero id: no key twice, and the zero id (no key) never registered.
+            if (keys[i] <= last) revert RollKeyOrder(last, keys[i]);
+            last = keys[i];
+            area += areaCm2[i];
+            persons += heads[i];
+            rollKeys[meetingId][keys[i]] = RollKey({registered: true, areaCm2: areaCm2[i], heads: heads[i], coveredBy: bytes32(0)});
+        }
+        if (area > m.totalAreaCm2 || persons > m.totalHeads) revert RollExceedsTotals(area, persons);
+        m.rollAreaCm2 = uint64(area);
+        m.rollHeads = uint32(persons);
+        m.rollKeyCount += uint32(keys.length);
+        m.lastRollKey = last;
+        emit RollKeysAdded(meetingId, keys, areaCm2, heads);
+    }
+
+    /// Records one ballot sheet while the window is open: the roll keys it covers (ascending ids, each
+    /// registered and not covered by another voter's sheet) and a commitment to its choices,
+    /// `keccak256(meetingId ‖ voter ‖ sheetHash ‖ salt ‖ choices)` (choices one byte per ballot line), revealed by
+    /// revealSheet after the window. The weight is the keys' sum.
     /// @param castAtMs When the server accepted the sheet (its receipt's submission time). The window is
     /// checked against this time, not the block's: the server acknowledges a sheet once it is stored and
     /// forwards it later, so a sheet acknowledged just before endMs may reach the chain after endMs (the
     /// chain down or slow at close) and must still count. The time may lie at most MAX_CLOCK_SKEW_MS ahead
-    /// of the chain's clock, and no sheet is accepted once the meeting is finalized.
+    /// of the chain's clock, and no sheet is accepted once reveals have begun.
     /// A voter's second sheet is refused (DuplicateVoter) unless the meeting allows changes; then it replaces
-    /// the first: same weight (the frozen roll fixes it), stated no earlier than the sheet it replaces.
+    /// the first: the same keys, stated no earlier than the sheet it replaces.
     function castSheet(
         bytes32 meetingId,
         bytes32 voter,
-        uint64 areaCm2,
-        uint32 heads,
-        uint8[] calldata choices,
+        bytes32[] calldata keys,
+        bytes32 commitment,
         bytes32 sheetHash,
         uint64 castAtMs
     ) external onlyRole(ROLE_FORWARDER) {
@@ -446,78 +530,107 @@ contract LinliGovernance {
         if (m.finalized) revert AlreadyFinalized(meetingId);
         // The silent weight was summed over the sheets counted until then; the forwarder queues it behind them.
         if (m.silentRecorded) revert ServedSilentAlreadyRecorded(meetingId);
+        // Revealed choices must not be answered by a late sheet; the forwarder queues reveals behind every sheet.
+        if (m.revealedCount > 0) revert RevealStarted(meetingId);
         if (m.proposalCount == 0) revert NoProposals(meetingId);
-        if (choices.length != m.lineCount) revert ChoiceCountMismatch(m.lineCount, choices.length);
-        if (areaCm2 == 0 && heads == 0) revert EmptyWeight();
+        if (m.rollAreaCm2 != m.totalAreaCm2 || m.rollHeads != m.totalHeads) revert RollIncomplete(m.rollAreaCm2, m.rollHeads);
+        if (keys.length == 0) revert NoKeys();
+        // A key's coveredBy of zero means "no sheet covers it": the zero voter's sheet would leave its keys free
+        // for another sheet, counting their weight twice.
+        if (voter == bytes32(0)) revert ZeroVoter();
         if (sheetHash == bytes32(0)) revert ZeroSheetHash();
+        if (commitment == bytes32(0)) revert ZeroCommitment();
         Sheet storage sheet = sheetOfVoter[meetingId][voter];
         if (sheet.sheetHash != bytes32(0)) {
             // The same hash again is a re-delivery of the current sheet, never a change.
             if (!m.voteChangeAllowed || sheet.sheetHash == sheetHash) revert DuplicateVoter(meetingId, voter);
-            changeSheet(meetingId, voter, sheet, areaCm2, heads, choices, sheetHash, castAtMs);
+            changeSheet(meetingId, voter, sheet, keys, commitment, sheetHash, castAtMs);
             return;
         }
-        checkWeight(m, areaCm2, heads);
-        countChoices(meetingId, choices, areaCm2, heads);
-        // checkWeight proved both sums stay within the roll totals, so they fit their types.
-        m.partAreaCm2 += areaCm2;
-        m.partHeads += heads;
+        (uint64 area, uint32 persons) = coverKeys(meetingId, voter, keys);
+        m.partAreaCm2 += area;
+        m.partHeads += persons;
         m.sheetCount += 1;
         sheet.sheetHash = sheetHash;
-        sheet.areaCm2 = areaCm2;
-        sheet.heads = heads;
+        sheet.commitment = commitment;
+        sheet.areaCm2 = area;
+        sheet.heads = persons;
         sheet.castAtMs = castAtMs;
-        if (m.voteChangeAllowed) sheet.choices = choices;
-        emit SheetCast(meetingId, voter, areaCm2, heads, choices, sheetHash, castAtMs);
+        sheet.keyCount = uint32(keys.length);
+        emit SheetCast(meetingId, voter, area, persons, keys, commitment, sheetHash, castAtMs);
     }
 
-    /// Replaces `sheet` (the voter's current one) by the new choices: the old choices' weight leaves the
-    /// tallies and the new choices' enters; participation and sheetCount stay as they are.
+    /// Marks each key (ascending, registered, not yet covered) as covered by `voter`; returns their summed weight.
+    function coverKeys(bytes32 meetingId, bytes32 voter, bytes32[] calldata keys) private returns (uint64 area, uint32 persons) {
+        bytes32 last = bytes32(0);
+        for (uint256 i = 0; i < keys.length; i++) {
+            if (keys[i] <= last) revert KeyOrder(last, keys[i]);
+            last = keys[i];
+            RollKey storage k = rollKeys[meetingId][keys[i]];
+            if (!k.registered) revert UnknownRollKey(meetingId, keys[i]);
+            if (k.coveredBy != bytes32(0)) revert KeyCovered(keys[i], k.coveredBy);
+            k.coveredBy = voter;
+            // Distinct registered keys sum to at most the roll's totals, which fit the types.
+            area += k.areaCm2;
+            persons += k.heads;
+        }
+    }
+
+    /// Replaces `sheet` (the voter's current one): the same keys (each covered by this voter, as many as
+    /// before), a new commitment; participation and sheetCount stay as they are.
     function changeSheet(
         bytes32 meetingId,
         bytes32 voter,
         Sheet storage sheet,
-        uint64 areaCm2,
-        uint32 heads,
-        uint8[] calldata choices,
+        bytes32[] calldata keys,
+        bytes32 commitment,
         bytes32 sheetHash,
         uint64 castAtMs
     ) private {
-        if (areaCm2 != sheet.areaCm2 || heads != sheet.heads) {
-            revert ChangeWeightMismatch(sheet.areaCm2, sheet.heads, areaCm2, heads);
+        if (keys.length != sheet.keyCount) revert ChangeKeysMismatch(sheet.keyCount, keys.length);
+        bytes32 last = bytes32(0);
+        for (uint256 i = 0; i < keys.length; i++) {
+            if (keys[i] <= last) revert KeyOrder(last, keys[i]);
+            last = keys[i];
+            bytes32 holder = rollKeys[meetingId][keys[i]].coveredBy;
+            if (holder != voter) revert KeyCovered(keys[i], holder);
         }
         if (castAtMs < sheet.castAtMs) revert ChangeBeforePrevious(sheet.castAtMs, castAtMs);
-        uint8[] storage previous = sheet.choices;
-        for (uint8 i = 0; i < previous.length; i++) {
-            Tally storage t = tallies[meetingId][i][previous[i]];
-            t.areaCm2 -= areaCm2;
-            t.heads -= heads;
-        }
-        countChoices(meetingId, choices, areaCm2, heads);
         bytes32 previousHash = sheet.sheetHash;
         sheet.sheetHash = sheetHash;
+        sheet.commitment = commitment;
         sheet.castAtMs = castAtMs;
-        sheet.choices = choices;
         meetings[meetingId].changeCount += 1;
-        emit SheetChanged(meetingId, voter, previousHash, sheetHash, choices, castAtMs);
+        emit SheetChanged(meetingId, voter, previousHash, sheetHash, commitment, castAtMs);
     }
 
-    function checkWeight(Meeting storage m, uint64 areaCm2, uint32 heads) private view {
-        // Summed in 256 bits so an absurd weight is refused with an error, never an overflow panic.
-        uint256 areaAfter = uint256(m.partAreaCm2) + areaCm2;
-        if (areaAfter > m.totalAreaCm2) revert AreaExceedsRoll(areaAfter, m.totalAreaCm2);
-        uint256 headsAfter = uint256(m.partHeads) + heads;
-        if (headsAfter > m.totalHeads) revert HeadsExceedRoll(headsAfter, m.totalHeads);
-    }
-
-    function countChoices(bytes32 meetingId, uint8[] calldata choices, uint64 areaCm2, uint32 heads) private {
+    /// Reveals and counts a current sheet's choices once the window has closed (only the forwarder, which keeps
+    /// the salts; queued behind every sheet): one byte per ballot line, checked against the commitment, once.
+    function revealSheet(bytes32 meetingId, bytes32 voter, bytes calldata choices, bytes32 salt)
+        external
+        onlyRole(ROLE_FORWARDER)
+    {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (block.timestamp < m.endMs) revert VotingNotEnded(uint64(block.timestamp), m.endMs);
+        if (m.finalized) revert AlreadyFinalized(meetingId);
+        Sheet storage sheet = sheetOfVoter[meetingId][voter];
+        if (sheet.sheetHash == bytes32(0)) revert UnknownSheet(meetingId, voter);
+        if (sheet.revealed) revert AlreadyRevealed(meetingId, voter);
+        if (keccak256(abi.encodePacked(meetingId, voter, sheet.sheetHash, salt, choices)) != sheet.commitment) {
+            revert CommitmentMismatch(meetingId, voter);
+        }
+        if (choices.length != m.lineCount) revert ChoiceCountMismatch(m.lineCount, choices.length);
         for (uint8 i = 0; i < choices.length; i++) {
-            uint8 choice = choices[i];
+            uint8 choice = uint8(choices[i]);
             if (choice >= OPTIONS) revert InvalidChoice(i, choice);
             Tally storage t = tallies[meetingId][i][choice];
-            t.areaCm2 += areaCm2;
-            t.heads += heads;
+            t.areaCm2 += sheet.areaCm2;
+            t.heads += sheet.heads;
         }
+        sheet.revealed = true;
+        m.revealedCount += 1;
+        emit SheetRevealed(meetingId, voter, sheet.sheetHash, choices);
     }
 
     /// Records the weight of the roll keys that were served notice in time, had a designated caster and are
@@ -554,6 +667,7 @@ contract LinliGovernance {
         if (m.finalized) revert AlreadyFinalized(meetingId);
         if (block.timestamp < m.endMs) revert VotingNotEnded(uint64(block.timestamp), m.endMs);
         if (m.tallyRules != 0 && !m.silentRecorded) revert ServedSilentNotRecorded(meetingId);
+        if (m.revealedCount != m.sheetCount) revert UnrevealedSheets(m.sheetCount - m.revealedCount);
         m.finalized = true;
         for (uint8 l = 0; l < m.lineCount; l++) {
             decideLine(m, meetingId, l);
@@ -597,7 +711,7 @@ contract LinliGovernance {
         if (m.tallyRules == 0) return;
         // The rule-set tally: the silent weight participates; where the silent follow, it joins yes exactly
         // when the returned sheets decide yes under the matter's own threshold (the quorum aside, since reaching
-        // it is what the clause is for). checkWeight and recordServedSilent keep every sum within the totals.
+        // it is what the clause is for). distinct roll keys and recordServedSilent keep every sum within the totals.
         uint64 partArea = m.partAreaCm2 + m.silentAreaCm2;
         uint32 partHeads = m.partHeads + m.silentHeads;
         if (m.tallyRules & RULE_SILENT_FOLLOWS != 0 && votersDecide) {
@@ -766,6 +880,56 @@ contract LinliGovernance {
     /// The hash of `voter`'s current sheet (the latest change, if any), or zero when the voter has not voted.
     function sheetOf(bytes32 meetingId, bytes32 voter) external view returns (bytes32) {
         return sheetOfVoter[meetingId][voter].sheetHash;
+    }
+
+    /// A voter's current sheet: its hash, commitment, weight, stated time, key count and whether it is revealed.
+    function getSheet(bytes32 meetingId, bytes32 voter)
+        external
+        view
+        returns (bytes32 sheetHash, bytes32 commitment, uint64 areaCm2, uint32 heads, uint64 castAtMs, uint32 keyCount, bool revealed)
+    {
+        Sheet storage s = sheetOfVoter[meetingId][voter];
+        return (s.sheetHash, s.commitment, s.areaCm2, s.heads, s.castAtMs, s.keyCount, s.revealed);
+    }
+
+    /// A registered roll key's weight and the voter whose current sheet covers it (zero: none).
+    function getRollKey(bytes32 meetingId, bytes32 key)
+        external
+        view
+        returns (bool registered, uint64 areaCm2, uint32 heads, bytes32 coveredBy)
+    {
+        RollKey storage k = rollKeys[meetingId][key];
+        return (k.registered, k.areaCm2, k.heads, k.coveredBy);
+    }
+
+    /// The registered roll (key count and weight), the revealed sheets so far, and the recorded result.
+    function getRoll(bytes32 meetingId)
+        external
+        view
+        returns (
+            uint32 rollKeyCount,
+            uint64 rollAreaCm2,
+            uint32 rollHeads,
+            uint32 revealedCount,
+            bytes32 resultHash,
+            bytes32 resultSigningKey
+        )
+    {
+        Meeting storage m = meetings[meetingId];
+        return (m.rollKeyCount, m.rollAreaCm2, m.rollHeads, m.revealedCount, m.resultHash, m.resultSigningKey);
+    }
+
+    /// Anchors the signed result document once the meeting is finalized: its SHA-256 and the Ed25519 public key
+    /// that signed it, so a copy of the document can be checked against the chain and the key. Once.
+    function recordResult(bytes32 meetingId, bytes32 resultHash, bytes32 signingKey) external onlyRole(ROLE_FORWARDER) {
+        Meeting storage m = meetings[meetingId];
+        if (!m.exists) revert UnknownMeeting(meetingId);
+        if (!m.finalized) revert NotFinalized(meetingId);
+        if (m.resultHash != bytes32(0)) revert ResultAlreadyRecorded(meetingId);
+        if (resultHash == bytes32(0) || signingKey == bytes32(0)) revert ZeroRoot();
+        m.resultHash = resultHash;
+        m.resultSigningKey = signingKey;
+        emit ResultRecorded(meetingId, resultHash, signingKey);
     }
 
     // ---------------------------------------------------------------- funds

@@ -298,6 +298,7 @@ diesel::table! {
         served_silent_area_centi_m2 -> Nullable<Int8>,
         served_silent_heads -> Nullable<Int8>,
         served_silent_root -> Nullable<Bytea>,
+        result_sha256 -> Nullable<Bytea>,
     }
 }
 
@@ -401,6 +402,7 @@ diesel::table! {
         superseded_by -> Nullable<Uuid>,
         superseded_at -> Nullable<Timestamptz>,
         request_nonce -> Nullable<Text>,
+        reveal_salt -> Nullable<Bytea>,
     }
 }
 

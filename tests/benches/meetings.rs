@@ -203,14 +203,19 @@ async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) ->
                 let Some((account, meeting)) = next else { return Ok::<_, anyhow::Error>(()) };
                 let sheet_id = Uuid::now_v7();
                 let pseudonym = pii.voter_pseudonym(meeting, account);
-                let hash = domain::sheet_hash(sheet_id, meeting, &pseudonym, 10_000, 1, &[0, 2]);
+                // As the server: the key ids, the hash over them and the commitment with a fresh salt.
+                let keys = [domain::chain_roll_key(&account.to_string())];
+                let hash = domain::sheet_hash(sheet_id, meeting, &pseudonym, 10_000, 1, &[0, 2], &keys);
+                let mut salt = [0u8; 32];
+                salt[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+                salt[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+                let chain_meeting = domain::chain_meeting_id(meeting);
                 let created_at = chrono::Utc::now();
                 let call = LinliGovernance::castSheetCall {
-                    meetingId: domain::chain_meeting_id(meeting).into(),
+                    meetingId: chain_meeting.into(),
                     voter: pseudonym.into(),
-                    areaCm2: 10_000,
-                    heads: 1,
-                    choices: vec![0, 2],
+                    keys: keys.iter().map(|k| (*k).into()).collect(),
+                    commitment: domain::sheet_commitment(&chain_meeting, &pseudonym, &hash, &salt, &[0, 2]).into(),
                     sheetHash: hash.into(),
                     castAtMs: u64::try_from(created_at.timestamp_millis())?,
                 };
@@ -235,6 +240,7 @@ async fn bare_sql(world: &World, jobs: Vec<(Uuid, Uuid)>, concurrency: usize) ->
                             ballot_sheets::device_serial.eq("bench"),
                             ballot_sheets::created_at.eq(created_at),
                             ballot_sheets::request_nonce.eq(Uuid::new_v4().simple().to_string()),
+                            ballot_sheets::reveal_salt.eq(salt.to_vec()),
                         ))
                         .on_conflict_do_nothing()
                         .execute(conn)

@@ -5,8 +5,9 @@
 //! gets an answer. Afterwards every acknowledged sheet must be on chain exactly once (contract counts, tallies and
 //! per-voter sheet hashes against the receipts; one done outbox row per sheet), nothing unacknowledged counted,
 //! the outbox drained, and the receipts carrying the chain transaction hash and block. The outbox backlog gauge on /metrics must be > 0 while
-//! the devnode is down and 0 after. Finally every meeting is closed and finalized and its published result agrees
-//! with the chain.
+//! the devnode is down and 0 after; no choice is on chain while voting. Finally every meeting is closed (the server
+//! is SIGKILLed and the devnode stopped while the reveals are being forwarded), every acknowledged sheet is revealed
+//! exactly once, the chain's tallies are the acknowledged choices, and each published result agrees with the chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -309,24 +310,65 @@ pub async fn run(plan: &FaultPlan) -> anyhow::Result<FaultReport> {
         .get_result(&mut conn)
         .await?;
 
-    // Close and finalize every meeting; the published results agree with the chain.
+    // Close every meeting: the reveals are queued behind the sheets. A SIGKILL while they are being forwarded and a
+    // short chain outage must not lose or double one.
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(300)).await;
     for &id in meetings.iter() {
         close_meeting(&a, id).await?;
     }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    world.kill_server()?;
+    report.server_kills += 1;
+    world.chain_mut()?.devnode.stop()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    world.restart_server().await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    world.chain_mut()?.devnode.restart()?;
+    eprintln!("fault run: server killed and devnode stopped during the reveals at {:?}", t0.elapsed());
     let chain = world.chain()?;
     for (m, &id) in meetings.iter().enumerate() {
         let expected = acked.iter().filter(|s| s.meeting == m).count();
-        let result = published_result(&a, id, Duration::from_secs(60)).await?;
+        let result = published_result(&a, id, Duration::from_secs(90)).await?;
         anyhow::ensure!(result["document"]["chain_agrees"] == true, "meeting {m}: {result}");
         anyhow::ensure!(result["document"]["sheets"] == expected, "meeting {m}: {} sheets, {expected} acknowledged", result["document"]["sheets"]);
         anyhow::ensure!(chain.meeting(id).await?.finalized, "meeting {m} not finalized on chain");
     }
+    check_revealed(&world, &mut conn, &meetings, &acked).await?;
     report.total = began.elapsed();
     Ok(report)
 }
 
-/// Every acknowledged sheet on chain exactly once, nothing else counted; rows and receipts agree.
+/// After the results: every acknowledged sheet revealed on chain exactly once (one done row each, none other) and
+/// the chain's tallies are the acknowledged choices.
+async fn check_revealed(world: &World, conn: &mut AsyncPgConnection, meetings: &[Uuid], acked: &[Acked]) -> anyhow::Result<()> {
+    let chain = world.chain()?;
+    for (m, &id) in meetings.iter().enumerate() {
+        let mine: Vec<&Acked> = acked.iter().filter(|s| s.meeting == m).collect();
+        for p in 0..2u8 {
+            let mut expected = vec![(0u64, 0u32); 3];
+            for s in &mine {
+                let o = usize::from(s.choices[usize::from(p)]);
+                expected[o] = (expected[o].0 + s.area, expected[o].1 + s.heads);
+            }
+            let tally = chain.tally(id, p).await?;
+            anyhow::ensure!(tally == expected, "meeting {m} proposal {p}: chain {tally:?}, acknowledged {expected:?}");
+        }
+    }
+    for s in acked {
+        let rows: Vec<String> = chain_outbox::table
+            .filter(chain_outbox::kind.eq("reveal_sheet"))
+            .filter(chain_outbox::subject_id.eq(s.sheet_id))
+            .select(chain_outbox::status)
+            .load(conn)
+            .await?;
+        anyhow::ensure!(rows == ["done"], "sheet {}: reveal rows {rows:?}", s.sheet_id);
+    }
+    let reveal_rows: i64 = chain_outbox::table.filter(chain_outbox::kind.eq("reveal_sheet")).count().get_result(conn).await?;
+    anyhow::ensure!(reveal_rows as usize == acked.len(), "{reveal_rows} reveal_sheet rows, {} acknowledged", acked.len());
+    Ok(())
+}
+
+/// Every acknowledged sheet on chain exactly once, nothing else counted, no choice visible; rows and receipts agree.
 async fn check_chain_and_rows(
     world: &World,
     conn: &mut AsyncPgConnection,
@@ -345,14 +387,10 @@ async fn check_chain_and_rows(
             "meeting {m}: chain {on_chain:?}, acknowledged {} sheets, area {area}, heads {heads}",
             mine.len()
         );
+        // Sealed while voting: the chain counts the sheets' weight, never a choice.
         for p in 0..2u8 {
-            let mut expected = vec![(0u64, 0u32); 3];
-            for s in &mine {
-                let o = usize::from(s.choices[usize::from(p)]);
-                expected[o] = (expected[o].0 + s.area, expected[o].1 + s.heads);
-            }
             let tally = chain.tally(id, p).await?;
-            anyhow::ensure!(tally == expected, "meeting {m} proposal {p}: chain {tally:?}, acknowledged {expected:?}");
+            anyhow::ensure!(tally == vec![(0, 0); 3], "meeting {m} proposal {p}: choices on chain before the close: {tally:?}");
         }
         // Per voter: the chain holds exactly the acknowledged sheet, or nothing.
         for (v, voter) in voters.iter().enumerate() {

@@ -208,11 +208,18 @@ pub async fn my_receipt(voter: &Voter, meeting: Uuid) -> anyhow::Result<Value> {
     Ok(r.json().await?)
 }
 
-/// The meeting's signed result once published (`GET …/result` answers 200), polled for at most `within`.
+/// The meeting's signed result once published (`GET …/result` answers 200) and anchored on chain, polled for at most
+/// `within`.
 pub async fn published_result(member: &Owner, meeting: Uuid, within: Duration) -> anyhow::Result<Value> {
     wait_for(within, || async {
         let r = member.get(&format!("/v1/meetings/{meeting}/result")).await?;
-        Ok(if r.status() == 200 { Some(r.json::<Value>().await?) } else { None })
+        if r.status() != 200 {
+            return Ok(None);
+        }
+        // Published with its anchor queued in the same transaction; wait until the chain holds it too.
+        let v = r.json::<Value>().await?;
+        anyhow::ensure!(v["anchor"]["chain_status"] != "failed", "the result's anchor was refused: {v}");
+        Ok((v["anchor"]["chain_status"] == "done").then_some(v))
     })
     .await
 }

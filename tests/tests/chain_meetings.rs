@@ -46,9 +46,9 @@ async fn a_meeting_its_sheet_and_its_finalization_reach_the_chain() {
     assert_eq!(on_chain.map(hex::encode).as_deref(), answer.body["sheet_hash"].as_str());
     let m = chain.meeting(id).await.unwrap();
     assert_eq!((m.sheet_count, m.participating_area_centi_m2, m.participating_heads), (1, area as u64, 1));
-    // Proposal 0: yes; proposal 1: no.
-    assert_eq!(chain.tally(id, 0).await.unwrap(), vec![(area as u64, 1), (0, 0), (0, 0)]);
-    assert_eq!(chain.tally(id, 1).await.unwrap(), vec![(0, 0), (area as u64, 1), (0, 0)]);
+    // Sealed while voting: the weight is on chain, the choices are not.
+    assert_eq!(chain.tally(id, 0).await.unwrap(), vec![(0, 0); 3]);
+    assert_eq!(chain.tally(id, 1).await.unwrap(), vec![(0, 0); 3]);
 
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
     close_meeting(&a, id).await.unwrap();
@@ -57,6 +57,12 @@ async fn a_meeting_its_sheet_and_its_finalization_reach_the_chain() {
     .unwrap();
     assert_eq!(result["document"]["chain_agrees"], true, "{result}");
     assert_eq!(result["document"]["sheets"], 1, "{result}");
+    // Revealed after the window: proposal 0 yes, proposal 1 no.
+    assert_eq!(chain.tally(id, 0).await.unwrap(), vec![(area as u64, 1), (0, 0), (0, 0)]);
+    assert_eq!(chain.tally(id, 1).await.unwrap(), vec![(0, 0), (area as u64, 1), (0, 0)]);
+    let verified = voters[0].owner.get(&format!("/v1/meetings/{id}/verify?sheet={}", answer.body["sheet_id"].as_str().unwrap())).await.unwrap();
+    let verified: Value = verified.json().await.unwrap();
+    assert_eq!(verified["revealed"], true, "{verified}");
 }
 
 /// A meeting whose rules allow vote changes: a voter votes, changes their mind, and only the latest sheet counts,
@@ -122,11 +128,9 @@ async fn a_changed_sheet_replaces_the_first_on_chain_and_in_the_result() {
     let (a0, a1) = (yes.body["area_centi_m2"].as_i64().unwrap() as u64, other.body["area_centi_m2"].as_i64().unwrap() as u64);
     assert_eq!((m.participating_area_centi_m2, m.participating_heads), (a0 + a1, 2));
     assert_eq!(chain.sheet_of(changeable, voters[0].owner.account_id).await.unwrap().map(hex::encode).as_deref(), no.body["sheet_hash"].as_str());
-    assert_eq!(chain.tally(changeable, 0).await.unwrap(), vec![(0, 0), (a0 + a1, 2), (0, 0)]);
-    assert_eq!(chain.tally(changeable, 1).await.unwrap(), vec![(0, 0), (a0, 1), (a1, 1)]);
+    assert_eq!(chain.tally(changeable, 0).await.unwrap(), vec![(0, 0); 3], "sealed while voting");
     wait_for(Duration::from_secs(30), || async { Ok((chain.meeting(fixed).await?.sheet_count == 1).then_some(())) }).await.unwrap();
     assert_eq!(chain.meeting(fixed).await.unwrap().change_count, 0);
-    assert_eq!(chain.tally(fixed, 0).await.unwrap()[0], (a0, 1));
 
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
     for (meeting, sheets, changed) in [(changeable, 2, 1), (fixed, 1, 0)] {
@@ -136,6 +140,10 @@ async fn a_changed_sheet_replaces_the_first_on_chain_and_in_the_result() {
         assert_eq!(result["document"]["chain_agrees"], true, "{result}");
         assert_eq!((&result["document"]["sheets"], &result["document"]["changed_sheets"]), (&json!(sheets), &json!(changed)), "{result}");
     }
+    // Revealed: only the changed sheet's final choices count, never the replaced ones.
+    assert_eq!(chain.tally(changeable, 0).await.unwrap(), vec![(0, 0), (a0 + a1, 2), (0, 0)]);
+    assert_eq!(chain.tally(changeable, 1).await.unwrap(), vec![(0, 0), (a0, 1), (a1, 1)]);
+    assert_eq!(chain.tally(fixed, 0).await.unwrap()[0], (a0, 1));
 }
 
 /// Two server instances on one database (Deliver 4: the outbox worker is safe with several): owners send their
@@ -195,6 +203,10 @@ async fn two_instances_forward_every_sheet_exactly_once() {
         .await
         .unwrap();
     let count = |kind: &str| rows.iter().filter(|r| r.0 == kind).count();
-    assert_eq!((count("open_meeting"), count("cast_sheet"), count("finalize")), (1, 10, 1), "{rows:?}");
+    assert_eq!(
+        (count("open_meeting"), count("cast_sheet"), count("reveal_sheet"), count("finalize")),
+        (1, 10, 10, 1),
+        "{rows:?}"
+    );
     assert!(rows.iter().all(|r| r.1 == "done" && r.2.as_array().is_some_and(Vec::is_empty)), "{rows:?}");
 }

@@ -250,6 +250,13 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
     .await
     .expect("every sheet on chain before the window closes (raise LINLI_ACCEPTANCE_WINDOW_SECS)");
     println!("all sheets on chain after {:.1} s", t.elapsed().as_secs_f64());
+    // Ballot secrecy while voting (issue 24 item 11): every sheet is on chain, yet the chain holds no choice, and
+    // nobody can inspect the ballots before the result.
+    for p in 0..2u8 {
+        assert_eq!(chain.tally(id, p).await.unwrap(), vec![(0, 0); 3], "proposal {p}: sealed while voting");
+    }
+    let early = voters[0].owner.get(&format!("/v1/meetings/{id}/ballots")).await.unwrap();
+    assert_eq!(early.status(), 409);
 
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(200)).await;
     close_meeting(&a, id).await.unwrap();
@@ -279,11 +286,13 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
     let printed = String::from_utf8_lossy(&recount.stdout);
     println!("{printed}{}", String::from_utf8_lossy(&recount.stderr));
     assert!(recount.status.success() && printed.contains("AGREES"), "the recount disagrees: {printed}");
-    // ...and it is no rubber stamp: a document with one decision flipped, or one sheet's key dropped, disagrees.
-    for tamper in ["decision", "key"] {
+    // ...and it is no rubber stamp: a document with one decision flipped, or one sheet's key dropped, disagrees...
+    // ...nor a document changed anywhere else (its hash is anchored on chain).
+    for tamper in ["decision", "key", "title"] {
         let mut forged = signed.clone();
         match tamper {
             "decision" => forged["document"]["proposals"][1]["passed"] = json!(!forged["document"]["proposals"][1]["passed"].as_bool().unwrap()),
+            "title" => forged["document"]["title"] = json!("另一个会议"),
             _ => {
                 let keys = forged["document"]["roll_keys"].as_array_mut().unwrap();
                 let voted = keys.iter_mut().find(|k| k["voted_by"].is_string()).unwrap();
@@ -297,6 +306,16 @@ async fn matter_5_fails_and_matter_7_passes_on_their_boundaries() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "a forged {tamper} must disagree: {}", String::from_utf8_lossy(&out.stdout));
+    }
+
+    // After the result, owners may inspect every counted sheet without names: the keys it covers and its choices.
+    let ballots: Value = voters[0].owner.get(&format!("/v1/meetings/{id}/ballots")).await.unwrap().json().await.unwrap();
+    let ballots = ballots["ballots"].as_array().unwrap();
+    assert_eq!(ballots.len() as u32, sheets);
+    for receipt in receipts.values() {
+        let b = ballots.iter().find(|b| b["sheet_hash"] == receipt["sheet_hash"]).expect("every receipt's sheet is inspectable");
+        assert_eq!((&b["choices"], &b["area_centi_m2"]), (&receipt["choices"], &receipt["area_centi_m2"]));
+        assert!(b["reveal_tx_hash"].is_string() && b.get("account_id").is_none(), "{b}");
     }
 
     let mid = linli_server::governance::domain::chain_meeting_id(id);

@@ -1,5 +1,6 @@
 //! Ballot-sheet throughput of the devnode through the full RPC path (sign, send, wait for the committed
-//! receipt), compared with bare revm execution of the same calls.
+//! receipt), compared with bare revm execution of the same calls. Each sheet covers its own roll key (registered
+//! before the start, in batches) and commits to its choices; reveals are not measured.
 //!
 //! `cargo bench -p bcos-devnode --bench ballot_throughput` (env `SHEETS`, default 2000; `IN_FLIGHT`,
 //! default 64 concurrent sendTransaction requests).
@@ -10,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use alloy_primitives::{B256, Bytes};
+use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_sol_types::SolCall;
 use bcos_devnode::evm::{BlockContext, Executor};
 use linli_ledger_client::client::ChainClient;
@@ -20,21 +21,51 @@ use linli_ledger_client::rpc::RpcConfig;
 use linli_ledger_client::tx::random_nonce;
 use serde_json::json;
 
-const TOTAL_AREA: u64 = 1 << 40;
-const TOTAL_HEADS: u32 = 1 << 30;
+/// Roll keys registered per addRollKeys transaction.
+const ROLL_BATCH: usize = 250;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// Sheet `i`'s roll key: ascending with `i`.
+fn roll_key(i: usize) -> B256 {
+    B256::left_padding_from(&(i as u64 + 1).to_be_bytes())
+}
+
+fn area(i: usize) -> u64 {
+    9_000 + (i as u64 % 5_000)
+}
+
+/// The roll of `sheets` keys (one person each) in addRollKeys batches, and its totals.
+fn roll(meeting: B256, sheets: usize) -> (Vec<G::addRollKeysCall>, u64, u32) {
+    let batches = (0..sheets)
+        .step_by(ROLL_BATCH)
+        .map(|first| {
+            let range = first..sheets.min(first + ROLL_BATCH);
+            G::addRollKeysCall {
+                meetingId: meeting,
+                keys: range.clone().map(roll_key).collect(),
+                areaCm2: range.clone().map(area).collect(),
+                heads: range.map(|_| 1).collect(),
+            }
+        })
+        .collect();
+    (batches, (0..sheets).map(area).sum(), u32::try_from(sheets).unwrap())
+}
+
 fn sheet(meeting: B256, i: usize, cast_at_ms: u64) -> G::castSheetCall {
+    let voter = B256::left_padding_from(&(i as u64 + 1).to_be_bytes());
+    let sheet_hash = B256::left_padding_from(&(i as u64 + 7).to_be_bytes());
+    let salt = keccak256((i as u64).to_be_bytes());
+    let choices = [(i % 3) as u8, ((i + 1) % 3) as u8];
+    let packed = [meeting.as_slice(), voter.as_slice(), sheet_hash.as_slice(), salt.as_slice(), &choices].concat();
     G::castSheetCall {
         meetingId: meeting,
-        voter: B256::left_padding_from(&(i as u64 + 1).to_be_bytes()),
-        areaCm2: 9_000 + (i as u64 % 5_000),
-        heads: 1,
-        choices: vec![(i % 3) as u8, ((i + 1) % 3) as u8],
-        sheetHash: B256::left_padding_from(&(i as u64 + 7).to_be_bytes()),
+        voter,
+        keys: vec![roll_key(i)],
+        commitment: keccak256(packed),
+        sheetHash: sheet_hash,
         castAtMs: cast_at_ms,
     }
 }
@@ -58,9 +89,13 @@ fn bare_revm(sheets: usize) -> f64 {
     run(2, t0, admin, G::grantRoleCall { account: forwarder, role: role::FORWARDER }.abi_encode());
     run(3, t0, admin, G::grantRoleCall { account: committee, role: role::COMMITTEE }.abi_encode());
     let meeting = B256::repeat_byte(9);
-    run(4, t0, committee, G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: t0 + 10, endMs: t0 + 1_000_000, voteChangeAllowed: false, tallyRules: 0 }.abi_encode());
+    let (batches, total_area, total_heads) = roll(meeting, sheets);
+    run(4, t0, committee, G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: total_area, totalHeads: total_heads, startMs: t0 + 10, endMs: t0 + 1_000_000, voteChangeAllowed: false, tallyRules: 0 }.abi_encode());
     for p in 0..2u8 {
         run(5, t0, committee, G::addProposalCall { meetingId: meeting, proposalIndex: p, matter: 9, contentHash: B256::ZERO, candidates: 0, seats: 0 }.abi_encode());
+    }
+    for batch in batches {
+        run(5, t0, committee, batch.abi_encode());
     }
     let calls: Vec<Vec<u8>> = (0..sheets).map(|i| sheet(meeting, i, t0 + 20).abi_encode()).collect();
     let started = Instant::now();
@@ -91,17 +126,21 @@ async fn full_rpc(sheets: usize, in_flight: usize) -> f64 {
     ];
     let contract = deploy_governance(&client, &admin, &grants).await.unwrap();
     let meeting = B256::repeat_byte(9);
-    let start = now_ms() + 5_000;
+    // The roll's batches go in before the start too.
+    let start = now_ms() + 30_000;
+    let (batches, total_area, total_heads) = roll(meeting, sheets);
     let setup = [
-        G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: TOTAL_AREA, totalHeads: TOTAL_HEADS, startMs: start, endMs: start + 86_400_000, voteChangeAllowed: false, tallyRules: 0 }.abi_encode(),
+        G::openMeetingCall { meetingId: meeting, rollHash: B256::ZERO, totalAreaCm2: total_area, totalHeads: total_heads, startMs: start, endMs: start + 86_400_000, voteChangeAllowed: false, tallyRules: 0 }.abi_encode(),
         G::addProposalCall { meetingId: meeting, proposalIndex: 0, matter: 9, contentHash: B256::ZERO, candidates: 0, seats: 0 }.abi_encode(),
         G::addProposalCall { meetingId: meeting, proposalIndex: 1, matter: 9, contentHash: B256::ZERO, candidates: 0, seats: 0 }.abi_encode(),
     ];
-    for data in setup {
+    for data in setup.into_iter().chain(batches.iter().map(SolCall::abi_encode)) {
         let tx = client.prepare(&committee, Some(contract), data).await.unwrap();
-        assert!(client.send_prepared_with(&tx, &decode_error).await.unwrap().is_committed_ok());
+        let outcome = client.send_prepared_with(&tx, &decode_error).await.unwrap();
+        assert!(outcome.is_committed_ok(), "{outcome:?}");
     }
-    client.rpc().request("devnode_advanceTime", vec![json!(10_000)]).await.unwrap();
+    assert!(now_ms() < start, "setup took longer than the 30 s before the start");
+    client.rpc().request("devnode_advanceTime", vec![json!(35_000)]).await.unwrap();
     let block_limit = client.rpc().get_block_number().await.unwrap() + 900;
 
     let forwarder = Arc::new(forwarder);

@@ -1,6 +1,7 @@
 //! End to end through `linli-ledger-client` against the real devnode: deploy with role grants, open a
-//! meeting, cast sheets, finalize, read the results and compare them with a tally computed here in
-//! plain Rust from the same inputs; then a fund plan, disbursements and an anchored batch.
+//! meeting, register its roll keys, cast sheets covering them with commitments to their choices, reveal them
+//! after the window, finalize, record the signed result, read the results and compare them with a tally
+//! computed here in plain Rust from the same inputs; then a fund plan, disbursements and an anchored batch.
 //! Runs on a secp256k1 chain and on an SM chain (same Keccak-dispatch bytecode on both).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +9,7 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use alloy_primitives::B256;
+use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_sol_types::SolCall;
 use common::Devnode;
 use linli_ledger_client::abi::RevertReason;
@@ -64,6 +65,54 @@ fn expected(matter: u8, proposal: usize) -> (bool, bool, u64, u32) {
         yes_area * 2 > part_area && yes_heads * 2 > part_heads
     };
     (quorum, quorum && majority, yes_area as u64, yes_heads as u32)
+}
+
+/// The roll key of unit `unit`: ascending with the unit's index, as addRollKeys needs them.
+fn roll_key(unit: usize) -> B256 {
+    B256::left_padding_from(&[0x6b, unit as u8 + 1])
+}
+
+/// Voter `v` casts for unit `v` (its one key).
+fn voter(v: usize) -> B256 {
+    B256::left_padding_from(&[v as u8 + 1])
+}
+
+fn salt(v: usize) -> B256 {
+    keccak256([0x5a, v as u8])
+}
+
+/// `keccak256(meetingId ‖ voter ‖ sheetHash ‖ salt ‖ choices)`, one byte per ballot line.
+fn commitment(meeting: B256, voter: B256, sheet_hash: B256, salt: B256, choices: &[u8]) -> B256 {
+    keccak256([meeting.as_slice(), voter.as_slice(), sheet_hash.as_slice(), salt.as_slice(), choices].concat())
+}
+
+/// Voter `v`'s sheet covering its unit's key, committed to `choices` under `salt(v)`.
+fn sheet(meeting: B256, v: usize, choices: &[u8], sheet_hash: B256, cast_at_ms: u64) -> G::castSheetCall {
+    G::castSheetCall {
+        meetingId: meeting,
+        voter: voter(v),
+        keys: vec![roll_key(v)],
+        commitment: commitment(meeting, voter(v), sheet_hash, salt(v), choices),
+        sheetHash: sheet_hash,
+        castAtMs: cast_at_ms,
+    }
+}
+
+fn roll_batch(meeting: B256, units: &[Unit], range: std::ops::Range<usize>) -> G::addRollKeysCall {
+    G::addRollKeysCall {
+        meetingId: meeting,
+        keys: range.clone().map(roll_key).collect(),
+        areaCm2: units[range.clone()].iter().map(|u| u.area).collect(),
+        heads: units[range].iter().map(|u| u.heads).collect(),
+    }
+}
+
+/// The custom error's name of a reverted transaction.
+fn revert_name(outcome: TxOutcome) -> String {
+    match outcome {
+        TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => name,
+        other => panic!("expected a custom revert, got {other:?}"),
+    }
 }
 
 fn evm(a: Address) -> alloy_primitives::Address {
@@ -150,51 +199,56 @@ async fn full_cycle(suite: CryptoSuite, flags: &[&str]) {
         })
         .await;
     }
+    let sheet_hash = |v: usize| B256::repeat_byte(v as u8 + 0x80);
     // Too early to vote.
-    let early = G::castSheetCall {
-        meetingId: meeting,
-        voter: B256::repeat_byte(0xee),
-        areaCm2: 1,
-        heads: 1,
-        choices: vec![0, 0, 0],
-        sheetHash: B256::repeat_byte(1),
-        castAtMs: now_ms(),
-    };
-    match ctx.send(&forwarder, early).await {
-        TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("VotingNotOpen"), "{name}"),
-        other => panic!("expected VotingNotOpen, got {other:?}"),
-    }
+    let name = revert_name(ctx.send(&forwarder, sheet(meeting, 0, &choices(0), sheet_hash(0), now_ms())).await);
+    assert!(name.starts_with("VotingNotOpen"), "{name}");
+    // The frozen roll's keys, one per unit, in two batches. A sheet stated at the start (within the clock skew
+    // ahead of the chain) waits for the whole roll.
+    ctx.ok(&committee, roll_batch(meeting, &units, 0..10)).await;
+    let name = revert_name(ctx.send(&forwarder, sheet(meeting, 0, &choices(0), sheet_hash(0), start)).await);
+    assert!(name.starts_with("RollIncomplete"), "{name}");
+    ctx.ok(&committee, roll_batch(meeting, &units, 10..20)).await;
     ctx.client.rpc().request("devnode_advanceTime", vec![json!(61_000)]).await.unwrap();
 
-    for (v, unit) in units.iter().enumerate().take(VOTERS) {
-        ctx.ok(&forwarder, G::castSheetCall {
-            meetingId: meeting,
-            voter: B256::left_padding_from(&[v as u8 + 1]),
-            areaCm2: unit.area,
-            heads: unit.heads,
-            choices: choices(v),
-            sheetHash: B256::repeat_byte(v as u8 + 0x80),
-            castAtMs: start + 1_000,
-        })
-        .await;
+    for v in 0..VOTERS {
+        ctx.ok(&forwarder, sheet(meeting, v, &choices(v), sheet_hash(v), start + 1_000)).await;
     }
-    // A second sheet for voter 1 (new transaction, other choices) is refused by the contract.
-    let dup = G::castSheetCall {
-        meetingId: meeting,
-        voter: B256::left_padding_from(&[1]),
-        areaCm2: units[0].area,
-        heads: 1,
-        choices: vec![1, 1, 1],
-        sheetHash: B256::repeat_byte(0x7f),
-        castAtMs: start + 1_000,
-    };
-    match ctx.send(&forwarder, dup).await {
-        TxOutcome::Reverted { reason: RevertReason::Custom(name), .. } => assert!(name.starts_with("DuplicateVoter"), "{name}"),
-        other => panic!("expected DuplicateVoter, got {other:?}"),
+    // A second sheet for voter 1 (new transaction, other choices) is refused by the contract; so is another
+    // voter's sheet naming voter 1's key.
+    let dup = sheet(meeting, 0, &[1, 1, 1], B256::repeat_byte(0x7f), start + 1_000);
+    let name = revert_name(ctx.send(&forwarder, dup.clone()).await);
+    assert!(name.starts_with("DuplicateVoter"), "{name}");
+    let name = revert_name(ctx.send(&forwarder, G::castSheetCall { voter: voter(VOTERS), ..dup }).await);
+    assert!(name.starts_with("KeyCovered"), "{name}");
+    // While voting nothing is counted, and nothing is revealed before the end.
+    for line in 0..MATTERS.len() as u8 {
+        let t = ctx.view(G::getTallyCall { meetingId: meeting, line }).await;
+        assert_eq!((t.areaCm2, t.heads), (vec![0; 3], vec![0; 3]), "line {line}");
     }
+    let reveal = |v: usize| G::revealSheetCall { meetingId: meeting, voter: voter(v), choices: Bytes::from(choices(v)), salt: salt(v) };
+    let name = revert_name(ctx.send(&forwarder, reveal(0)).await);
+    assert!(name.starts_with("VotingNotEnded"), "{name}");
 
     ctx.client.rpc().request("devnode_advanceTime", vec![json!(86_400_000)]).await.unwrap();
+    let name = revert_name(ctx.send(&forwarder, G::revealSheetCall { salt: salt(1), ..reveal(0) }).await);
+    assert!(name.starts_with("CommitmentMismatch"), "{name}");
+    let name = revert_name(ctx.send(&forwarder, G::finalizeCall { meetingId: meeting }).await);
+    assert!(name.starts_with("UnrevealedSheets"), "{name}");
+    for v in 0..VOTERS {
+        ctx.ok(&forwarder, reveal(v)).await;
+    }
     ctx.ok(&forwarder, G::finalizeCall { meetingId: meeting }).await;
+    // The signed result document's hash and signing key, once.
+    let result = G::recordResultCall { meetingId: meeting, resultHash: B256::repeat_byte(0x3a), signingKey: B256::repeat_byte(0x3b) };
+    ctx.ok(&forwarder, result.clone()).await;
+    let name = revert_name(ctx.send(&forwarder, result).await);
+    assert!(name.starts_with("ResultAlreadyRecorded"), "{name}");
+    let roll = ctx.view(G::getRollCall { meetingId: meeting }).await;
+    assert_eq!(
+        (roll.rollKeyCount, roll.rollAreaCm2, roll.rollHeads, roll.revealedCount, roll.resultHash, roll.resultSigningKey),
+        (20, total_area, total_heads, VOTERS as u32, B256::repeat_byte(0x3a), B256::repeat_byte(0x3b))
+    );
 
     for (i, matter) in MATTERS.iter().enumerate() {
         let p = ctx.view(G::getLineCall { meetingId: meeting, line: i as u8 }).await;

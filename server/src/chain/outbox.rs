@@ -10,29 +10,39 @@ use crate::schema::chain_outbox;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     OpenMeeting,
+    /// A batch of the frozen roll's keys with their weights, queued with openMeeting.
+    AddRollKeys,
     AddProposal,
+    /// A sheet's roll keys and the commitment to its choices.
     CastSheet,
-    /// The served-but-silent weight of a rule-set meeting, queued at close behind every sheet.
+    /// A live sheet's choices and salt, queued at close behind every sheet.
+    RevealSheet,
+    /// The served-but-silent weight of a rule-set meeting, queued at close behind every reveal.
     RecordServedSilent,
     Finalize,
+    /// The signed result document's hash and signing key, queued when the result is published.
+    RecordResult,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OpenMeeting => "open_meeting",
+            Self::AddRollKeys => "add_roll_keys",
             Self::AddProposal => "add_proposal",
             Self::CastSheet => "cast_sheet",
+            Self::RevealSheet => "reveal_sheet",
             Self::RecordServedSilent => "record_served_silent",
             Self::Finalize => "finalize",
+            Self::RecordResult => "record_result",
         }
     }
 
     /// Which key signs it: the contract gives meeting set-up to the committee role, sheets to the forwarder.
     pub fn signer(self) -> &'static str {
         match self {
-            Self::OpenMeeting | Self::AddProposal => "committee",
-            Self::CastSheet | Self::RecordServedSilent | Self::Finalize => "forwarder",
+            Self::OpenMeeting | Self::AddRollKeys | Self::AddProposal => "committee",
+            Self::CastSheet | Self::RevealSheet | Self::RecordServedSilent | Self::Finalize | Self::RecordResult => "forwarder",
         }
     }
 }
@@ -56,4 +66,28 @@ pub async fn enqueue(
         .returning(chain_outbox::id)
         .get_result(&mut conn)
         .await
+}
+
+/// Appends a row unless one of its kind for `subject` exists (kinds with one row per subject, see the
+/// `chain_outbox_subject` index); returns whether it was added. For effects that may be recomputed, such as a
+/// result published again after its first publication was lost.
+pub async fn enqueue_once(
+    mut conn: &AsyncPgConnection,
+    community: Uuid,
+    kind: Kind,
+    subject: Uuid,
+    call_data: Vec<u8>,
+) -> QueryResult<bool> {
+    let added = diesel::insert_into(chain_outbox::table)
+        .values((
+            chain_outbox::community_id.eq(community),
+            chain_outbox::kind.eq(kind.as_str()),
+            chain_outbox::subject_id.eq(subject),
+            chain_outbox::signer.eq(kind.signer()),
+            chain_outbox::call_data.eq(call_data),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    Ok(added == 1)
 }

@@ -167,17 +167,61 @@ pub fn chain_meeting_id(id: Uuid) -> [u8; 32] {
     out
 }
 
-/// `sha256("linli-sheet-v1" ‖ sheet uuid ‖ meeting uuid ‖ pseudonym ‖ be64 area ‖ be64 heads ‖ framed(choices))`.
-pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, heads: i64, choices: &[u8]) -> [u8; 32] {
+/// The id a roll key has on chain (issue 24 item 10): `sha256("linli-roll-key-v1\n" ‖ key)` over the key as the
+/// published roll spells it. The contract registers every key with its weight and lets one sheet cover each.
+pub fn chain_roll_key(key: &str) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"linli-sheet-v1");
+    h.update(b"linli-roll-key-v1\n");
+    h.update(key.as_bytes());
+    h.finalize().into()
+}
+
+/// `sha256("linli-sheet-v2" ‖ sheet uuid ‖ meeting uuid ‖ pseudonym ‖ be64 area ‖ be64 heads ‖ framed(choices)
+/// ‖ be32 key count ‖ chain key ids…)`, the key ids ([`chain_roll_key`]) in ascending byte order, as the contract
+/// takes them: the hash on the owner's receipt names the roll keys the sheet covers.
+pub fn sheet_hash(sheet: Uuid, meeting: Uuid, pseudonym: &[u8; 32], area: i64, heads: i64, choices: &[u8], keys: &[[u8; 32]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"linli-sheet-v2");
     h.update(sheet.as_bytes());
     h.update(meeting.as_bytes());
     h.update(pseudonym);
     h.update(area.to_be_bytes());
     h.update(heads.to_be_bytes());
     framed(&mut h, choices);
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    h.update(u32::try_from(sorted.len()).unwrap_or(u32::MAX).to_be_bytes());
+    for key in &sorted {
+        h.update(key);
+    }
     h.finalize().into()
+}
+
+/// How many roll keys go in one `addRollKeys` transaction (about 45,000 gas each, far below FISCO's
+/// per-transaction limit, and small enough for quick blocks).
+pub const ROLL_KEYS_PER_BATCH: usize = 500;
+
+/// The frozen roll as the contract registers it: (chain key id, area, heads) ascending by id, in batches.
+pub fn chain_roll_batches(roll: &[RollEntry]) -> Vec<Vec<([u8; 32], u64, u32)>> {
+    let mut keys: Vec<([u8; 32], u64, u32)> = roll
+        .iter()
+        .map(|e| (chain_roll_key(&e.key), u64::try_from(e.area_centi_m2).unwrap_or(0), 1))
+        .collect();
+    keys.sort_unstable_by_key(|k| k.0);
+    keys.chunks(ROLL_KEYS_PER_BATCH).map(<[_]>::to_vec).collect()
+}
+
+/// What goes on chain for a sheet while voting is open instead of its choices (issue 24 item 11):
+/// `keccak256(chain meeting id ‖ voter pseudonym ‖ sheet hash ‖ salt ‖ choices)`, one byte per ballot line; the
+/// contract's `revealSheet` recomputes it after the window. The salt is 32 random bytes per sheet, so nobody can
+/// try the few possible choices against it.
+pub fn sheet_commitment(chain_meeting: &[u8; 32], pseudonym: &[u8; 32], sheet_hash: &[u8; 32], salt: &[u8; 32], choices: &[u8]) -> [u8; 32] {
+    let mut bytes = Vec::with_capacity(128 + choices.len());
+    for part in [chain_meeting, pseudonym, sheet_hash, salt] {
+        bytes.extend_from_slice(part);
+    }
+    bytes.extend_from_slice(choices);
+    alloy_primitives::keccak256(&bytes).0
 }
 
 /// A proposal's choice on a sheet: one option (0 yes, 1 no, 2 abstain) for a yes/no proposal, one per

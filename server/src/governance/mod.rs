@@ -7,6 +7,7 @@ pub mod chart;
 pub mod co_owner_voter;
 pub mod co_owners;
 pub mod domain;
+pub mod inspection;
 pub mod lifecycle;
 pub mod notices;
 pub mod proxies;

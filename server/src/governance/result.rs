@@ -15,6 +15,7 @@ use super::domain;
 use super::lifecycle::{Action, MeetingState};
 use super::store;
 use super::tally::{self, Weight};
+use crate::chain::outbox::Kind;
 use crate::chain::worker::Forwarder;
 use crate::schema::{ballot_sheets, chain_outbox, meetings};
 
@@ -255,7 +256,20 @@ pub async fn publish_after_finalize(
     let sheet_transactions: Vec<String> = chain_outbox::table
         .inner_join(ballot_sheets::table.on(ballot_sheets::id.eq(chain_outbox::subject_id)))
         .filter(ballot_sheets::meeting_id.eq(meeting_id))
-        .filter(chain_outbox::kind.eq("cast_sheet"))
+        .filter(chain_outbox::kind.eq(Kind::CastSheet.as_str()))
+        .order(chain_outbox::id.asc())
+        .select(chain_outbox::tx_hash)
+        .load::<Option<Vec<u8>>>(conn)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|h| format!("0x{}", hex::encode(h)))
+        .collect();
+    // Every reveal's transaction (the live sheets' choices, opened after the window), in queue order.
+    let reveal_transactions: Vec<String> = chain_outbox::table
+        .inner_join(ballot_sheets::table.on(ballot_sheets::id.eq(chain_outbox::subject_id)))
+        .filter(ballot_sheets::meeting_id.eq(meeting_id))
+        .filter(chain_outbox::kind.eq(Kind::RevealSheet.as_str()))
         .order(chain_outbox::id.asc())
         .select(chain_outbox::tx_hash)
         .load::<Option<Vec<u8>>>(conn)
@@ -267,7 +281,7 @@ pub async fn publish_after_finalize(
     let proposals_doc: Vec<serde_json::Value> = props.iter().zip(&server).map(|(p, r)| proposal_document(p, r, &attachments)).collect();
     let rules = m.frozen_rules.clone().unwrap_or_else(|| super::rules::frozen_rules(input.rules, m.count_parking_spaces));
     let doc = json!({
-        "type": "linli-meeting-result-v2",
+        "type": "linli-meeting-result-v3",
         "meeting_id": m.id,
         "community_id": m.community_id,
         "title": m.title,
@@ -285,8 +299,10 @@ pub async fn publish_after_finalize(
         "binding_tally": if input.rules.any() { "rule_set" } else { "strict" },
         "proposals": proposals_doc,
         "chain": refs.iter().map(|(k, h, b)| json!({"kind": k, "tx_hash": h.as_ref().map(|h| format!("0x{}", hex::encode(h))), "block_number": b})).collect::<Vec<_>>(),
-        // Every sheet's transaction, in queue order: with `chain`, all the transactions a recount reads.
+        // Every sheet's transaction, in queue order, and every reveal's: with `chain`, all the transactions a
+        // recount reads.
         "sheet_transactions": sheet_transactions,
+        "reveal_transactions": reveal_transactions,
         "roll_keys": roll_keys,
         "chain_agrees": agree,
         "rules": rules,
@@ -329,15 +345,25 @@ pub async fn publish_after_finalize(
         Err(refusal) => anyhow::bail!("meeting {meeting_id} cannot be finalized: {}", refusal.code),
     }
     if agree {
+        // The document's hash and the key that signed it go on chain, so any copy can be checked against both.
+        let sha256: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref().try_into()?;
+        let public_key: [u8; 32] = ring::signature::KeyPair::public_key(&forwarder.platform_key).as_ref().try_into()?;
         diesel::update(meetings::table.find(meeting_id))
             .set((
                 meetings::status.eq(MeetingState::Finalized.as_str()),
                 meetings::finalized_at.eq(chrono::Utc::now()),
                 meetings::result.eq(&doc),
                 meetings::result_signature.eq(&signature),
+                meetings::result_sha256.eq(sha256.to_vec()),
             ))
             .execute(conn)
             .await?;
+        let call = LinliGovernance::recordResultCall {
+            meetingId: domain::chain_meeting_id(meeting_id).into(),
+            resultHash: sha256.into(),
+            signingKey: public_key.into(),
+        };
+        crate::chain::outbox::enqueue_once(conn, m.community_id, Kind::RecordResult, meeting_id, call.abi_encode()).await?;
     } else {
         tracing::error!(meeting = %meeting_id, "ALARM: the chain's tally differs from the server's; result not published");
         diesel::update(meetings::table.find(meeting_id))

@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     super::co_owner_voter::configure(cfg);
     super::attachments::configure(cfg);
     super::service_records::configure(cfg);
+    super::inspection::configure(cfg);
 }
 
 fn conflict(code: &'static str, title: &'static str) -> ApiError {
@@ -527,7 +528,7 @@ async fn my_sheet(
         .await
         .optional()?;
     let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
-        .filter(chain_outbox::kind.eq("cast_sheet"))
+        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::CastSheet.as_str()))
         .filter(chain_outbox::subject_id.eq(sheet_id))
         .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
         .first(&mut conn)
@@ -623,6 +624,42 @@ pub struct SignedResult {
     pub document: serde_json::Value,
     /// `ed25519:<public key base64>:<signature base64>` over the compact JSON bytes of `document`.
     pub signature: String,
+    /// Where the chain holds the document's SHA-256 and the signing key (`recordResult`); null until queued.
+    pub anchor: Option<ResultAnchor>,
+}
+
+/// The on-chain anchor of a result document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultAnchor {
+    /// hex SHA-256 of the compact JSON bytes of `document`, the bytes the signature covers.
+    pub sha256: String,
+    /// Outbox state: pending, sent, done, failed.
+    pub chain_status: String,
+    pub tx_hash: Option<String>,
+    pub block_number: Option<i64>,
+}
+
+/// The signed result of `m` with its anchor's state.
+async fn anchored_result(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<SignedResult, ApiError> {
+    let mut signed = signed_result(m)?;
+    let sha256: Option<Vec<u8>> = meetings::table.find(m.id).select(meetings::result_sha256).first(conn).await?;
+    let row: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
+        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::RecordResult.as_str()))
+        .filter(chain_outbox::subject_id.eq(m.id))
+        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
+        .first(conn)
+        .await
+        .optional()?;
+    signed.anchor = sha256.zip(row).map(|(sha256, (status, tx, block))| {
+        let done = status == "done";
+        ResultAnchor {
+            sha256: hex::encode(sha256),
+            tx_hash: if done { tx.map(|t| format!("0x{}", hex::encode(t))) } else { None },
+            block_number: if done { block } else { None },
+            chain_status: status,
+        }
+    });
+    Ok(signed)
 }
 
 fn signed_result(m: &MeetingRow) -> Result<SignedResult, ApiError> {
@@ -631,7 +668,7 @@ fn signed_result(m: &MeetingRow) -> Result<SignedResult, ApiError> {
     }
     lifecycle::transition(m.state()?, Action::PublishResult, &m.facts())?;
     match (&m.result, &m.result_signature) {
-        (Some(d), Some(s)) => Ok(SignedResult { document: d.clone(), signature: s.clone() }),
+        (Some(d), Some(s)) => Ok(SignedResult { document: d.clone(), signature: s.clone(), anchor: None }),
         _ => Err(lifecycle::RESULT_NOT_READY.into()),
     }
 }
@@ -649,7 +686,7 @@ async fn get_result(state: web::Data<AppState>, account: CurrentAccount, path: w
     let mut conn = state.db.get().await?;
     let m = store::meeting(&mut conn, path.into_inner()).await?;
     require_reader(&conn, account.0, m.id).await?;
-    Ok(HttpResponse::Ok().json(signed_result(&m)?))
+    Ok(HttpResponse::Ok().json(anchored_result(&mut conn, &m).await?))
 }
 
 /// The printable result page (HTML).
@@ -709,6 +746,9 @@ pub struct SheetVerification {
     pub on_chain: bool,
     pub tx_hash: Option<String>,
     pub block_number: Option<i64>,
+    /// After the window: the chain opened the sheet's commitment and counted its choices.
+    pub revealed: bool,
+    pub reveal_tx_hash: Option<String>,
 }
 
 /// Lets an owner check that their sheet is counted and on chain (only the owner's own sheet).
@@ -737,7 +777,7 @@ async fn verify_sheet(
         .optional()?
         .ok_or_else(ApiError::not_found)?;
     let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
-        .filter(chain_outbox::kind.eq("cast_sheet"))
+        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::CastSheet.as_str()))
         .filter(chain_outbox::subject_id.eq(query.sheet))
         .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
         .first(&mut conn)
@@ -745,6 +785,14 @@ async fn verify_sheet(
         .optional()?;
     let on_chain = chain.as_ref().is_some_and(|c| c.0 == "done");
     let (tx, block) = chain.filter(|c| c.0 == "done").map(|c| (c.1, c.2)).unwrap_or((None, None));
+    let reveal: Option<Option<Vec<u8>>> = chain_outbox::table
+        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::RevealSheet.as_str()))
+        .filter(chain_outbox::subject_id.eq(query.sheet))
+        .filter(chain_outbox::status.eq("done"))
+        .select(chain_outbox::tx_hash)
+        .first(&mut conn)
+        .await
+        .optional()?;
     Ok(HttpResponse::Ok().json(SheetVerification {
         sheet_id: query.sheet,
         sheet_hash: hex::encode(hash),
@@ -753,6 +801,8 @@ async fn verify_sheet(
         on_chain,
         tx_hash: tx.map(|t| format!("0x{}", hex::encode(t))),
         block_number: block,
+        revealed: reveal.is_some(),
+        reveal_tx_hash: reveal.flatten().map(|t| format!("0x{}", hex::encode(t))),
     }))
 }
 
@@ -780,8 +830,8 @@ async fn org_get_roll(state: web::Data<AppState>, req: HttpRequest, path: web::P
 )]
 #[get("/openapi/v1/meetings/{meeting_id}/result")]
 async fn org_get_result(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let (_conn, m) = bureau_meeting(&state, &req, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(signed_result(&m)?))
+    let (mut conn, m) = bureau_meeting(&state, &req, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(anchored_result(&mut conn, &m).await?))
 }
 
 /// One owner's proof of service for a meeting.

@@ -119,14 +119,17 @@ pub async fn cast(
         return Err(conflict("voting_closed", "Voting has closed"));
     }
     // The keys this sheet is for: the caller's own, or the one key of the proxy they hold.
-    if ctx.roll_areas.is_empty() {
+    if ctx.roll_keys.is_empty() {
         return Err(match input.proxy_id {
             None => ApiError::new(StatusCode::FORBIDDEN, "not_on_roll", "You are not a voter on this meeting's roll"),
             Some(_) => ApiError::new(StatusCode::FORBIDDEN, "proxy_not_on_roll", "You hold no proxy on this meeting's roll by that id"),
         });
     }
-    let area: i64 = ctx.roll_areas.iter().sum();
-    let heads = i64::try_from(ctx.roll_areas.len()).unwrap_or(i64::MAX);
+    let area: i64 = ctx.roll_keys.iter().map(|(_, area)| area).sum();
+    let heads = i64::try_from(ctx.roll_keys.len()).unwrap_or(i64::MAX);
+    // The chain's ids of the keys this sheet covers, ascending as the contract takes them.
+    let mut keys: Vec<[u8; 32]> = ctx.roll_keys.iter().map(|(key, _)| domain::chain_roll_key(key)).collect();
+    keys.sort_unstable();
     let lines = domain::ballot_lines(&ctx.kinds, &input.choices).map_err(|e| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "choices_mismatch", "The choices do not match the proposals").with_detail(e.to_string())
     })?;
@@ -153,13 +156,17 @@ pub async fn cast(
         None => state.pii.voter_pseudonym(id, account),
         Some(proxy) => state.pii.proxy_pseudonym(id, proxy),
     };
-    let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &lines);
+    let hash = domain::sheet_hash(sheet_id, id, &pseudonym, area, heads, &lines, &keys);
+    // The choices stay off chain until the window has closed: the chain gets a commitment, opened at close.
+    let mut salt = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+    let chain_meeting = domain::chain_meeting_id(id);
+    let commitment = domain::sheet_commitment(&chain_meeting, &pseudonym, &hash, &salt, &lines);
     let call = LinliGovernance::castSheetCall {
-        meetingId: domain::chain_meeting_id(id).into(),
+        meetingId: chain_meeting.into(),
         voter: pseudonym.into(),
-        areaCm2: u64::try_from(area).unwrap_or(0),
-        heads: u32::try_from(heads).unwrap_or(0),
-        choices: lines.clone(),
+        keys: keys.iter().map(|k| (*k).into()).collect(),
+        commitment: commitment.into(),
         sheetHash: hash.into(),
         // The receipt's submitted_at: the contract checks the window against it, so a sheet acknowledged
         // inside the window counts even if it reaches the chain after the window closed.
@@ -233,6 +240,7 @@ pub async fn cast(
                     ballot_sheets::created_at.eq(now),
                     ballot_sheets::proxy_id.eq(input.proxy_id),
                     ballot_sheets::request_nonce.eq(&device.nonce),
+                    ballot_sheets::reveal_salt.eq(salt.to_vec()),
                 ))
                 .on_conflict_do_nothing()
                 .execute(&mut sheet_conn);

@@ -254,8 +254,8 @@ async fn set_status(conn: &mut AsyncPgConnection, id: Uuid, state: MeetingState)
 }
 
 /// Closing: every sheet has committed (a sheet's transaction holds the meeting row FOR SHARE, and this one has it
-/// FOR UPDATE), so the served-but-silent weight is final: stored, queued for the chain where the rules set a
-/// silent flag, then finalize, both behind every sheet of the community.
+/// FOR UPDATE), so the served-but-silent weight is final: stored; then queued for the chain behind every sheet of
+/// the community: the live sheets' reveals, the served-silent weight where the rules set a silent flag, finalize.
 async fn close_and_finalize(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<(), ApiError> {
     let mid = alloy_primitives::FixedBytes::<32>::from(domain::chain_meeting_id(m.id));
     let silence = store::silence(conn, m).await?;
@@ -269,6 +269,16 @@ async fn close_and_finalize(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Res
         ))
         .execute(conn)
         .await?;
+    // The live sheets' choices, opened on chain now that the window has closed, in the order they were cast.
+    for sheet in store::sheets_to_reveal(conn, m.id).await? {
+        let call = LinliGovernance::revealSheetCall {
+            meetingId: mid,
+            voter: alloy_primitives::FixedBytes::<32>::try_from(sheet.voter_pseudonym.as_slice()).map_err(ApiError::internal)?,
+            choices: sheet.choices.into(),
+            salt: alloy_primitives::FixedBytes::<32>::try_from(sheet.salt.as_slice()).map_err(ApiError::internal)?,
+        };
+        outbox::enqueue(conn, m.community_id, Kind::RevealSheet, sheet.id, call.abi_encode()).await?;
+    }
     if m.tally_rules().any() {
         let call = LinliGovernance::recordServedSilentCall {
             meetingId: mid,
@@ -329,6 +339,17 @@ async fn freeze_and_open(conn: &mut AsyncPgConnection, m: &MeetingRow, actor: &s
         tallyRules: m.tally_rules().chain_bits(),
     };
     outbox::enqueue(conn, m.community_id, Kind::OpenMeeting, id, call.abi_encode()).await?;
+    // Every key of the frozen roll with its weight, ascending by chain id, in batches: the contract then sums each
+    // sheet's weight from the keys it covers and lets each key be covered once.
+    for batch in domain::chain_roll_batches(&roll) {
+        let call = LinliGovernance::addRollKeysCall {
+            meetingId: mid,
+            keys: batch.iter().map(|(key, _, _)| (*key).into()).collect(),
+            areaCm2: batch.iter().map(|(_, area, _)| *area).collect(),
+            heads: batch.iter().map(|(_, _, heads)| *heads).collect(),
+        };
+        outbox::enqueue(conn, m.community_id, Kind::AddRollKeys, id, call.abi_encode()).await?;
+    }
     for p in store::proposals(conn, id).await? {
         let hash: [u8; 32] = p.content_hash.as_slice().try_into().unwrap_or([0; 32]);
         let (candidates, seats) = match p.spec()?.kind {

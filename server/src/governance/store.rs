@@ -165,9 +165,8 @@ pub struct SheetContext {
     pub meeting: SheetMeeting,
     /// On the meeting community's committee or a verified owner there (else the meeting is not theirs: 404).
     pub reader: bool,
-    /// The caster's roll entries' areas: one per headcount key they vote for; empty when not on the roll.
-    pub roll_areas: Vec<i64>,
-    /// Options per proposal, in proposal order.
+    /// The caster's roll entries (headcount key, area): one per key they vote for; empty when not on the roll.
+    pub roll_keys: Vec<(String, i64)>,
     /// The proposals' kinds, in order (the shape the sheet's choices must have).
     pub kinds: Vec<tally::ProposalKind>,
     /// The caster's live (not superseded) sheet and its submission time.
@@ -185,19 +184,19 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
         .get_result::<SheetMeeting>(&mut c1);
     let reader = crate::auth::roles::is_committee_or_owner_of_meeting(conn, account, id);
     // Not boxed, so each statement is prepared once per connection and reused (a boxed query is prepared anew).
-    let roll_areas = roll_entries::table
+    let roll_keys = roll_entries::table
         .filter(roll_entries::meeting_id.eq(id))
         .filter(roll_entries::voter_account.eq(account))
         .filter(roll_entries::proxy_id.is_not_distinct_from(proxy))
-        .select(roll_entries::area_centi_m2)
-        .load::<i64>(&mut c2);
+        .select((roll_entries::headcount_key, roll_entries::area_centi_m2))
+        .load::<(String, i64)>(&mut c2);
     let kinds = meeting_proposals::table
         .filter(meeting_proposals::meeting_id.eq(id))
         .order(meeting_proposals::idx.asc())
         .select((meeting_proposals::seats, jsonb_array_length::<diesel::sql_types::Jsonb, _>(meeting_proposals::candidates)))
         .load::<(i16, i32)>(&mut c3);
     let live_sheet = live_sheet_query(id, account, proxy).first::<(Uuid, DateTime<Utc>)>(&mut c4);
-    let (meeting, reader, roll_areas, kinds, live_sheet) = futures_util::join!(meeting, reader, roll_areas, kinds, live_sheet);
+    let (meeting, reader, roll_keys, kinds, live_sheet) = futures_util::join!(meeting, reader, roll_keys, kinds, live_sheet);
     // The table's CHECK: seats = 0 exactly for yes/no; an election has 1 ≤ seats ≤ candidates.
     let kinds = kinds?
         .into_iter()
@@ -210,7 +209,7 @@ pub async fn sheet_context(conn: &AsyncPgConnection, id: Uuid, account: Uuid, pr
     Ok(SheetContext {
         meeting: meeting.optional()?.ok_or_else(ApiError::not_found)?,
         reader: reader?,
-        roll_areas: roll_areas?,
+        roll_keys: roll_keys?,
         kinds,
         live_sheet: live_sheet.optional()?,
     })
@@ -397,6 +396,35 @@ async fn live_sheets(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult
         ))
         .load(conn)
         .await
+}
+
+/// A live sheet as its reveal needs it.
+pub struct SheetToReveal {
+    pub id: Uuid,
+    pub voter_pseudonym: Vec<u8>,
+    /// One option per ballot line.
+    pub choices: Vec<u8>,
+    pub salt: Vec<u8>,
+}
+
+/// The meeting's live sheets in the order they were cast (the order of their outbox rows), with what opens their
+/// commitments. A live sheet without a salt cannot be revealed: an error, never a silent skip.
+pub async fn sheets_to_reveal(conn: &mut AsyncPgConnection, meeting: Uuid) -> Result<Vec<SheetToReveal>, ApiError> {
+    type Row = (Uuid, Vec<u8>, serde_json::Value, Option<Vec<u8>>);
+    let rows: Vec<Row> = ballot_sheets::table
+        .filter(ballot_sheets::meeting_id.eq(meeting))
+        .filter(ballot_sheets::superseded_by.is_null())
+        .order((ballot_sheets::created_at.asc(), ballot_sheets::id.asc()))
+        .select((ballot_sheets::id, ballot_sheets::voter_pseudonym, ballot_sheets::choices, ballot_sheets::reveal_salt))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, voter_pseudonym, choices, salt)| {
+            let choices: Vec<u8> = serde_json::from_value(choices).map_err(ApiError::internal)?;
+            let salt = salt.ok_or_else(|| ApiError::internal(anyhow::anyhow!("live sheet {id} has no reveal salt")))?;
+            Ok(SheetToReveal { id, voter_pseudonym, choices, salt })
+        })
+        .collect()
 }
 
 /// Who is served-but-silent on the frozen roll and which keys had no caster (`tally::silence`).

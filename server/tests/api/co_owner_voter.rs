@@ -110,13 +110,13 @@ async fn a_designation_in_effect_at_the_freeze_decides_the_voter_and_one_after_i
     assert_eq!(voter_of_unit(&t, &before).await, Some(first), "a frozen roll never changes");
     let after = open("designation 后").await;
     assert_eq!(voter_of_unit(&t, &after).await, Some(second));
-    // The server's own gate for a sheet: the roll areas it finds for the caster.
+    // The server's own gate for a sheet: the roll keys it finds for the caster.
     let ctx = |account: Uuid, meeting: &str| {
         let meeting: Uuid = meeting.parse().unwrap();
         let t = &t;
         async move {
             let conn = t.conn().await;
-            linli_server::governance::store::sheet_context(&conn, meeting, account, None).await.unwrap().roll_areas
+            linli_server::governance::store::sheet_context(&conn, meeting, account, None).await.unwrap().roll_keys
         }
     };
     let area = ctx(second, &after).await;

@@ -116,7 +116,7 @@ async fn pipeline_two_reviewers_publish_open_and_the_roll_matches_the_register()
     assert_eq!(roll["roll_hash"].as_str().unwrap(), hex::encode(Sha256::digest(text.as_bytes())));
     assert!(!roll.to_string().contains("name"), "the roll carries no names");
 
-    // Chain writes queued in order: openMeeting, then one addProposal per proposal.
+    // Chain writes queued in order: openMeeting, the roll's keys in batches of 500, then one addProposal per proposal.
     let mut conn = t.conn().await;
     let kinds: Vec<String> = diesel::sql_query("SELECT kind FROM chain_outbox ORDER BY id")
         .load::<KindRow>(&mut conn)
@@ -125,7 +125,10 @@ async fn pipeline_two_reviewers_publish_open_and_the_roll_matches_the_register()
         .into_iter()
         .map(|r| r.kind)
         .collect();
-    assert_eq!(kinds, ["open_meeting", "add_proposal", "add_proposal"]);
+    let batches = roll["entries"].as_array().unwrap().len().div_ceil(500);
+    let expected: Vec<&str> =
+        std::iter::once("open_meeting").chain(std::iter::repeat_n("add_roll_keys", batches)).chain(["add_proposal", "add_proposal"]).collect();
+    assert_eq!(kinds, expected);
 
     // The database refuses to change a published meeting, its proposals or its roll.
     for sql in [

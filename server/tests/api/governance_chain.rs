@@ -136,7 +136,9 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
         .unwrap();
     let half = entries.len() / 2;
     let (mut total, mut yes1) = ((0i64, 0i64), (0i64, 0i64));
-    for (i, (_, area)) in entries.iter().enumerate() {
+    let mid = domain::chain_meeting_id(id);
+    let mut reveals = Vec::new();
+    for (i, (key, area)) in entries.iter().enumerate() {
         let account = Uuid::now_v7();
         diesel::insert_into(accounts::table).values(accounts::id.eq(account)).execute(&mut conn).await.unwrap();
         let choices = vec![0u8, if i < half { 0 } else { 1 }];
@@ -146,7 +148,9 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
         }
         let sheet = Uuid::now_v7();
         let pseudonym = t.state.pii.voter_pseudonym(id, account);
-        let hash = domain::sheet_hash(sheet, id, &pseudonym, *area, 1, &choices);
+        let keys = [domain::chain_roll_key(key)];
+        let hash = domain::sheet_hash(sheet, id, &pseudonym, *area, 1, &choices, &keys);
+        let salt = [u8::try_from(i % 256).unwrap(); 32];
         diesel::insert_into(ballot_sheets::table)
             .values((
                 ballot_sheets::id.eq(sheet),
@@ -158,27 +162,37 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
                 ballot_sheets::choices.eq(serde_json::json!(choices)),
                 ballot_sheets::sheet_hash.eq(hash.to_vec()),
                 ballot_sheets::device_serial.eq("test"),
+                ballot_sheets::reveal_salt.eq(salt.to_vec()),
             ))
             .execute(&mut conn)
             .await
             .unwrap();
         let call = linli_ledger_client::governance::LinliGovernance::castSheetCall {
-            meetingId: domain::chain_meeting_id(id).into(),
+            meetingId: mid.into(),
             voter: pseudonym.into(),
-            areaCm2: *area as u64,
-            heads: 1,
-            choices,
+            keys: keys.iter().map(|k| (*k).into()).collect(),
+            commitment: domain::sheet_commitment(&mid, &pseudonym, &hash, &salt, &choices).into(),
             sheetHash: hash.into(),
             // One second into the window, as the sheet handler would state it.
             castAtMs: u64::try_from((start + chrono::Duration::seconds(1)).timestamp_millis()).unwrap(),
         };
         outbox::enqueue(&conn, community, Kind::CastSheet, sheet, alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap();
+        let reveal = linli_ledger_client::governance::LinliGovernance::revealSheetCall {
+            meetingId: mid.into(),
+            voter: pseudonym.into(),
+            choices: choices.into(),
+            salt: salt.into(),
+        };
+        reveals.push((sheet, reveal));
     }
     drain().await;
-    // After the window on the chain's clock: close (the server's clock has not reached the end, so the row is
-    // queued as the close handler queues it) and finalize.
+    // After the window on the chain's clock: close (the server's clock has not reached the end, so the rows are
+    // queued as the close handler queues them): the reveals, then finalize.
     client.rpc().request("devnode_advanceTime", vec![serde_json::json!(610_000)]).await.unwrap();
     diesel::update(meetings::table.find(id)).set(meetings::status.eq("closed")).execute(&mut conn).await.unwrap();
+    for (sheet, reveal) in &reveals {
+        outbox::enqueue(&conn, community, Kind::RevealSheet, *sheet, alloy_sol_types::SolCall::abi_encode(reveal)).await.unwrap();
+    }
     let fin = linli_ledger_client::governance::LinliGovernance::finalizeCall { meetingId: domain::chain_meeting_id(id).into() };
     outbox::enqueue(&conn, community, Kind::Finalize, id, alloy_sol_types::SolCall::abi_encode(&fin)).await.unwrap();
     drain().await;
@@ -207,6 +221,20 @@ async fn outbox_forwards_in_order_the_published_result_equals_the_chain_and_a_lo
     let result = result.unwrap();
     assert_eq!(status, "finalized", "{result}");
     assert_eq!(result["chain_agrees"], true);
+    // The signed document's hash and its key are anchored on chain (issue 24 item 10).
+    let (sha256, signature): (Option<Vec<u8>>, Option<String>) =
+        meetings::table.find(id).select((meetings::result_sha256, meetings::result_signature)).first(&mut conn).await.unwrap();
+    let contract: linli_ledger_client::Address =
+        chain_contracts::table.find(community).select(chain_contracts::address).first::<String>(&mut conn).await.unwrap().parse().unwrap();
+    let call = linli_ledger_client::governance::LinliGovernance::getRollCall { meetingId: domain::chain_meeting_id(id).into() };
+    let out = client.call(&contract, &alloy_sol_types::SolCall::abi_encode(&call)).await.unwrap().unwrap();
+    let roll = <linli_ledger_client::governance::LinliGovernance::getRollCall as alloy_sol_types::SolCall>::abi_decode_returns(&out).unwrap();
+    let bytes = serde_json::to_vec(&result).unwrap();
+    assert_eq!(sha256.as_deref(), Some(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref()));
+    assert_eq!(roll.resultHash.as_slice(), sha256.unwrap().as_slice());
+    let key_b64 = signature.unwrap().split(':').nth(1).unwrap().to_owned();
+    assert_eq!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, roll.resultSigningKey), key_b64);
+    assert_eq!((roll.rollKeyCount as usize, roll.revealedCount as usize), (entries.len(), entries.len()));
     // Independent expectations from the inserted sheets.
     let p0 = &result["proposals"][0]["lines"][0]["strict"];
     assert_eq!((p0["options"][0]["area_centi_m2"].as_i64(), p0["options"][0]["heads"].as_i64()), (Some(total.0), Some(total.1)));

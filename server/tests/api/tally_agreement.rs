@@ -1,6 +1,7 @@
 //! The server's tally and the contract's decide the same, on random meetings (issue 24): yes/no proposals and
 //! elections, every combination of the rule-set flags with a served-but-silent weight, vote changes, and sheets
-//! cast through proxies (on chain another voter of the same kind). The contract runs from its committed bytecode in
+//! cast through proxies (on chain another voter of the same kind); sheets cover registered roll keys, commit to
+//! their choices while voting and are revealed after the window. The contract runs from its committed bytecode in
 //! revm, in process; no database is needed.
 
 use alloy_primitives::{Address, B256, Bytes};
@@ -8,6 +9,7 @@ use alloy_sol_types::SolCall;
 use bcos_devnode::evm::{BlockContext, Executor};
 use linli_ledger_client::governance::LinliGovernance;
 use linli_ledger_client::governance::role;
+use linli_server::governance::domain;
 use linli_server::governance::tally::{self, Matter, ProposalKind, ProposalSpec, Sheet, TallyInput, TallyRules, Weight};
 use proptest::prelude::*;
 
@@ -146,31 +148,57 @@ fn chain_tally(m: &Meeting) -> (Vec<(Vec<u64>, Vec<u32>, [bool; 5])>, Vec<(u32, 
         let call = LinliGovernance::addProposalCall { meetingId: id, proposalIndex: u8::try_from(i).unwrap(), matter: *matter, contentHash: B256::ZERO, candidates, seats };
         c.send(COMMITTEE, call);
     }
+    // The roll: key k (ascending ids) with its area and one head, registered before the window.
+    let key = |k: usize| B256::left_padding_from(&(k as u64 + 1).to_be_bytes());
+    c.send(
+        COMMITTEE,
+        LinliGovernance::addRollKeysCall {
+            meetingId: id,
+            keys: (0..m.areas.len()).map(key).collect(),
+            areaCm2: m.areas.clone(),
+            heads: vec![1; m.areas.len()],
+        },
+    );
     c.now_ms = start;
     let mut silent = (0u64, 0u32);
+    // Each voter's current sheet: (voter, sheet hash, salt, lines), revealed after the window.
+    let mut current = Vec::new();
     for (k, ((area, vote), is_silent)) in m.areas.iter().zip(&m.votes).zip(&m.silent).enumerate() {
-        let voter = B256::left_padding_from(&(k as u64 + 1).to_be_bytes());
+        // A voter pseudonym unrelated to the key, as on the server.
+        let voter = B256::left_padding_from(&(k as u64 + 1_000).to_be_bytes());
         match vote {
             None if *is_silent => silent = (silent.0 + area, silent.1 + 1),
             None => {}
             Some((first, last)) => {
-                let cast = |choices: &Vec<u8>, hash: u8, at: u64| LinliGovernance::castSheetCall {
-                    meetingId: id,
-                    voter,
-                    areaCm2: *area,
-                    heads: 1,
-                    choices: choices.clone(),
-                    sheetHash: B256::repeat_byte(hash),
-                    castAtMs: at,
+                let cast = |choices: &Vec<u8>, hash: u8, at: u64| {
+                    let sheet_hash = B256::repeat_byte(hash);
+                    let salt = B256::left_padding_from(&[hash, u8::try_from(k % 256).unwrap()]);
+                    let commitment = domain::sheet_commitment(&id.0, &voter.0, &sheet_hash.0, &salt.0, choices);
+                    let call = LinliGovernance::castSheetCall {
+                        meetingId: id,
+                        voter,
+                        keys: vec![key(k)],
+                        commitment: commitment.into(),
+                        sheetHash: sheet_hash,
+                        castAtMs: at,
+                    };
+                    (call, (voter, salt, choices.clone()))
                 };
-                c.send(FORWARDER, cast(first, 1, start));
+                let (call, mut sealed) = cast(first, 1, start);
+                c.send(FORWARDER, call);
                 if first != last {
-                    c.send(FORWARDER, cast(last, 2, start + 1));
+                    let (call, changed) = cast(last, 2, start + 1);
+                    c.send(FORWARDER, call);
+                    sealed = changed;
                 }
+                current.push(sealed);
             }
         }
     }
     c.now_ms = end;
+    for (voter, salt, choices) in current {
+        c.send(FORWARDER, LinliGovernance::revealSheetCall { meetingId: id, voter, choices: choices.into(), salt });
+    }
     if m.rules.any() {
         c.send(FORWARDER, LinliGovernance::recordServedSilentCall { meetingId: id, areaCm2: silent.0, heads: silent.1, servedSilentRoot: B256::ZERO });
     }
@@ -242,5 +270,5 @@ fn the_recount_scripts_event_topics_are_the_contracts() {
         assert_eq!(topic, hex::encode(alloy_primitives::keccak256(signature.as_bytes())), "{signature}");
         checked += 1;
     }
-    assert_eq!(checked, 6, "the script's TOPICS table");
+    assert_eq!(checked, 9, "the script's TOPICS table");
 }
