@@ -36,6 +36,8 @@ pub struct AppState {
     pub uploads: UploadGate,
     /// Owners' meetings (`[governance]`).
     pub governance: crate::config::GovernanceConfig,
+    /// Parking (`[parking]`).
+    pub parking: crate::config::ParkingConfig,
 }
 
 impl AppState {
@@ -59,7 +61,7 @@ impl AppState {
             config.http.upload_decodes_per_window,
             config.http.upload_decode_window_secs,
         );
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance })
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance, parking: config.parking })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

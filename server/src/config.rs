@@ -24,6 +24,8 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub governance: GovernanceConfig,
+    #[serde(default)]
+    pub parking: ParkingConfig,
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,
@@ -193,6 +195,24 @@ impl Default for GovernanceConfig {
 
 fn default_opening_margin() -> u64 {
     600
+}
+
+/// Parking (`[parking]`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ParkingConfig {
+    /// How many vehicles a unit may register at once (default 3).
+    #[serde(default = "default_vehicles_per_unit")]
+    pub vehicles_per_unit: u32,
+}
+
+impl Default for ParkingConfig {
+    fn default() -> Self {
+        Self { vehicles_per_unit: default_vehicles_per_unit() }
+    }
+}
+
+fn default_vehicles_per_unit() -> u32 {
+    3
 }
 
 #[derive(Debug, Deserialize)]

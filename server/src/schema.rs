@@ -628,6 +628,23 @@ diesel::table! {
     }
 }
 
+// vehicles of a unit (issue 14)
+diesel::table! {
+    vehicles (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        unit_id -> Uuid,
+        plate -> Text,
+        plate_color -> Text,
+        plate_kind -> Text,
+        registered_by -> Uuid,
+        created_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+        removed_by -> Nullable<Uuid>,
+    }
+}
+diesel::joinable!(vehicles -> units (unit_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     communities,
     buildings,
@@ -672,4 +689,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     chain_outbox,
     co_owner_designations,
     co_owner_designation_signatures,
+    vehicles,
 );
+

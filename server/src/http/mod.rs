@@ -25,6 +25,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::support::routes::configure(cfg);
     crate::billing::routes::configure(cfg);
     crate::governance::routes::configure(cfg);
+    crate::parking::vehicles::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).

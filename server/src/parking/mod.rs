@@ -3,3 +3,4 @@
 
 pub mod plate;
 pub mod tariff;
+pub mod vehicles;

@@ -67,6 +67,7 @@ impl TestApp {
             uploads: linli_server::upload_gate::UploadGate::new(2, 1000, 600),
             // Tests open meetings seconds before voting starts.
             governance: linli_server::config::GovernanceConfig { opening_margin_secs: 1 },
+            parking: linli_server::config::ParkingConfig { vehicles_per_unit: 2 },
         };
         Self { db, state }
     }

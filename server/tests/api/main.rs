@@ -19,3 +19,4 @@ mod query_plans;
 mod register;
 mod register_merge;
 mod tally_agreement;
+mod vehicles;
