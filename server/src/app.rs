@@ -36,6 +36,8 @@ pub struct AppState {
     pub uploads: UploadGate,
     /// Owners' meetings (`[governance]`).
     pub governance: crate::config::GovernanceConfig,
+    /// Door access (`[access]`): settings and the door-gateway client.
+    pub access: Arc<crate::access::AccessServices>,
 }
 
 impl AppState {
@@ -59,7 +61,8 @@ impl AppState {
             config.http.upload_decodes_per_window,
             config.http.upload_decode_window_secs,
         );
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance })
+        let access = Arc::new(crate::access::AccessServices::new(config.access).context("the [access] settings")?);
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance, access })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

@@ -25,6 +25,8 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::support::routes::configure(cfg);
     crate::billing::routes::configure(cfg);
     crate::governance::routes::configure(cfg);
+    crate::access::routes::configure(cfg);
+    crate::access::pass_routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
@@ -98,6 +100,10 @@ async fn housekeeping(state: AppState) {
         let result = async {
             let mut conn = state.db.get().await?;
             crate::idempotency::purge(&mut conn).await?;
+            let purged = crate::access::store::purge_events(&mut conn, state.access.config.event_retention_days).await?;
+            if purged > 0 {
+                tracing::info!(purged, "access events past their retention forgotten");
+            }
             crate::enrollment::store::expire_stale(&mut conn).await
         }
         .await;
