@@ -484,3 +484,165 @@ async fn arrears_never_block_a_door() {
     }
     assert_eq!(terminal(&f).await.1, json!({"1": 1, "2": 1, "4": 1}));
 }
+
+fn visitor_body(days: i64, uses: u32, plate: Option<&str>) -> Value {
+    let now = chrono::Utc::now();
+    let mut body = json!({"visitor_name": "访客", "valid_from": now.to_rfc3339(),
+        "valid_until": (now + chrono::Duration::days(days)).to_rfc3339(), "uses": uses});
+    if let Some(p) = plate {
+        body["plate"] = json!(p);
+    }
+    body
+}
+
+/// The keys a reader gets from the published JWK Set.
+macro_rules! jwks {
+    ($app:expr, $community:expr) => {{
+        let req = test::TestRequest::get().uri(&format!("/v1/communities/{}/access-keys", $community)).to_request();
+        let resp = test::call_service(&$app, req).await;
+        assert_eq!(resp.headers().get("content-type").unwrap(), "application/jwk-set+json");
+        let set: linli_identity::access_pass::JwkSet = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+        set.keys.iter().map(|k| linli_identity::access_pass::VerifyingKey::from_jwk(k).unwrap()).collect::<Vec<_>>()
+    }};
+}
+
+fn verify_at_gate(text: &str, keys: &[linli_identity::access_pass::VerifyingKey], community: Uuid, door: u32) -> Result<linli_identity::access_pass::PassClaims, linli_identity::access_pass::Refusal> {
+    let issuer = linli_identity::access_pass::issuer_for(&community);
+    let revoked = std::collections::HashSet::new();
+    let view = linli_identity::access_pass::ReaderView { issuer: &issuer, door_code: door, now_ms: chrono::Utc::now().timestamp_millis(), keys, revoked: &revoked };
+    linli_identity::access_pass::verify_pass(text, &view)
+}
+
+/// Visitor passes: bad requests change nothing; a good one verifies against the published JWK Set for the
+/// caller's doors, its QR code decodes to its text; listing, revoking (readers get the revocation list), and a
+/// key rotation with overlap, then an immediate retirement after which the old key's passes are refused.
+#[actix_web::test]
+async fn visitor_passes_keys_and_revocations() {
+    use linli_server::schema::passes;
+    let f = setup(AccessConfig::default()).await;
+    let app = service!(f.t);
+    register_doors!(app, f);
+    let [(b01_owner, _, _), _] = owners();
+    let (_, token) = owner(&f, &b01_owner).await;
+    let visitor_path = format!("/v1/communities/{}/visitor-passes", f.community);
+
+    for (body, code) in [
+        (visitor_body(8, 2, None), "window_invalid"),
+        (visitor_body(-1, 2, None), "window_invalid"),
+        (visitor_body(1, 101, None), "uses_invalid"),
+        (visitor_body(1, 2, Some("沪A")), "plate_invalid"),
+        (json!({"visitor_name": "", "valid_from": chrono::Utc::now().to_rfc3339(), "valid_until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339(), "uses": 1}), "visitor_name_invalid"),
+        (json!({"visitor_name": "x"}), "invalid_body"),
+    ] {
+        let (s, _, v) = call_json!(app, post, visitor_path, token, body);
+        assert_eq!((s, v["code"].as_str()), (422, Some(code)), "{v}");
+    }
+    for serial in ["zz", "00ff00ff"] {
+        let (s, _, v) = call_json!(app, post, format!("/v1/communities/{}/passes", f.community), token, json!({"device_serial": serial}));
+        assert_eq!((s, v["code"].as_str()), (422, Some("device_invalid")), "not the caller's active certificate: {v}");
+    }
+    let (_, stranger) = f.t.account().await;
+    assert_eq!(call_json!(app, post, visitor_path, stranger, visitor_body(1, 2, None)).0, 404, "not a resident");
+    assert_eq!(call_json!(app, get, format!("/v1/communities/{}/passes", f.community), stranger, json!({})).0, 404);
+    let other_community = format!("/v1/communities/{}/visitor-passes", Uuid::now_v7());
+    assert_eq!(call_json!(app, post, other_community, token, visitor_body(1, 2, None)).0, 404);
+    let mut conn = f.t.conn().await;
+    assert_eq!(passes::table.count().get_result::<i64>(&mut conn).await.unwrap(), 0);
+
+    let (s, _, pass) = call_json!(app, post, visitor_path, token, visitor_body(1, 2, Some("沪AD12345")));
+    assert_eq!(s, 201, "{pass}");
+    let text = pass["pass_text"].as_str().unwrap().to_owned();
+    let keys = jwks!(app, f.community);
+    assert_eq!(keys.len(), 1);
+    let claims = verify_at_gate(&text, &keys, f.community, 101).unwrap();
+    assert_eq!((claims.doors.clone(), claims.uses), (vec![101, 102, 201, 301], 2));
+    assert_eq!(verify_at_gate(&text, &keys, f.community, 202), Err(linli_identity::access_pass::Refusal::WrongDoor), "another building's door");
+    assert_eq!(verify_at_gate(&text, &keys, Uuid::now_v7(), 101), Err(linli_identity::access_pass::Refusal::WrongIssuer));
+    let name: String = passes::table.select(passes::visitor_name_enc).first::<Option<String>>(&mut conn).await.unwrap().unwrap();
+    assert!(!name.contains("访客"), "the visitor's name is encrypted");
+
+    // The QR code holds exactly the pass text.
+    let id = pass["pass_id"].as_str().unwrap();
+    let qr_path = format!("{visitor_path}/{id}/qr.png");
+    let req = test::TestRequest::get().uri(&qr_path).insert_header(("authorization", format!("Bearer {token}"))).to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    let png = test::read_body(resp).await;
+    let luma = image::load_from_memory(&png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(luma);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    assert_eq!(grids[0].decode().unwrap().1, text);
+    let req = test::TestRequest::get().uri(&qr_path).insert_header(("authorization", format!("Bearer {stranger}"))).to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), 404, "another account's pass");
+
+    // Listing and revoking; the reader's sync carries the revocation.
+    let list_path = format!("/v1/communities/{}/passes", f.community);
+    let (_, _, listed) = call_json!(app, get, list_path, token, json!({}));
+    assert_eq!((listed["passes"][0]["status"].as_str(), listed["passes"][0]["plate"].as_str()), (Some("active"), Some("沪AD12345")));
+    assert_eq!(call_json!(app, post, format!("{list_path}/{id}/revoke"), stranger, json!({})).0, 404);
+    let (s, _, revoked) = call_json!(app, post, format!("{list_path}/{id}/revoke"), token, json!({}));
+    assert_eq!((s, revoked["status"].as_str()), (200, Some("revoked")));
+    assert_eq!(call_json!(app, post, format!("{list_path}/{id}/revoke"), token, json!({})).0, 200, "again: the same");
+    let req = test::TestRequest::get().uri(&qr_path).insert_header(("authorization", format!("Bearer {token}"))).to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), 404, "no QR code for a revoked pass");
+    let (gw_id, gw_secret) = create_app(&mut conn, &f.t.state.pii, "门禁", OrgRole::DoorGateway, &[f.community]).await.unwrap();
+    let sync_path = format!("/openapi/v1/communities/{}/access/sync", f.community);
+    let (s, _, sync) = json_of(test::call_service(&app, org_request(&(gw_id, gw_secret), "GET", &sync_path, b"").to_request()).await).await;
+    assert_eq!((s, sync["revoked"].clone()), (200, json!([id])), "{sync}");
+    let (s, _, _) = json_of(test::call_service(&app, org_request(&f.property, "GET", &sync_path, b"").to_request()).await).await;
+    assert_eq!(s, 404, "the property company's app is no reader");
+
+    // Rotation with overlap: both keys published, the old pass still verifies, new passes use the new key.
+    let (s, _, kept) = call_json!(app, post, visitor_path, token, visitor_body(1, 0, None));
+    assert_eq!(s, 201);
+    let old_kid: String = passes::table.select(passes::kid).first(&mut conn).await.unwrap();
+    let new_kid = linli_server::access::keys::rotate(&mut conn, &f.t.state.pii, f.community, chrono::Duration::days(8)).await.unwrap();
+    assert_ne!(old_kid, new_kid);
+    let keys = jwks!(app, f.community);
+    assert_eq!(keys.len(), 2);
+    assert!(verify_at_gate(kept["pass_text"].as_str().unwrap(), &keys, f.community, 101).is_ok());
+    let (_, _, fresh) = call_json!(app, post, visitor_path, token, visitor_body(1, 0, None));
+    assert!(verify_at_gate(fresh["pass_text"].as_str().unwrap(), &keys, f.community, 101).is_ok());
+    // Retired at once: no longer published, and its passes are refused by a reader that synced after.
+    assert!(linli_server::access::keys::retire_now(&mut conn, &old_kid).await.unwrap());
+    let keys = jwks!(app, f.community);
+    assert_eq!(keys.len(), 1);
+    assert_eq!(verify_at_gate(kept["pass_text"].as_str().unwrap(), &keys, f.community, 101), Err(linli_identity::access_pass::Refusal::UnknownKey));
+    assert!(verify_at_gate(fresh["pass_text"].as_str().unwrap(), &keys, f.community, 101).is_ok());
+    // An unknown community has no key set.
+    let req = test::TestRequest::get().uri(&format!("/v1/communities/{}/access-keys", Uuid::now_v7())).to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), 404);
+}
+
+/// Reader event batches: unknown outcomes and reasons, duplicate ids, empty batches are 422 and record nothing;
+/// a batch sent twice records once.
+#[actix_web::test]
+async fn reader_event_batches_are_checked_and_idempotent() {
+    let f = setup(AccessConfig::default()).await;
+    let app = service!(f.t);
+    register_doors!(app, f);
+    let mut conn = f.t.conn().await;
+    let gw = create_app(&mut conn, &f.t.state.pii, "门禁", OrgRole::DoorGateway, &[f.community]).await.unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+    let event = |id: Uuid, outcome: &str, reason: Option<&str>| json!({"id": id, "door_code": 101, "outcome": outcome, "reason": reason, "occurred_at": now});
+    let post = |body: Value| org_request(&gw, "POST", "/openapi/v1/access/events", &serde_json::to_vec(&body).unwrap()).to_request();
+    let dup = Uuid::now_v7();
+    for body in [
+        json!({"community_id": f.community, "events": []}),
+        json!({"community_id": f.community, "events": [event(Uuid::now_v7(), "opened", Some("expired"))]}),
+        json!({"community_id": f.community, "events": [event(Uuid::now_v7(), "refused", Some("because"))]}),
+        json!({"community_id": f.community, "events": [event(Uuid::now_v7(), "exploded", None)]}),
+        json!({"community_id": f.community, "events": [event(dup, "opened", None), event(dup, "opened", None)]}),
+    ] {
+        let (s, _, v) = json_of(test::call_service(&app, post(body)).await).await;
+        assert_eq!(s, 422, "{v}");
+    }
+    assert_eq!(event_count(&f).await, 0);
+    let batch = json!({"community_id": f.community, "events": [event(Uuid::now_v7(), "opened", None), event(Uuid::now_v7(), "refused", Some("revoked"))]});
+    let (s, _, first) = json_of(test::call_service(&app, post(batch.clone())).await).await;
+    assert_eq!((s, first["recorded"].as_u64()), (200, Some(2)));
+    let (_, _, again) = json_of(test::call_service(&app, post(batch)).await).await;
+    assert_eq!((again["received"].as_u64(), again["recorded"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(event_count(&f).await, 2);
+}
