@@ -214,9 +214,25 @@ pub fn base45_encode(bytes: &[u8]) -> String {
     out
 }
 
+/// The value of each byte as a Base45 digit (255 = not a digit): a reader decodes every scan.
+const B45_VALUE: [u8; 256] = {
+    let mut t = [255u8; 256];
+    let mut i = 0;
+    while i < 45 {
+        t[B45[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 pub fn base45_decode(text: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u32> =
-        text.bytes().map(|c| B45.iter().position(|&b| b == c).map(|p| p as u32)).collect::<Option<_>>()?;
+    let digits: Vec<u32> = text
+        .bytes()
+        .map(|c| match B45_VALUE[usize::from(c)] {
+            255 => None,
+            v => Some(u32::from(v)),
+        })
+        .collect::<Option<_>>()?;
     let mut out = Vec::with_capacity(digits.len() * 2 / 3 + 1);
     for chunk in digits.chunks(3) {
         match chunk {
