@@ -197,6 +197,12 @@ async fn doors_online_tenants_and_offline_passes_at_a_reader() {
     let reasons: Vec<&str> = reader_events.iter().map(|(o, r)| r.as_deref().unwrap_or(o)).collect();
     assert_eq!(reasons, vec!["opened", "opened", "used_up", "opened", "proof_stale", "opened", "revoked", "malformed"]);
 
+    // The owner's unit log has the online openings through the unit (theirs and the tenant's) and the reader
+    // events of the owner's passes the reader could attribute (admitted, or used up: those carry the pass).
+    let unit_log: Value = owner.get(&format!("/v1/units/{unit}/access-events")).await.unwrap().json().await.unwrap();
+    let sources: Vec<&str> = unit_log["events"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
+    assert_eq!((sources.iter().filter(|s| **s == "online").count(), sources.iter().filter(|s| **s == "reader").count()), (2, 5), "{unit_log}");
+
     // The property company reads it; the same batch sent twice by the gateway changes nothing.
     let log: Value = property.get(&format!("/openapi/v1/communities/{community}/access-events?limit=500")).await.unwrap().json().await.unwrap();
     assert_eq!(log["events"].as_array().unwrap().len(), 10, "2 online + 8 at the reader: {log}");

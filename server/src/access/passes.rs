@@ -329,25 +329,31 @@ pub async fn record_reader_events(
     events: &[ReaderEvent],
 ) -> QueryResult<usize> {
     use diesel_async::AsyncConnection;
-    let codes: Vec<i64> = events.iter().map(|e| i64::from(e.door_code)).collect();
     conn.transaction(async |conn| {
-        let doors: Vec<(i64, Uuid)> = crate::schema::doors::table
-            .filter(crate::schema::doors::community_id.eq(community).and(crate::schema::doors::code.eq_any(&codes)))
-            .select((crate::schema::doors::code, crate::schema::doors::id))
-            .load(conn)
-            .await?;
+        let doors = store::door_places(conn, &[community]).await?;
         let pass_ids: Vec<Uuid> = events.iter().filter_map(|e| e.pass_id).collect();
-        // The unit of a resident's pass is not known to the reader; the pass's holder is (for the owners' view the
-        // community log serves; the unit log lists online openings).
         let holders: Vec<(Uuid, Uuid)> = passes::table
             .filter(passes::id.eq_any(&pass_ids).and(passes::community_id.eq(community)))
             .select((passes::id, passes::account_id))
             .load(conn)
             .await?;
+        // The reader knows the pass, not the unit: an event belongs to the unit through which the pass's holder
+        // may open that door (a visitor's pass to the resident who issued it), so its owners see it in their log.
+        let mut homes: std::collections::HashMap<Uuid, Vec<super::domain::Residence>> = std::collections::HashMap::new();
+        for (_, account) in &holders {
+            if !homes.contains_key(account) {
+                homes.insert(*account, store::residences(conn, *account).await?);
+            }
+        }
         let mut inserted = 0;
         for e in events {
-            let door = doors.iter().find(|(c, _)| *c == i64::from(e.door_code)).map(|(_, id)| *id);
+            let row = doors.iter().find(|d| d.code == i64::from(e.door_code));
+            let door = row.map(|d| d.id);
             let account = e.pass_id.and_then(|p| holders.iter().find(|(id, _)| *id == p).map(|(_, a)| *a));
+            let unit = match (row.and_then(|d| d.place().ok()), account.and_then(|a| homes.get(&a))) {
+                (Some(place), Some(h)) => residence_opening(h, &place, e.occurred_at).map(|r| r.unit),
+                _ => None,
+            };
             inserted += diesel::insert_into(access_events::table)
                 .values((
                     access_events::id.eq(e.id),
@@ -358,6 +364,7 @@ pub async fn record_reader_events(
                     access_events::outcome.eq(e.outcome),
                     access_events::reason.eq(e.reason.as_deref()),
                     access_events::account_id.eq(account),
+                    access_events::unit_id.eq(unit),
                     access_events::pass_id.eq(e.pass_id),
                     access_events::reader_app.eq(app),
                     access_events::occurred_at.eq(e.occurred_at),
