@@ -8,7 +8,7 @@ pub mod state;
 
 use std::collections::HashSet;
 
-use linli_identity::access_pass::{PassKind, ReaderView, Refusal, VerifyingKey, verify_pass, within_uses};
+use linli_identity::access_pass::{PassKind, ReaderView, Refusal, VerifyingKey, signed_pass_id, verify_pass, within_uses};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -36,7 +36,9 @@ pub fn decide(text: &str, synced: &Synced, used: &dyn Fn(&Uuid) -> u32, door_cod
     let view = ReaderView { issuer: &synced.issuer, door_code, now_ms, keys: &keys, revoked: &revoked };
     let refuse = |r: Refusal, pass_id| Decision { decision: "refuse", reason: Some(r.code()), pass_id, kind: None, door_code };
     match verify_pass(text.trim(), &view) {
-        Err(r) => refuse(r, None),
+        // A genuine pass refused for its window, door, revocation or proof is named in the event; a forged or
+        // unreadable one names nothing.
+        Err(r) => refuse(r, signed_pass_id(text.trim(), &keys).map(Uuid::from_bytes)),
         Ok(claims) => {
             let id = Uuid::from_bytes(claims.pass_id);
             if claims.kind == PassKind::Visitor && !within_uses(claims.uses, used(&id)) {

@@ -404,10 +404,14 @@ pub struct ReaderView<'a> {
     pub revoked: &'a HashSet<[u8; 16]>,
 }
 
-/// Decodes and checks a pass text: prefix, Base45, CBOR, COSE_Sign1 with a known kid and a valid ES256
-/// signature, issuer, door, nbf/exp, revocation, and for a resident pass the device proof within ±60 s. The
-/// use count is the reader's own (see [`within_uses`]); the claims say how many uses there are.
-pub fn verify_pass(text: &str, view: &ReaderView<'_>) -> Result<PassClaims, Refusal> {
+/// The id of a pass whose signature verifies with one of `keys`, however else it is refused (expired, revoked,
+/// another door, a stale proof): a refusal event can then name the pass it was about.
+pub fn signed_pass_id(text: &str, keys: &[VerifyingKey]) -> Option<[u8; 16]> {
+    signed_claims(text, keys).ok().map(|(c, _)| c.pass_id)
+}
+
+/// Decodes a pass text and checks its COSE_Sign1 signature: the claims and the array's other elements.
+fn signed_claims(text: &str, keys: &[VerifyingKey]) -> Result<(PassClaims, std::vec::IntoIter<Value>), Refusal> {
     use Refusal::*;
     if text.len() > MAX_TEXT_LEN {
         return Err(Malformed);
@@ -427,13 +431,22 @@ pub fn verify_pass(text: &str, view: &ReaderView<'_>) -> Result<PassClaims, Refu
         return Err(Malformed);
     }
     let kid = header_get(4).and_then(|v| v.as_bytes()).ok_or(Malformed)?;
-    let key = view.keys.iter().find(|k| k.kid.as_slice() == kid.as_slice()).ok_or(UnknownKey)?;
+    let key = keys.iter().find(|k| k.kid.as_slice() == kid.as_slice()).ok_or(UnknownKey)?;
     if signature.len() != 64
         || UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &key.point).verify(&sig_structure(&protected, &payload), &signature).is_err()
     {
         return Err(BadSignature);
     }
     let claims = parse_claims(&payload).ok_or(Malformed)?;
+    Ok((claims, items))
+}
+
+/// Decodes and checks a pass text: prefix, Base45, CBOR, COSE_Sign1 with a known kid and a valid ES256
+/// signature, issuer, door, nbf/exp, revocation, and for a resident pass the device proof within ±60 s. The
+/// use count is the reader's own (see [`within_uses`]); the claims say how many uses there are.
+pub fn verify_pass(text: &str, view: &ReaderView<'_>) -> Result<PassClaims, Refusal> {
+    use Refusal::*;
+    let (claims, mut items) = signed_claims(text, view.keys)?;
     if claims.issuer != view.issuer {
         return Err(WrongIssuer);
     }
@@ -616,10 +629,12 @@ mod tests {
         let mut revoked = HashSet::new();
         revoked.insert([7u8; 16]);
         assert_eq!(verify_pass(&text, &ReaderView { revoked: &revoked, ..view(&w, NOW_MS) }), Err(Refusal::Revoked));
+        assert_eq!(signed_pass_id(&text, &w.keys), Some([7u8; 16]), "a refused but genuine pass is named");
         // Unknown key: signed by another community's key.
         let other = world();
         let foreign = visitor_text(&sign_pass(&other.key, &claims(PassKind::Visitor, None)).unwrap()).unwrap();
         assert_eq!(verify_pass(&foreign, &view(&w, NOW_MS)), Err(Refusal::UnknownKey));
+        assert_eq!(signed_pass_id(&foreign, &w.keys), None, "an unverified pass names nothing");
         // Tampered: one payload byte changed (re-encoded so the text is still valid Base45 and CBOR).
         let bytes = base45_decode(&text[4..]).unwrap();
         let mut tampered = bytes.clone();
