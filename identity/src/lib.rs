@@ -20,6 +20,7 @@
 //! - uploads: [`upload::normalize_image`] with [`upload::ImagePolicy::SELFIE`] (or a policy for repair photos);
 //!   certificate scans for the manual registry review: [`upload::validate_certificate_scan`].
 
+pub mod access_pass;
 pub mod ca;
 pub mod csr;
 pub mod device_key;

@@ -3,6 +3,7 @@
 //! - WeChat: `GET /sns/jscode2session`, `POST /cgi-bin/stable_token`, `POST /cgi-bin/message/subscribe/send`,
 //!   `POST /cgi-bin/soter/verify_signature`.
 //! - Tencent Cloud FaceID: `POST /` with action `ImageRecognitionV2`, TC3-HMAC-SHA256 checked as Tencent does.
+//! - Hikvision ISAPI door terminal: `PUT /ISAPI/AccessControl/RemoteControl/door/<n>`, HTTP Digest.
 //! - Housing registry: `POST /v1/ownership-checks`, JSON over HTTPS with mutual TLS (on `--tls-listen` only).
 //! - Control endpoints for tests and demos under `/sandbox/…`.
 //!
@@ -13,6 +14,7 @@ pub mod control;
 pub mod data;
 pub mod faceid;
 pub mod faces;
+pub mod hikvision;
 pub mod registry;
 pub mod soter;
 pub mod wechat;
@@ -106,6 +108,7 @@ pub struct AppState {
     pub soter: std::sync::Mutex<soter::SoterState>,
     pub wechatpay: wechatpay::WeChatPayState,
     pub registry: std::sync::Mutex<registry::RegistryControl>,
+    pub doors: hikvision::Terminal,
 }
 
 /// Loads the fixtures and starts the servers on the configured addresses (port 0 = any free port).
@@ -120,6 +123,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         soter: std::sync::Mutex::new(soter::SoterState::default()),
         wechatpay: wechatpay::WeChatPayState::load(&config.fixtures.join("test-keys"), &config.credentials.wechat_appid)?,
         registry: std::sync::Mutex::new(registry::RegistryControl::default()),
+        doors: Default::default(),
     });
 
     let mut handles = vec![];
@@ -139,6 +143,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
             .configure(faceid::routes)
             .configure(control::routes)
             .configure(registry::control_routes)
+            .configure(hikvision::routes)
     })
     .workers(2)
     .disable_signals()

@@ -38,6 +38,8 @@ pub struct AppState {
     pub governance: crate::config::GovernanceConfig,
     /// Parking (`[parking]`).
     pub parking: crate::config::ParkingConfig,
+    /// Door access (`[access]`): settings and the door-gateway client.
+    pub access: Arc<crate::access::AccessServices>,
 }
 
 impl AppState {
@@ -61,7 +63,8 @@ impl AppState {
             config.http.upload_decodes_per_window,
             config.http.upload_decode_window_secs,
         );
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance, parking: config.parking })
+        let access = Arc::new(crate::access::AccessServices::new(config.access).context("the [access] settings")?);
+        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance, parking: config.parking, access })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

@@ -26,6 +26,9 @@ pub struct Config {
     pub governance: GovernanceConfig,
     #[serde(default)]
     pub parking: ParkingConfig,
+    /// Door access (gateway timeout, opening rate, log retention).
+    #[serde(default)]
+    pub access: crate::access::AccessConfig,
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,

@@ -3,6 +3,7 @@
 //! Error policy: see [`error`]. Layout: one module per business area (DESIGN §2); business rules are plain
 //! functions over plain data (e.g. [`community::headcount`]), handlers parse, call the rule, persist.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod auth;

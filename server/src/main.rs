@@ -56,6 +56,12 @@ enum Command {
     /// Chain deployments (governance contract per community).
     #[command(subcommand)]
     Chain(linli_server::chain::cli::ChainCommand),
+    /// Doors (door access).
+    #[command(subcommand)]
+    Doors(linli_server::access::cli::DoorsCommand),
+    /// The communities' access keys (offline passes): rotate with overlap, retire.
+    #[command(subcommand)]
+    AccessKeys(linli_server::access::cli::AccessKeysCommand),
     /// Grant a per-community role to an account (audited).
     GrantRole {
         #[arg(long)]
@@ -165,6 +171,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Openapi | Command::Ca(_) => Ok(ExitCode::SUCCESS),
         Command::Bills(cmd) => linli_server::billing::cli::run(cmd, &config).await.map(|()| ExitCode::SUCCESS),
         Command::Chain(cmd) => linli_server::chain::cli::run(cmd, &config).await.map(|()| ExitCode::SUCCESS),
+        Command::Doors(cmd) => linli_server::access::cli::run(cmd, &config).await.map(|()| ExitCode::SUCCESS),
+        Command::AccessKeys(cmd) => linli_server::access::cli::run_keys(cmd, &config).await.map(|()| ExitCode::SUCCESS),
         Command::Apps(AppsCommand::Create { org, role, communities }) => {
             let role = OrgRole::parse(&role).context("role must be property, bank, bureau, parking_system or door_gateway")?;
             let pool = db::pool(config.database.url.expose_secret(), 2).context("building the pool")?;

@@ -18,6 +18,10 @@ pub enum Column {
     AccountOpenid,
     EnrollmentName,
     EnrollmentIdNumber,
+    ResidentName,
+    ResidentPhone,
+    DoorGatewayPassword,
+    VisitorName,
 }
 
 impl Column {
@@ -29,6 +33,10 @@ impl Column {
             Self::AccountOpenid => "accounts.wx_openid",
             Self::EnrollmentName => "enrollments.real_name",
             Self::EnrollmentIdNumber => "enrollments.id_number",
+            Self::ResidentName => "residents.name",
+            Self::ResidentPhone => "residents.phone",
+            Self::DoorGatewayPassword => "doors.gateway_password",
+            Self::VisitorName => "passes.visitor_name",
         }
     }
 }

@@ -645,6 +645,102 @@ diesel::table! {
 }
 diesel::joinable!(vehicles -> units (unit_id));
 
+// door access (issue 13)
+diesel::table! {
+    doors (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        kind -> Text,
+        building_id -> Nullable<Uuid>,
+        code -> Int8,
+        name -> Text,
+        gateway_url -> Text,
+        gateway_username -> Text,
+        gateway_password_enc -> Text,
+        gateway_door_no -> Int4,
+        gateway_format -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    residents (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        unit_id -> Uuid,
+        kind -> Text,
+        name_enc -> Text,
+        phone_enc -> Text,
+        phone_bidx -> Text,
+        relation -> Text,
+        valid_from -> Timestamptz,
+        valid_until -> Timestamptz,
+        invited_by_account -> Nullable<Uuid>,
+        invited_by_app -> Nullable<Text>,
+        invitation_sha256 -> Text,
+        account_id -> Nullable<Uuid>,
+        accepted_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        ended_by_account -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    access_events (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        door_id -> Nullable<Uuid>,
+        door_code -> Int8,
+        source -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        terminal_status -> Nullable<Int4>,
+        account_id -> Nullable<Uuid>,
+        unit_id -> Nullable<Uuid>,
+        pass_id -> Nullable<Uuid>,
+        reader_app -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    access_keys (kid) {
+        kid -> Text,
+        community_id -> Uuid,
+        private_key_enc -> Text,
+        public_point -> Bytea,
+        created_at -> Timestamptz,
+        retire_after -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    passes (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        account_id -> Uuid,
+        kind -> Text,
+        kid -> Text,
+        door_codes -> Array<Int8>,
+        uses -> Int4,
+        not_before -> Timestamptz,
+        expires_at -> Timestamptz,
+        device_serial -> Nullable<Text>,
+        visitor_name_enc -> Nullable<Text>,
+        plate -> Nullable<Text>,
+        cose_sign1 -> Bytea,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(doors -> communities (community_id));
+diesel::joinable!(passes -> access_keys (kid));
+diesel::joinable!(residents -> units (unit_id));
+diesel::joinable!(access_events -> doors (door_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     communities,
     buildings,
@@ -690,5 +786,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     co_owner_designations,
     co_owner_designation_signatures,
     vehicles,
+    doors,
+    residents,
+    access_events,
+    access_keys,
+    passes,
 );
 

@@ -51,6 +51,16 @@ impl DeviceKey {
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         self.pair.sign(&SystemRandom::new(), message).map(|s| s.as_ref().to_vec()).unwrap_or_default()
     }
+
+    /// ECDSA P-256/SHA-256 as 64 bytes r‖s (COSE, the pass proof).
+    pub fn sign_fixed(&self, message: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        ring::signature::EcdsaKeyPair::from_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8, &rng)
+            .ok()
+            .and_then(|pair| pair.sign(&rng, message).ok())
+            .map(|s| s.as_ref().to_vec())
+            .unwrap_or_default()
+    }
 }
 
 /// "LINLI-SIG-V1\n" + METHOD + "\n" + path-with-query + "\n" + timestamp + "\n" + nonce + "\n" + hex(sha256(body)) + "\n"

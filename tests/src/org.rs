@@ -25,6 +25,31 @@ impl OrgApp {
         Ok(Self { id, secret: AppSecret::from_text(secret.expose()), base_url: world.url("") })
     }
 
+    pub fn secret(&self) -> &AppSecret {
+        &self.secret
+    }
+
+    /// A signed POST of a JSON body.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<reqwest::Response> {
+        let bytes = serde_json::to_vec(body)?;
+        let auth = authorization_header(
+            &self.id,
+            &self.secret,
+            "POST",
+            path,
+            chrono::Utc::now().timestamp_millis(),
+            &crate::client::random_nonce(),
+            &bytes,
+        );
+        Ok(crate::client()
+            .post(format!("{}{path}", self.base_url))
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+            .await?)
+    }
+
     /// A signed GET of `path` (with its query, as signed).
     pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
         let auth = authorization_header(

@@ -110,6 +110,14 @@ async fn every_route_every_caller_own_and_foreign() {
         (("get", "/openapi/v1/communities/{community_id}/statements/{date}"), &["app:property"][..]),
         (("post", "/v1/communities/{community_id}/meetings"), &["committee"][..]),
         (("get", "/openapi/v1/communities/{community_id}/meetings"), &["app:bureau"][..]),
+        (("post", "/openapi/v1/communities/{community_id}/doors"), &["app:property"][..]),
+        (("get", "/openapi/v1/communities/{community_id}/doors"), &["app:property"][..]),
+        (("post", "/openapi/v1/communities/{community_id}/tenants"), &["app:property"][..]),
+        (("get", "/openapi/v1/communities/{community_id}/access-events"), &["app:property"][..]),
+        (("get", "/openapi/v1/communities/{community_id}/access/sync"), &["app:door_gateway"][..]),
+        (("get", "/v1/communities/{community_id}/passes"), &["owner"][..]),
+        (("post", "/v1/communities/{community_id}/passes"), &["owner"][..]),
+        (("post", "/v1/communities/{community_id}/visitor-passes"), &["owner"][..]),
     ]);
 
     let spec: Value = linli_tests::client().get(world.url("/openapi.json")).send().await.unwrap().json().await.unwrap();

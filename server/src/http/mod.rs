@@ -26,6 +26,8 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::billing::routes::configure(cfg);
     crate::governance::routes::configure(cfg);
     crate::parking::vehicles::configure(cfg);
+    crate::access::routes::configure(cfg);
+    crate::access::pass_routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
@@ -99,6 +101,10 @@ async fn housekeeping(state: AppState) {
         let result = async {
             let mut conn = state.db.get().await?;
             crate::idempotency::purge(&mut conn).await?;
+            let purged = crate::access::store::purge_events(&mut conn, state.access.config.event_retention_days).await?;
+            if purged > 0 {
+                tracing::info!(purged, "access events past their retention forgotten");
+            }
             crate::enrollment::store::expire_stale(&mut conn).await
         }
         .await;

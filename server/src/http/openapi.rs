@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "enrollment", description = "The four-factor enrollment of owners"),
         (name = "billing", description = "Bills, WeChat Pay orders and notifications, receipts, arrears, refunds"),
         (name = "support", description = "Support staff: device-binding resets (two-person rule)"),
+        (name = "access", description = "Doors: residents, online opening, the access log"),
         (name = "governance", description = "Owners' meetings: proposals, reviews, the frozen roll, ballot sheets, results"),
         (name = "parking", description = "Vehicles of a unit, spaces, passes and gate decisions"),
         (name = "openapi", description = "Organisation apps (HMAC-signed)"),

@@ -52,6 +52,8 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new() -> Self {
+        // As every binary does at start-up (reqwest has no bundled provider; the door-gateway client is built here).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDb::new().await.unwrap();
         let pool = linli_server::db::pool(db.url(), 4).unwrap();
         let redis = linli_server::cache::connect(&redis_url()).await.unwrap();
@@ -68,6 +70,9 @@ impl TestApp {
             // Tests open meetings seconds before voting starts.
             governance: linli_server::config::GovernanceConfig { opening_margin_secs: 1 },
             parking: linli_server::config::ParkingConfig { vehicles_per_unit: 2 },
+            access: std::sync::Arc::new(
+                linli_server::access::AccessServices::new(linli_server::access::AccessConfig::default()).unwrap(),
+            ),
         };
         Self { db, state }
     }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod billing;
 mod binding_resets;
 mod co_owner_voter;

@@ -1,0 +1,3 @@
+DROP TABLE access_events;
+DROP TABLE residents;
+DROP TABLE doors;

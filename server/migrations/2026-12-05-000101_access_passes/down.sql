@@ -1,0 +1,2 @@
+DROP TABLE passes;
+DROP TABLE access_keys;
