@@ -36,6 +36,8 @@ pub struct AppState {
     pub uploads: UploadGate,
     /// Owners' meetings (`[governance]`).
     pub governance: crate::config::GovernanceConfig,
+    /// Signs log checkpoints (`[logs]`, else the `[chain]` platform key); `None` = no checkpoints are cut.
+    pub log_signer: Option<Arc<crate::logs::note::NoteSigner>>,
 }
 
 impl AppState {
@@ -59,7 +61,20 @@ impl AppState {
             config.http.upload_decodes_per_window,
             config.http.upload_decode_window_secs,
         );
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance })
+        let log_signer = crate::logs::signer_from_config(config)?;
+        Ok(Self {
+            db,
+            redis,
+            sessions,
+            pii,
+            metrics,
+            identity,
+            wechatpay,
+            faults,
+            uploads,
+            governance: config.governance,
+            log_signer,
+        })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

@@ -24,6 +24,9 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub governance: GovernanceConfig,
+    /// Verifiable logs: checkpoint key name and signing key, checkpoint interval (`crate::logs::LogsConfig`).
+    #[serde(default)]
+    pub logs: crate::logs::LogsConfig,
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,

@@ -110,6 +110,8 @@ async fn every_route_every_caller_own_and_foreign() {
         (("get", "/openapi/v1/communities/{community_id}/statements/{date}"), &["app:property"][..]),
         (("post", "/v1/communities/{community_id}/meetings"), &["committee"][..]),
         (("get", "/openapi/v1/communities/{community_id}/meetings"), &["app:bureau"][..]),
+        (("get", "/v1/communities/{community_id}/fund-plans"), &["owner", "committee"][..]),
+        (("post", "/openapi/v1/communities/{community_id}/fund-plans"), &["app:property"][..]),
     ]);
 
     let spec: Value = linli_tests::client().get(world.url("/openapi.json")).send().await.unwrap().json().await.unwrap();

@@ -67,6 +67,9 @@ impl TestApp {
             uploads: linli_server::upload_gate::UploadGate::new(2, 1000, 600),
             // Tests open meetings seconds before voting starts.
             governance: linli_server::config::GovernanceConfig { opening_margin_secs: 1 },
+            log_signer: Some(std::sync::Arc::new(
+                linli_server::logs::note::NoteSigner::new("linli.test", &[0x42; 32]).unwrap(),
+            )),
         };
         Self { db, state }
     }

@@ -13,6 +13,7 @@ mod governance_attachments;
 mod governance_chain;
 mod governance_service;
 mod import;
+mod logs;
 mod migrations;
 mod openapi;
 mod query_plans;
