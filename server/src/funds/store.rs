@@ -420,7 +420,8 @@ pub async fn request_disbursement(
     }
     conn.transaction(async |conn| {
         let plan = locked_plan(conn, plan_id).await?;
-        if plan.state()? != PlanState::Approved {
+        // A closed plan passed and is spent: what it refuses is the amount (more needs a new plan and vote).
+        if !matches!(plan.state()?, PlanState::Approved | PlanState::Closed) {
             return Err(conflict("fund_plan_not_approved", "Disbursements are requested against a plan the owners passed")
                 .with_detail(format!("the plan is {}", plan.status)));
         }
