@@ -38,6 +38,8 @@ pub struct AppState {
     pub governance: crate::config::GovernanceConfig,
     /// Signs log checkpoints (`[logs]`, else the `[chain]` platform key); `None` = no checkpoints are cut.
     pub log_signer: Option<Arc<crate::logs::note::NoteSigner>>,
+    /// Disclosure categories (`[disclosure]`).
+    pub disclosure: Arc<crate::disclosure::DisclosureConfig>,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             uploads,
             governance: config.governance,
             log_signer,
+            disclosure: Arc::new(config.disclosure.clone()),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod community;
 pub mod config;
 pub mod db;
+pub mod disclosure;
 pub mod enrollment;
 pub mod error;
 pub mod fault;

@@ -753,6 +753,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    disclosure_items (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        category -> Text,
+        title -> Text,
+        period -> Nullable<Text>,
+        body -> Text,
+        attachments -> Jsonb,
+        corrects -> Nullable<Uuid>,
+        publisher -> Text,
+        published_at -> Timestamptz,
+        log_index -> Int8,
+    }
+}
+
+diesel::table! {
+    disclosure_files (item_id, position) {
+        item_id -> Uuid,
+        position -> Int2,
+        bytes -> Bytea,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     communities,
     buildings,
@@ -808,4 +832,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     fund_rules,
     disbursements,
     disbursement_approvals,
+    disclosure_items,
+    disclosure_files,
 );

@@ -309,6 +309,44 @@ async fn a_lift_repair_plan_is_voted_spent_within_budget_and_verified() {
     let (code, out) = verify(&dir, &["--key", "@key", "--checkpoint", "cp.txt", "--old-checkpoint", "old.txt", "--consistency", "consistency.json", "--rpc", &rpc, "--contract", &contract]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ok    consistency") && out.contains("ok    anchor"), "{out}");
+    // Fund events were disclosed automatically; a disclosed service contract verifies like any entry.
+    let feed: Value = a.owner.get(&format!("/v1/communities/{community}/disclosures?category=fund_event")).await.unwrap().json().await.unwrap();
+    assert_eq!(feed.as_array().unwrap().len(), 3, "the decision and two transfers: {feed}");
+    use base64::Engine;
+    let contract_item = json!({
+        "category": "service_contract", "title": "电梯维保合同", "period": "2026", "body": "电梯维护保养合同及全部附件",
+        "attachments": [{"file_name": "电梯维保合同.pdf", "content_base64": base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7\n%contract\n")}]
+    });
+    let (s, item) = status_of(property.post(&format!("/openapi/v1/communities/{community}/disclosures"), &contract_item, Some("contract-1")).await.unwrap()).await;
+    assert_eq!(s, 201, "{item}");
+    let index = item["log_index"].as_u64().unwrap();
+    let dbase = format!("/v1/communities/{community}/logs/disclosure");
+    let (dnote, dsize) = wait_for(Duration::from_secs(30), || async {
+        let r = a.owner.get(&format!("{dbase}/checkpoint")).await?;
+        if r.status() != 200 {
+            return Ok(None);
+        }
+        let note = r.text().await?;
+        let size: u64 = note.lines().nth(1).unwrap_or("0").parse().unwrap_or(0);
+        Ok((size > index).then_some((note, size)))
+    })
+    .await
+    .unwrap();
+    std::fs::write(dir.join("dcp.txt"), &dnote).unwrap();
+    let entry: Value = a.owner.get(&format!("{dbase}/entries/{index}")).await.unwrap().json().await.unwrap();
+    assert_eq!(entry["decoded"]["title"], "电梯维保合同");
+    let proof: Value = a.owner.get(&format!("{dbase}/proof/inclusion?index={index}&tree_size={dsize}")).await.unwrap().json().await.unwrap();
+    std::fs::write(dir.join("dentry.json"), entry.to_string()).unwrap();
+    std::fs::write(dir.join("dproof.json"), proof.to_string()).unwrap();
+    let args = ["--key", "@key", "--checkpoint", "dcp.txt", "--entry", "dentry.json", "--inclusion", "dproof.json", "--rpc", &rpc, "--contract", &contract];
+    let (code, out) = wait_for(Duration::from_secs(20), || async {
+        let (code, out) = verify(&dir, &args);
+        Ok((code == 0).then_some((code, out)))
+    })
+    .await
+    .unwrap_or_else(|_| verify(&dir, &args));
+    assert_eq!(code, 0, "{out}");
+
     // A proof request beyond the tree: 422.
     let (s, p) = status_of(a.owner.get(&format!("{base}/proof/inclusion?index=0&tree_size={}", size + 100)).await.unwrap()).await;
     assert_eq!((s, p["code"].as_str()), (422, Some("log_range_invalid")));

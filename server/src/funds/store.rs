@@ -373,6 +373,20 @@ pub async fn decide_plans(conn: &mut AsyncPgConnection) -> Result<usize, ApiErro
                 }
                 let entry = serde_json::json!({"event": "plan_decided", "plan_id": id, "meeting_id": meeting, "passed": passed});
                 logs::append(conn, plan.community_id, LogName::Funds, &entry).await?;
+                // Fund events are disclosed without anyone having to (issue 23 item 6).
+                crate::disclosure::store::publish_automatic(
+                    conn,
+                    plan.community_id,
+                    "fund_event",
+                    format!("维修资金使用方案「{}」{}", plan.title, if passed { "经业主大会表决通过" } else { "未获业主大会通过" }),
+                    None,
+                    format!(
+                        "方案 {id}，预算 {} 元，方案哈希 sha256:{}。",
+                        domain::yuan(plan.budget_fen),
+                        hex::encode(&plan.plan_hash)
+                    ),
+                )
+                .await?;
                 Ok(true)
             })
             .await?;
@@ -630,6 +644,22 @@ pub async fn record_bank_report(
                 "bank_ref": report.bank_ref, "bank_ref_hash": hex::encode(ref_hash), "executed_on": report.executed_on,
                 "counterparty": report.counterparty,
             }),
+        )
+        .await?;
+        crate::disclosure::store::publish_automatic(
+            conn,
+            d.community_id,
+            "fund_event",
+            format!("维修资金支出 {} 元", domain::yuan(d.amount_fen)),
+            Some(report.executed_on.format("%Y-%m").to_string()),
+            format!(
+                "按方案 {} 支付 {}，金额 {} 元，银行流水号 {}，{} 划付。",
+                d.plan_id,
+                report.counterparty,
+                domain::yuan(d.amount_fen),
+                report.bank_ref,
+                report.executed_on
+            ),
         )
         .await?;
         // Every fen of the budget executed: the plan is done.

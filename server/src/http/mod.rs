@@ -27,6 +27,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::governance::routes::configure(cfg);
     crate::logs::routes::configure(cfg);
     crate::funds::routes::configure(cfg);
+    crate::disclosure::routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).

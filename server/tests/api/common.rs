@@ -70,6 +70,7 @@ impl TestApp {
             log_signer: Some(std::sync::Arc::new(
                 linli_server::logs::note::NoteSigner::new("linli.test", &[0x42; 32]).unwrap(),
             )),
+            disclosure: Default::default(),
         };
         Self { db, state }
     }

@@ -6,6 +6,7 @@ mod billing;
 mod binding_resets;
 mod co_owner_voter;
 mod common;
+mod disclosure;
 mod enrollment_expiry;
 mod errors;
 mod governance;
