@@ -99,6 +99,9 @@ registry_file = "${STATE}/chains.toml"
 admin_key_file = "${STATE}/chain-admin.key"
 forwarder_key_file = "${STATE}/chain-forwarder.key"
 committee_key_file = "${STATE}/chain-committee.key"
+anchor_key_file = "${STATE}/chain-anchor.key"
+property_key_file = "${STATE}/chain-property.key"
+bank_key_file = "${STATE}/chain-bank.key"
 platform_key_hex = "$(key)"
 TOML
   umask 022
@@ -148,7 +151,7 @@ echo $! >"$RUN/sandbox.pid"
 wait_port "$SANDBOX_PORT"
 
 # Chain keys and the registry entry of the demo community (made once, kept with the chain's data).
-for role in admin forwarder committee; do
+for role in admin forwarder committee anchor property bank; do
   if [ ! -f "$STATE/chain-$role.key" ]; then
     "$BIN/bcos" key new | sed -E 's/.*"private_key":"([0-9a-f]+)".*/\1/' >"$STATE/chain-$role.key"
     chmod 600 "$STATE/chain-$role.key"

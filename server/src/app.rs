@@ -40,6 +40,10 @@ pub struct AppState {
     pub parking: crate::config::ParkingConfig,
     /// Door access (`[access]`): settings and the door-gateway client.
     pub access: Arc<crate::access::AccessServices>,
+    /// Signs log checkpoints (`[logs]`, else the `[chain]` platform key); `None` = no checkpoints are cut.
+    pub log_signer: Option<Arc<crate::logs::note::NoteSigner>>,
+    /// Disclosure categories (`[disclosure]`).
+    pub disclosure: Arc<crate::disclosure::DisclosureConfig>,
 }
 
 impl AppState {
@@ -64,7 +68,23 @@ impl AppState {
             config.http.upload_decode_window_secs,
         );
         let access = Arc::new(crate::access::AccessServices::new(config.access).context("the [access] settings")?);
-        Ok(Self { db, redis, sessions, pii, metrics, identity, wechatpay, faults, uploads, governance: config.governance, parking: config.parking, access })
+        let log_signer = crate::logs::signer_from_config(config)?;
+        Ok(Self {
+            db,
+            redis,
+            sessions,
+            pii,
+            metrics,
+            identity,
+            wechatpay,
+            faults,
+            uploads,
+            governance: config.governance,
+            parking: config.parking,
+            access,
+            log_signer,
+            disclosure: Arc::new(config.disclosure.clone()),
+        })
     }
 
     /// The identity services, or a logged 500 when this process was built without them.

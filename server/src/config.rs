@@ -29,6 +29,12 @@ pub struct Config {
     /// Door access (gateway timeout, opening rate, log retention).
     #[serde(default)]
     pub access: crate::access::AccessConfig,
+    /// Verifiable logs: checkpoint key name and signing key, checkpoint interval (`crate::logs::LogsConfig`).
+    #[serde(default)]
+    pub logs: crate::logs::LogsConfig,
+    /// Disclosure categories (`crate::disclosure::DisclosureConfig`).
+    #[serde(default)]
+    pub disclosure: crate::disclosure::DisclosureConfig,
     /// Identity services (WeChat, FaceID, registry, device CA, PINs). Required by `linli serve`; commands that do
     /// not serve requests (migrate, import-register) run without it.
     pub identity: Option<IdentityConfig>,

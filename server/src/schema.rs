@@ -741,6 +741,159 @@ diesel::joinable!(passes -> access_keys (kid));
 diesel::joinable!(residents -> units (unit_id));
 diesel::joinable!(access_events -> doors (door_id));
 
+// verifiable logs, funds, disclosure (issue 23)
+diesel::table! {
+    log_heads (community_id, log) {
+        community_id -> Uuid,
+        log -> Text,
+        size -> Int8,
+    }
+}
+
+diesel::table! {
+    log_entries (community_id, log, idx) {
+        community_id -> Uuid,
+        log -> Text,
+        idx -> Int8,
+        entry -> Bytea,
+        appended_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    log_nodes (community_id, log, level, idx) {
+        community_id -> Uuid,
+        log -> Text,
+        level -> Int2,
+        idx -> Int8,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        log -> Text,
+        size -> Int8,
+        root -> Bytea,
+        note -> Text,
+        created_at -> Timestamptz,
+        outbox_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    log_feeds (feed) {
+        feed -> Text,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    fund_plans (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        status -> Text,
+        title -> Text,
+        budget_fen -> Int8,
+        document -> Jsonb,
+        plan_hash -> Bytea,
+        filed_by_app -> Text,
+        meeting_id -> Nullable<Uuid>,
+        proposal_idx -> Nullable<Int2>,
+        created_at -> Timestamptz,
+        filed_at -> Nullable<Timestamptz>,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    fund_plan_items (plan_id, position) {
+        plan_id -> Uuid,
+        position -> Int2,
+        category -> Text,
+        description -> Text,
+        budget_fen -> Int8,
+        contractor -> Text,
+    }
+}
+
+diesel::table! {
+    fund_plan_shares (plan_id, unit_id) {
+        plan_id -> Uuid,
+        unit_id -> Uuid,
+        area_centi_m2 -> Int8,
+        share_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    fund_rules (community_id) {
+        community_id -> Uuid,
+        approvals_required -> Int2,
+    }
+}
+
+diesel::table! {
+    disbursements (id) {
+        id -> Uuid,
+        plan_id -> Uuid,
+        community_id -> Uuid,
+        amount_fen -> Int8,
+        contractor -> Text,
+        invoice -> Jsonb,
+        acceptance -> Jsonb,
+        evidence_hash -> Bytea,
+        status -> Text,
+        requested_by_app -> Text,
+        requested_at -> Timestamptz,
+        approved_at -> Nullable<Timestamptz>,
+        bank_app -> Nullable<Text>,
+        bank_ref -> Nullable<Text>,
+        executed_on -> Nullable<Date>,
+        counterparty -> Nullable<Text>,
+        reported_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    disbursement_approvals (disbursement_id, account_id) {
+        disbursement_id -> Uuid,
+        account_id -> Uuid,
+        device_serial -> Text,
+        request_nonce -> Text,
+        approved_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    disclosure_items (id) {
+        id -> Uuid,
+        community_id -> Uuid,
+        category -> Text,
+        title -> Text,
+        period -> Nullable<Text>,
+        body -> Text,
+        attachments -> Jsonb,
+        corrects -> Nullable<Uuid>,
+        publisher -> Text,
+        published_at -> Timestamptz,
+        log_index -> Int8,
+    }
+}
+
+diesel::table! {
+    disclosure_files (item_id, position) {
+        item_id -> Uuid,
+        position -> Int2,
+        bytes -> Bytea,
+    }
+}
+
+diesel::joinable!(disbursements -> fund_plans (plan_id));
+diesel::joinable!(fund_plan_items -> fund_plans (plan_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     communities,
     buildings,
@@ -791,5 +944,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_events,
     access_keys,
     passes,
+    log_heads,
+    log_entries,
+    log_nodes,
+    log_checkpoints,
+    log_feeds,
+    fund_plans,
+    fund_plan_items,
+    fund_plan_shares,
+    fund_rules,
+    disbursements,
+    disbursement_approvals,
+    disclosure_items,
+    disclosure_files,
 );
 

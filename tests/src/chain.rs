@@ -155,9 +155,15 @@ impl ChainWorld {
             ("LINLI_CHAIN__FORWARDER_KEY_FILE".to_owned(), p(key_file("chain-forwarder.key")?)),
             ("LINLI_CHAIN__COMMITTEE_KEY_FILE".to_owned(), p(key_file("chain-committee.key")?)),
             ("LINLI_CHAIN__ADMIN_KEY_FILE".to_owned(), p(key_file("chain-admin.key")?)),
+            ("LINLI_CHAIN__ANCHOR_KEY_FILE".to_owned(), p(key_file("chain-anchor.key")?)),
+            ("LINLI_CHAIN__PROPERTY_KEY_FILE".to_owned(), p(key_file("chain-property.key")?)),
+            ("LINLI_CHAIN__BANK_KEY_FILE".to_owned(), p(key_file("chain-bank.key")?)),
             // Test-only platform key (signs result documents).
             ("LINLI_CHAIN__PLATFORM_KEY_HEX".to_owned(), "17".repeat(32)),
             ("LINLI_CHAIN__POLL_MS".to_owned(), "50".to_owned()),
+            // Checkpoints once at start-up only, so that no anchor row appears in the outbox while a test counts
+            // its rows; the log tests set a short interval themselves.
+            ("LINLI_LOGS__CHECKPOINT_INTERVAL_MS".to_owned(), "3600000".to_owned()),
         ];
         let target = ChainRegistry::load(&registry_file)?.target(DEMO_COMMUNITY)?.clone();
         let client = ChainClient::from_target(&target)?;

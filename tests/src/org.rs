@@ -63,4 +63,27 @@ impl OrgApp {
         );
         Ok(crate::client().get(format!("{}{path}", self.base_url)).header("authorization", auth).send().await?)
     }
+
+    /// A signed POST of a JSON body, with an `Idempotency-Key` when given.
+    pub async fn post_keyed(&self, path: &str, body: &serde_json::Value, idempotency_key: Option<&str>) -> anyhow::Result<reqwest::Response> {
+        let bytes = serde_json::to_vec(body)?;
+        let auth = authorization_header(
+            &self.id,
+            &self.secret,
+            "POST",
+            path,
+            chrono::Utc::now().timestamp_millis(),
+            &crate::client::random_nonce(),
+            &bytes,
+        );
+        let mut req = crate::client()
+            .post(format!("{}{path}", self.base_url))
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(bytes);
+        if let Some(key) = idempotency_key {
+            req = req.header("idempotency-key", key);
+        }
+        Ok(req.send().await?)
+    }
 }

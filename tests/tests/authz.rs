@@ -118,6 +118,11 @@ async fn every_route_every_caller_own_and_foreign() {
         (("get", "/v1/communities/{community_id}/passes"), &["owner"][..]),
         (("post", "/v1/communities/{community_id}/passes"), &["owner"][..]),
         (("post", "/v1/communities/{community_id}/visitor-passes"), &["owner"][..]),
+        (("get", "/v1/communities/{community_id}/fund-plans"), &["owner", "committee"][..]),
+        (("post", "/openapi/v1/communities/{community_id}/fund-plans"), &["app:property"][..]),
+        (("get", "/v1/communities/{community_id}/disclosures"), &["owner", "committee", "app:bureau"][..]),
+        (("post", "/v1/communities/{community_id}/disclosures"), &["committee"][..]),
+        (("post", "/openapi/v1/communities/{community_id}/disclosures"), &["app:property"][..]),
     ]);
 
     let spec: Value = linli_tests::client().get(world.url("/openapi.json")).send().await.unwrap().json().await.unwrap();

@@ -1,5 +1,5 @@
 //! `linli chain deploy --community CODE`: deploys `LinliGovernance` for a community with the admin key, grants
-//! the forwarder and committee keys their roles, and records the address in `chain_contracts`.
+//! the forwarder, committee and (when configured) anchor, property and bank keys their roles, and records the address in `chain_contracts`.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -38,6 +38,9 @@ pub async fn run(cmd: ChainCommand, config: &Config) -> anyhow::Result<()> {
     let admin = key(chain.admin_key_file.as_deref().context("[chain] admin_key_file is required to deploy")?)?;
     let forwarder = key(&chain.forwarder_key_file)?;
     let committee = key(&chain.committee_key_file)?;
+    let anchor = chain.anchor_key_file.as_deref().map(key).transpose()?;
+    let property = chain.property_key_file.as_deref().map(key).transpose()?;
+    let bank = chain.bank_key_file.as_deref().map(key).transpose()?;
     let pool = crate::db::pool(config.database.url.expose_secret(), 1)?;
     let mut conn = pool.get().await?;
     let community_id: Uuid = communities::table
@@ -53,10 +56,15 @@ pub async fn run(cmd: ChainCommand, config: &Config) -> anyhow::Result<()> {
         anyhow::bail!("community {community} already has contract {a}; pass --force to replace it");
     }
     let client = ChainClient::from_target(target)?;
-    let grants = [
+    let mut grants = vec![
         RoleGrant { account: forwarder.address(), role: role::FORWARDER },
         RoleGrant { account: committee.address(), role: role::COMMITTEE },
     ];
+    for (signer, r) in [(&anchor, role::ANCHOR), (&property, role::PROPERTY), (&bank, role::BANK)] {
+        if let Some(s) = signer {
+            grants.push(RoleGrant { account: s.address(), role: r });
+        }
+    }
     let address = deploy_governance(&client, &admin, &grants).await?;
     diesel::insert_into(chain_contracts::table)
         .values((chain_contracts::community_id.eq(community_id), chain_contracts::address.eq(address.to_string())))

@@ -20,6 +20,16 @@ pub struct ChainConfig {
     pub forwarder_key_file: PathBuf,
     /// The committee key (role 2: opens meetings, adds proposals), PEM or hex file.
     pub committee_key_file: PathBuf,
+    /// The anchor key (role 5: anchors log checkpoints), PEM or hex file. Absent: anchor rows wait in the outbox
+    /// (without holding back the community's other rows).
+    #[serde(default)]
+    pub anchor_key_file: Option<PathBuf>,
+    /// The property-company key (role 3: registers the fund plans owners passed). Absent: those rows wait.
+    #[serde(default)]
+    pub property_key_file: Option<PathBuf>,
+    /// The bank key (role 4: records executed disbursements). Absent: those rows wait.
+    #[serde(default)]
+    pub bank_key_file: Option<PathBuf>,
     /// The contract admin key used by `linli chain deploy` (deploys and grants the two roles above).
     #[serde(default)]
     pub admin_key_file: Option<PathBuf>,

@@ -22,6 +22,14 @@ pub enum Kind {
     Finalize,
     /// The signed result document's hash and signing key, queued when the result is published.
     RecordResult,
+    /// A log checkpoint's size and root (`anchorBatch`), queued with the checkpoint (`crate::logs`).
+    AnchorBatch,
+    /// A fund plan whose proposal passed (`registerFundPlan`, the property role).
+    RegisterFundPlan,
+    /// A disbursement the committee approved (`approveDisbursement`).
+    ApproveDisbursement,
+    /// The bank's report of the transfer (`recordDisbursementExecution`, the bank role).
+    RecordDisbursementExecution,
 }
 
 impl Kind {
@@ -35,14 +43,22 @@ impl Kind {
             Self::RecordServedSilent => "record_served_silent",
             Self::Finalize => "finalize",
             Self::RecordResult => "record_result",
+            Self::AnchorBatch => "anchor_batch",
+            Self::RegisterFundPlan => "register_fund_plan",
+            Self::ApproveDisbursement => "approve_disbursement",
+            Self::RecordDisbursementExecution => "record_disbursement_execution",
         }
     }
 
-    /// Which key signs it: the contract gives meeting set-up to the committee role, sheets to the forwarder.
+    /// Which key signs it: the contract gives meeting set-up and disbursement approvals to the committee role,
+    /// sheets to the forwarder, anchors to the anchor role, fund plans to the property role, transfers to the bank.
     pub fn signer(self) -> &'static str {
         match self {
-            Self::OpenMeeting | Self::AddRollKeys | Self::AddProposal => "committee",
+            Self::OpenMeeting | Self::AddRollKeys | Self::AddProposal | Self::ApproveDisbursement => "committee",
             Self::CastSheet | Self::RevealSheet | Self::RecordServedSilent | Self::Finalize | Self::RecordResult => "forwarder",
+            Self::AnchorBatch => "anchor",
+            Self::RegisterFundPlan => "property",
+            Self::RecordDisbursementExecution => "bank",
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct Forwarder {
     registry: ChainRegistry,
     forwarder: Signer,
     committee: Signer,
+    anchor: Option<Signer>,
+    property: Option<Signer>,
+    bank: Option<Signer>,
     pub platform_key: ring::signature::Ed25519KeyPair,
     poll: Duration,
     clients: tokio::sync::Mutex<HashMap<Uuid, Arc<(ChainClient, Address)>>>,
@@ -82,6 +85,9 @@ impl Forwarder {
             registry,
             forwarder: key(&config.forwarder_key_file)?,
             committee: key(&config.committee_key_file)?,
+            anchor: config.anchor_key_file.as_deref().map(key).transpose()?,
+            property: config.property_key_file.as_deref().map(key).transpose()?,
+            bank: config.bank_key_file.as_deref().map(key).transpose()?,
             platform_key,
             poll: Duration::from_millis(config.poll_ms.max(10)),
             clients: tokio::sync::Mutex::new(HashMap::new()),
@@ -135,11 +141,12 @@ struct Claimed {
     attempts: i32,
 }
 
+/// `$1`: the signers this process has keys for; rows for another signer wait and hold back nobody.
 const CLAIM: &str = "SELECT id, community_id, kind, subject_id, signer, call_data, nonce, block_limit, signed_bytes, \
      tx_hash, attempts FROM chain_outbox o \
-     WHERE status IN ('pending', 'sent') AND next_attempt_at <= now() \
+     WHERE status IN ('pending', 'sent') AND next_attempt_at <= now() AND signer = ANY($1) \
        AND NOT EXISTS (SELECT 1 FROM chain_outbox e WHERE e.community_id = o.community_id AND e.id < o.id \
-                       AND e.status IN ('pending', 'sent')) \
+                       AND e.status IN ('pending', 'sent') AND e.signer = ANY($1)) \
      ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
 
 /// Runs forever: drain, then sleep a poll interval when idle.
@@ -210,7 +217,14 @@ pub struct Claim {
 /// bytes yet, and COMMIT nonce, block limit, bytes and hash (status `sent`) before anything is sent.
 pub async fn claim(conn: &mut AsyncPgConnection, forwarder: &Forwarder) -> anyhow::Result<Option<Claim>> {
     conn.transaction(async |conn| {
-            let rows: Vec<Claimed> = diesel::sql_query(CLAIM).load(conn).await?;
+            let mut signers = vec!["forwarder", "committee"];
+            for (name, key) in [("anchor", &forwarder.anchor), ("property", &forwarder.property), ("bank", &forwarder.bank)] {
+                if key.is_some() {
+                    signers.push(name);
+                }
+            }
+            let rows: Vec<Claimed> =
+                diesel::sql_query(CLAIM).bind::<diesel::sql_types::Array<Text>, _>(signers).load(conn).await?;
             let Some(row) = rows.into_iter().next() else { return Ok::<_, anyhow::Error>(None) };
             let target = forwarder.target(conn, row.community_id).await?;
             let prepared = match (&row.nonce, row.block_limit, &row.signed_bytes, &row.tx_hash) {
@@ -221,7 +235,13 @@ pub async fn claim(conn: &mut AsyncPgConnection, forwarder: &Forwarder) -> anyho
                     hash: hash.as_slice().try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?,
                 },
                 _ => {
-                    let signer = if row.signer == "committee" { &forwarder.committee } else { &forwarder.forwarder };
+                    let signer = match row.signer.as_str() {
+                        "committee" => &forwarder.committee,
+                        "anchor" => forwarder.anchor.as_ref().ok_or_else(|| anyhow::anyhow!("no anchor key"))?,
+                        "property" => forwarder.property.as_ref().ok_or_else(|| anyhow::anyhow!("no property key"))?,
+                        "bank" => forwarder.bank.as_ref().ok_or_else(|| anyhow::anyhow!("no bank key"))?,
+                        _ => &forwarder.forwarder,
+                    };
                     let p = target.0.prepare(signer, Some(target.1), row.call_data.clone()).await?;
                     diesel::update(chain_outbox::table.find(row.id))
                         .set((

@@ -58,7 +58,7 @@ pub async fn list(conn: &mut AsyncPgConnection, meeting: Uuid) -> QueryResult<Ve
 }
 
 /// Recomputes one proposal's content hash from its text and its attachments (in the draft's transaction).
-async fn rehash(conn: &mut AsyncPgConnection, meeting: Uuid, index: i16) -> Result<(), ApiError> {
+pub(crate) async fn rehash(conn: &mut AsyncPgConnection, meeting: Uuid, index: i16) -> Result<(), ApiError> {
     let p = store::proposals(conn, meeting)
         .await?
         .into_iter()

@@ -28,6 +28,9 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     crate::parking::vehicles::configure(cfg);
     crate::access::routes::configure(cfg);
     crate::access::pass_routes::configure(cfg);
+    crate::logs::routes::configure(cfg);
+    crate::funds::routes::configure(cfg);
+    crate::disclosure::routes::configure(cfg);
 }
 
 /// The OpenAPI document, without starting anything (used by `linli openapi` and the staleness test).
@@ -82,11 +85,19 @@ pub async fn serve(config: &Config, state: AppState) -> anyhow::Result<()> {
     let billing_jobs = tokio::spawn(crate::billing::reconcile::run(state_for_jobs.clone()));
     let chain_jobs = crate::chain::worker::spawn(config.chain.as_ref(), &state_for_jobs);
     let notice_jobs = tokio::spawn(crate::governance::notices::run(state_for_jobs.clone()));
+    let log_jobs = crate::logs::spawn_checkpointer(
+        state_for_jobs.clone(),
+        Duration::from_millis(config.logs.checkpoint_interval_ms),
+    );
+    let fund_jobs =
+        crate::funds::spawn_follower(state_for_jobs.clone(), Duration::from_millis(config.logs.checkpoint_interval_ms));
     let jobs = tokio::spawn(housekeeping(state_for_jobs));
     server.run().await?;
     jobs.abort();
     notice_jobs.abort();
     if let Some(j) = chain_jobs { j.abort(); }
+    if let Some(j) = log_jobs { j.abort(); }
+    fund_jobs.abort();
     billing_jobs.abort();
     tracing::info!("stopped");
     Ok(())

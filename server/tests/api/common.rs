@@ -73,6 +73,10 @@ impl TestApp {
             access: std::sync::Arc::new(
                 linli_server::access::AccessServices::new(linli_server::access::AccessConfig::default()).unwrap(),
             ),
+            log_signer: Some(std::sync::Arc::new(
+                linli_server::logs::note::NoteSigner::new("linli.test", &[0x42; 32]).unwrap(),
+            )),
+            disclosure: Default::default(),
         };
         Self { db, state }
     }

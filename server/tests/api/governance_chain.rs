@@ -313,6 +313,9 @@ async fn deploy(t: &TestApp, community: Uuid, dir: &std::path::Path, node: &Devn
         forwarder_key_file: key_file("fwd.key", &fwd),
         committee_key_file: key_file("com.key", &com),
         admin_key_file: Some(key_file("admin.key", &admin)),
+        anchor_key_file: None,
+        property_key_file: None,
+        bank_key_file: None,
         platform_key_hex: hex::encode([7u8; 32]).into(),
         poll_ms: 20,
     };

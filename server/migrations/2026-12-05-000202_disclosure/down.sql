@@ -1,0 +1,2 @@
+DROP TABLE disclosure_files;
+DROP TABLE disclosure_items;
