@@ -1,5 +1,5 @@
-//! Vehicles of a unit (issue 14 item 2): a unit's verified owners register, list and remove the vehicles the
-//! gates should know. The plate is parsed once at the edge ([`super::plate`]); a plate is live on one unit of a
+//! Vehicles of a unit (issue 14 item 2): a unit's residents (verified owners, and the members and tenants whose
+//! access is in force) register, list and remove the vehicles the gates should know. The plate is parsed once at the edge ([`super::plate`]); a plate is live on one unit of a
 //! community at a time; a unit holds at most `[parking] vehicles_per_unit` live vehicles. Removal keeps the row.
 
 use actix_web::http::StatusCode;
@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::CurrentAccount;
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
-use crate::schema::{account_persons, ownerships, units, vehicles};
+use crate::schema::{account_persons, ownerships, residents, units, vehicles};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register_vehicle).service(list_vehicles).service(remove_vehicle);
@@ -53,10 +53,11 @@ fn plate_invalid(e: plate::PlateError) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plate_invalid", "The plate is not a valid plate").with_detail(e.to_string())
 }
 
-/// The unit's community when `account` is a verified owner of the (not retired) unit; 404 otherwise, as for any
-/// unit that is not the caller's.
+/// The unit's community when `account` is one of its residents: a verified owner of the (not retired) unit, or a
+/// household member or tenant whose accepted access is in force now; 404 otherwise, as for any unit that is not
+/// the caller's.
 async fn owned_unit(conn: &mut AsyncPgConnection, account: Uuid, unit: Uuid) -> Result<Uuid, ApiError> {
-    units::table
+    let owner: Option<Uuid> = units::table
         .inner_join(ownerships::table.on(ownerships::unit_id.eq(units::id)))
         .inner_join(
             account_persons::table
@@ -66,6 +67,23 @@ async fn owned_unit(conn: &mut AsyncPgConnection, account: Uuid, unit: Uuid) -> 
         .filter(units::retired_at.is_null())
         .filter(account_persons::account_id.eq(account))
         .select(units::community_id)
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(community) = owner {
+        return Ok(community);
+    }
+    let now = Utc::now();
+    residents::table
+        .inner_join(units::table.on(units::id.eq(residents::unit_id)))
+        .filter(residents::unit_id.eq(unit))
+        .filter(units::retired_at.is_null())
+        .filter(residents::account_id.eq(account))
+        .filter(residents::accepted_at.is_not_null())
+        .filter(residents::ended_at.is_null())
+        .filter(residents::valid_from.le(now))
+        .filter(residents::valid_until.gt(now))
+        .select(residents::community_id)
         .first(conn)
         .await
         .optional()?
@@ -83,7 +101,7 @@ pub enum Registered {
     Existing(VehicleView),
 }
 
-/// Registers `plate` for `unit` on behalf of `account` (a verified owner), within the unit's limit.
+/// Registers `plate` for `unit` on behalf of `account` (a resident), within the unit's limit.
 pub async fn register(conn: &mut AsyncPgConnection, account: Uuid, unit: Uuid, plate: &Plate, limit: u32) -> Result<Registered, ApiError> {
     conn.transaction(async |conn| {
         let community = owned_unit(conn, account, unit).await?;
@@ -168,7 +186,7 @@ pub async fn remove(conn: &mut AsyncPgConnection, account: Uuid, unit: Uuid, veh
     .await
 }
 
-/// Registers a vehicle of the unit (its verified owners): 201 new, 200 when the plate is already live on this unit.
+/// Registers a vehicle of the unit (its residents): 201 new, 200 when the plate is already live on this unit.
 #[utoipa::path(
     tag = "parking",
     params(("unit_id" = Uuid, Path)),
@@ -198,7 +216,7 @@ async fn register_vehicle(
     })
 }
 
-/// The unit's registered vehicles (its verified owners).
+/// The unit's registered vehicles (its residents).
 #[utoipa::path(
     tag = "parking",
     params(("unit_id" = Uuid, Path)),
@@ -211,7 +229,7 @@ async fn list_vehicles(state: web::Data<AppState>, account: CurrentAccount, path
     Ok(HttpResponse::Ok().json(VehicleList { vehicles: list(&mut conn, account.0, path.into_inner()).await? }))
 }
 
-/// Removes a vehicle of the unit (its verified owners).
+/// Removes a vehicle of the unit (its residents).
 #[utoipa::path(
     tag = "parking",
     params(("unit_id" = Uuid, Path), ("vehicle_id" = Uuid, Path)),

@@ -104,6 +104,25 @@ async fn owners_register_list_and_remove_their_units_vehicles() {
     assert_eq!((s, list["vehicles"].as_array().unwrap().len()), (200, 1));
     let (s, _, p) = call!(app, post, format!("/v1/units/{theirs}/vehicles"), neighbour_token, json!({"plate": "沪A12345", "plate_color": "blue"}));
     assert_eq!(s, 201, "{p}");
+    // A tenant the owner registered registers a vehicle once they accepted, and not after the owner ended it.
+    let now = chrono::Utc::now();
+    let body = json!({"kind": "tenant", "name": "李四", "phone": "13812345678", "relation": "租户",
+                      "valid_from": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+                      "valid_until": (now + chrono::Duration::days(30)).to_rfc3339()});
+    let (s, _, invitation) = call!(app, post, format!("/v1/units/{mine}/residents"), token, body);
+    assert_eq!(s, 201, "{invitation}");
+    let (_tenant, tenant_token) = t.account().await;
+    let (s, _, _) = call!(app, get, path.clone(), tenant_token, json!({}));
+    assert_eq!(s, 404, "not a resident before accepting");
+    let (s, _, _) = call!(app, post, "/v1/resident-invitations/accept", tenant_token, json!({"invitation_code": invitation["invitation_code"]}));
+    assert_eq!(s, 200);
+    let (s, _, list) = call!(app, get, path.clone(), tenant_token, json!({}));
+    assert_eq!((s, list["vehicles"].as_array().unwrap().len()), (200, 1), "{list}");
+    let resident = invitation["resident"]["id"].as_str().unwrap();
+    let (s, _, v) = call!(app, post, format!("/v1/units/{mine}/residents/{resident}/end"), token, json!({}));
+    assert!(s < 300, "{v}");
+    let (s, _, _) = call!(app, post, path.clone(), tenant_token, json!({"plate": "京A99999", "plate_color": "blue"}));
+    assert_eq!(s, 404, "an ended tenant is no longer a resident");
     // Malformed JSON: a 4xx problem, nothing stored.
     let req = actix_web::test::TestRequest::post()
         .uri(&path)
