@@ -37,6 +37,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let (_app, mut doc) = App::new().into_utoipa_app().openapi(openapi::base()).configure(api).split_for_parts();
     openapi::document_authentication_failures(&mut doc);
+    openapi::document_body_failures(&mut doc);
     doc
 }
 
@@ -64,6 +65,7 @@ pub fn app(
         .configure(api)
         .split_for_parts();
     openapi::document_authentication_failures(&mut doc);
+    openapi::document_body_failures(&mut doc);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found()) }))

@@ -79,6 +79,29 @@ pub fn document_authentication_failures(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Every operation with a JSON body parses it through `error::extractors` (`json_config` or `parse_json`), which
+/// answer 400 `malformed_json` and 422 `invalid_body`, so those are documented once here. An operation that
+/// documents either status itself (e.g. the WeChat Pay notification, answering WeChat's protocol) keeps its own.
+pub fn document_body_failures(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.put, &mut item.post, &mut item.patch].into_iter().flatten() {
+            let json_body = op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"));
+            let responses = &mut op.responses.responses;
+            if json_body && !responses.contains_key("400") && !responses.contains_key("422") {
+                responses.insert("400".to_owned(), problem("malformed_json: the body is not JSON").into());
+                responses.insert("422".to_owned(), problem("invalid_body: the body's fields are invalid").into());
+            }
+        }
+    }
+}
+
 pub fn base() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
