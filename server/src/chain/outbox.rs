@@ -63,6 +63,20 @@ impl Kind {
     }
 }
 
+/// The columns of a new row.
+#[diesel::dsl::auto_type]
+fn row_values(community: Uuid, kind: Kind, subject: Uuid, call_data: Vec<u8>) -> _ {
+    let name: &'static str = kind.as_str();
+    let signer: &'static str = kind.signer();
+    (
+        chain_outbox::community_id.eq(community),
+        chain_outbox::kind.eq(name),
+        chain_outbox::subject_id.eq(subject),
+        chain_outbox::signer.eq(signer),
+        chain_outbox::call_data.eq(call_data),
+    )
+}
+
 /// Appends a row; call inside the transaction that stores the effect.
 pub async fn enqueue(
     mut conn: &AsyncPgConnection,
@@ -72,13 +86,7 @@ pub async fn enqueue(
     call_data: Vec<u8>,
 ) -> QueryResult<i64> {
     diesel::insert_into(chain_outbox::table)
-        .values((
-            chain_outbox::community_id.eq(community),
-            chain_outbox::kind.eq(kind.as_str()),
-            chain_outbox::subject_id.eq(subject),
-            chain_outbox::signer.eq(kind.signer()),
-            chain_outbox::call_data.eq(call_data),
-        ))
+        .values(row_values(community, kind, subject, call_data))
         .returning(chain_outbox::id)
         .get_result(&mut conn)
         .await
@@ -95,15 +103,43 @@ pub async fn enqueue_once(
     call_data: Vec<u8>,
 ) -> QueryResult<bool> {
     let added = diesel::insert_into(chain_outbox::table)
-        .values((
-            chain_outbox::community_id.eq(community),
-            chain_outbox::kind.eq(kind.as_str()),
-            chain_outbox::subject_id.eq(subject),
-            chain_outbox::signer.eq(kind.signer()),
-            chain_outbox::call_data.eq(call_data),
-        ))
+        .values(row_values(community, kind, subject, call_data))
         .on_conflict_do_nothing()
         .execute(&mut conn)
         .await?;
     Ok(added == 1)
+}
+
+/// Where one effect's outbox row stands, as receipts show it: the status and, once `done`, the transaction hash
+/// (`0x…`) and block.
+pub struct RowState {
+    /// pending, sent, done, failed.
+    pub status: String,
+    pub tx_hash: Option<String>,
+    pub block_number: Option<i64>,
+}
+
+impl RowState {
+    pub fn done(&self) -> bool {
+        self.status == "done"
+    }
+}
+
+/// The state of the `kind` row of `subject` (kinds with one row per subject), if it was queued.
+pub async fn row_state(mut conn: &AsyncPgConnection, kind: Kind, subject: Uuid) -> QueryResult<Option<RowState>> {
+    let row: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
+        .filter(chain_outbox::kind.eq(kind.as_str()))
+        .filter(chain_outbox::subject_id.eq(subject))
+        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(status, tx, block)| {
+        let done = status == "done";
+        RowState {
+            tx_hash: tx.filter(|_| done).map(|t| format!("0x{}", hex::encode(t))),
+            block_number: block.filter(|_| done),
+            status,
+        }
+    }))
 }

@@ -88,11 +88,15 @@ pub async fn inspect(conn: &mut AsyncPgConnection, account: Uuid, id: Uuid) -> R
         .load(conn)
         .await?;
     // The roll's keys per caster (account, proxy), as the sheet covered them.
-    let roll: Vec<(String, Option<Uuid>, Option<Uuid>)> = roll_entries::table
+    let mut keys_of: std::collections::HashMap<(Option<Uuid>, Option<Uuid>), Vec<String>> = std::collections::HashMap::new();
+    for (key, voter, proxy) in roll_entries::table
         .filter(roll_entries::meeting_id.eq(id))
         .select((roll_entries::headcount_key, roll_entries::voter_account, roll_entries::proxy_id))
-        .load(conn)
-        .await?;
+        .load::<(String, Option<Uuid>, Option<Uuid>)>(conn)
+        .await?
+    {
+        keys_of.entry((voter, proxy)).or_default().push(key);
+    }
     let reveals: std::collections::HashMap<Uuid, Vec<u8>> = chain_outbox::table
         .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::RevealSheet.as_str()))
         .filter(chain_outbox::subject_id.eq_any(sheets.iter().map(|s| s.0)))
@@ -106,15 +110,13 @@ pub async fn inspect(conn: &mut AsyncPgConnection, account: Uuid, id: Uuid) -> R
     let mut ballots: Vec<InspectedBallot> = sheets
         .into_iter()
         .map(|(sheet, caster, proxy, hash, area, heads, choices)| {
-            let mut keys: Vec<String> = roll
-                .iter()
-                .filter(|(_, voter, p)| *voter == Some(caster) && *p == proxy)
-                .map(|(key, _, _)| key.clone())
-                .collect();
-            keys.sort();
             Ok(InspectedBallot {
                 sheet_hash: hex::encode(hash),
-                keys,
+                keys: {
+                    let mut keys = keys_of.remove(&(Some(caster), proxy)).unwrap_or_default();
+                    keys.sort();
+                    keys
+                },
                 area_centi_m2: area,
                 heads: i64::from(heads),
                 choices: serde_json::from_value(choices).map_err(ApiError::internal)?,

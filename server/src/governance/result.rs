@@ -197,6 +197,22 @@ fn proposal_document(p: &store::ProposalRow, r: &tally::ProposalResult, attachme
     doc
 }
 
+/// The transactions (`0x…`, queue order) of the meeting's sheets' outbox rows of `kind`: casts or reveals.
+async fn transactions_of_sheets(conn: &mut AsyncPgConnection, meeting: Uuid, kind: Kind) -> QueryResult<Vec<String>> {
+    Ok(chain_outbox::table
+        .inner_join(ballot_sheets::table.on(ballot_sheets::id.eq(chain_outbox::subject_id)))
+        .filter(ballot_sheets::meeting_id.eq(meeting))
+        .filter(chain_outbox::kind.eq(kind.as_str()))
+        .order(chain_outbox::id.asc())
+        .select(chain_outbox::tx_hash)
+        .load::<Option<Vec<u8>>>(conn)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|h| format!("0x{}", hex::encode(h)))
+        .collect())
+}
+
 /// After the finalize transaction committed: compare and publish. Returns whether chain and server agree.
 pub async fn publish_after_finalize(
     conn: &mut AsyncPgConnection,
@@ -253,31 +269,9 @@ pub async fn publish_after_finalize(
         .collect();
     let roll = store::roll(conn, meeting_id).await?;
     let roll_keys = roll_key_flags(&roll, &live, &service.proofs, &silence);
-    let sheet_transactions: Vec<String> = chain_outbox::table
-        .inner_join(ballot_sheets::table.on(ballot_sheets::id.eq(chain_outbox::subject_id)))
-        .filter(ballot_sheets::meeting_id.eq(meeting_id))
-        .filter(chain_outbox::kind.eq(Kind::CastSheet.as_str()))
-        .order(chain_outbox::id.asc())
-        .select(chain_outbox::tx_hash)
-        .load::<Option<Vec<u8>>>(conn)
-        .await?
-        .into_iter()
-        .flatten()
-        .map(|h| format!("0x{}", hex::encode(h)))
-        .collect();
+    let sheet_transactions = transactions_of_sheets(conn, meeting_id, Kind::CastSheet).await?;
     // Every reveal's transaction (the live sheets' choices, opened after the window), in queue order.
-    let reveal_transactions: Vec<String> = chain_outbox::table
-        .inner_join(ballot_sheets::table.on(ballot_sheets::id.eq(chain_outbox::subject_id)))
-        .filter(ballot_sheets::meeting_id.eq(meeting_id))
-        .filter(chain_outbox::kind.eq(Kind::RevealSheet.as_str()))
-        .order(chain_outbox::id.asc())
-        .select(chain_outbox::tx_hash)
-        .load::<Option<Vec<u8>>>(conn)
-        .await?
-        .into_iter()
-        .flatten()
-        .map(|h| format!("0x{}", hex::encode(h)))
-        .collect();
+    let reveal_transactions = transactions_of_sheets(conn, meeting_id, Kind::RevealSheet).await?;
     let proposals_doc: Vec<serde_json::Value> = props.iter().zip(&server).map(|(p, r)| proposal_document(p, r, &attachments)).collect();
     let rules = m.frozen_rules.clone().unwrap_or_else(|| super::rules::frozen_rules(input.rules, m.count_parking_spaces));
     let doc = json!({

@@ -16,13 +16,14 @@ use super::screening::{DEFAULT_LIST, Screener};
 use super::sheets::{self, SheetInput, SheetReceipt};
 use super::steps::{self, ReviewInput, Stage};
 use crate::auth::signed::SignedParts;
+use crate::chain::outbox::{self, Kind};
 use super::store::{self, MeetingRow, ProposalRow};
 use crate::auth::org_app::{OrgRole, verify_org_request};
 use crate::auth::{CurrentAccount, Role, require_role};
 use crate::error::extractors::parse_json;
 use crate::error::{ApiError, Problem};
 use crate::app::AppState;
-use crate::schema::{ballot_sheets, chain_outbox, meeting_notices, meeting_proposals, meetings};
+use crate::schema::{ballot_sheets, meeting_notices, meeting_proposals, meetings};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_meeting)
@@ -527,15 +528,8 @@ async fn my_sheet(
         .first(&mut conn)
         .await
         .optional()?;
-    let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
-        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::CastSheet.as_str()))
-        .filter(chain_outbox::subject_id.eq(sheet_id))
-        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let (chain_status, tx, block) = chain.unwrap_or_else(|| ("pending".into(), None, None));
-    let done = chain_status == "done";
+    let chain = outbox::row_state(&conn, Kind::CastSheet, sheet_id).await?;
+    let chain = chain.unwrap_or(outbox::RowState { status: "pending".into(), tx_hash: None, block_number: None });
     Ok(HttpResponse::Ok().json(SheetReceipt {
         sheet_id,
         meeting_id: id,
@@ -546,9 +540,9 @@ async fn my_sheet(
         proxy_id,
         replaces,
         submitted_at: at,
-        tx_hash: if done { tx.map(|t| format!("0x{}", hex::encode(t))) } else { None },
-        block_number: if done { block } else { None },
-        chain_status,
+        tx_hash: chain.tx_hash,
+        block_number: chain.block_number,
+        chain_status: chain.status,
     }))
 }
 
@@ -643,21 +637,12 @@ pub struct ResultAnchor {
 async fn anchored_result(conn: &mut AsyncPgConnection, m: &MeetingRow) -> Result<SignedResult, ApiError> {
     let mut signed = signed_result(m)?;
     let sha256: Option<Vec<u8>> = meetings::table.find(m.id).select(meetings::result_sha256).first(conn).await?;
-    let row: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
-        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::RecordResult.as_str()))
-        .filter(chain_outbox::subject_id.eq(m.id))
-        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
-        .first(conn)
-        .await
-        .optional()?;
-    signed.anchor = sha256.zip(row).map(|(sha256, (status, tx, block))| {
-        let done = status == "done";
-        ResultAnchor {
-            sha256: hex::encode(sha256),
-            tx_hash: if done { tx.map(|t| format!("0x{}", hex::encode(t))) } else { None },
-            block_number: if done { block } else { None },
-            chain_status: status,
-        }
+    let row = outbox::row_state(conn, Kind::RecordResult, m.id).await?;
+    signed.anchor = sha256.zip(row).map(|(sha256, row)| ResultAnchor {
+        sha256: hex::encode(sha256),
+        tx_hash: row.tx_hash,
+        block_number: row.block_number,
+        chain_status: row.status,
     });
     Ok(signed)
 }
@@ -776,33 +761,18 @@ async fn verify_sheet(
         .await
         .optional()?
         .ok_or_else(ApiError::not_found)?;
-    let chain: Option<(String, Option<Vec<u8>>, Option<i64>)> = chain_outbox::table
-        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::CastSheet.as_str()))
-        .filter(chain_outbox::subject_id.eq(query.sheet))
-        .select((chain_outbox::status, chain_outbox::tx_hash, chain_outbox::block_number))
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let on_chain = chain.as_ref().is_some_and(|c| c.0 == "done");
-    let (tx, block) = chain.filter(|c| c.0 == "done").map(|c| (c.1, c.2)).unwrap_or((None, None));
-    let reveal: Option<Option<Vec<u8>>> = chain_outbox::table
-        .filter(chain_outbox::kind.eq(crate::chain::outbox::Kind::RevealSheet.as_str()))
-        .filter(chain_outbox::subject_id.eq(query.sheet))
-        .filter(chain_outbox::status.eq("done"))
-        .select(chain_outbox::tx_hash)
-        .first(&mut conn)
-        .await
-        .optional()?;
+    let chain = outbox::row_state(&conn, Kind::CastSheet, query.sheet).await?.filter(outbox::RowState::done);
+    let reveal = outbox::row_state(&conn, Kind::RevealSheet, query.sheet).await?.filter(outbox::RowState::done);
     Ok(HttpResponse::Ok().json(SheetVerification {
         sheet_id: query.sheet,
         sheet_hash: hex::encode(hash),
         counted: superseded_by.is_none(),
         superseded_by,
-        on_chain,
-        tx_hash: tx.map(|t| format!("0x{}", hex::encode(t))),
-        block_number: block,
+        on_chain: chain.is_some(),
+        tx_hash: chain.as_ref().and_then(|c| c.tx_hash.clone()),
+        block_number: chain.and_then(|c| c.block_number),
         revealed: reveal.is_some(),
-        reveal_tx_hash: reveal.flatten().map(|t| format!("0x{}", hex::encode(t))),
+        reveal_tx_hash: reveal.and_then(|r| r.tx_hash),
     }))
 }
 

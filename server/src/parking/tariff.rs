@@ -15,12 +15,13 @@
 use chrono::{DateTime, FixedOffset, Timelike, Utc};
 
 /// China Standard Time: UTC+8 all year (no daylight saving since 1991), so a fixed offset is exact.
+const CHINA_STANDARD_TIME: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(zone) => zone,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
 pub fn lot_time_zone() -> FixedOffset {
-    const CST: Option<FixedOffset> = FixedOffset::east_opt(8 * 3600);
-    match CST {
-        Some(zone) => zone,
-        None => chrono::Offset::fix(&Utc),
-    }
+    CHINA_STANDARD_TIME
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
